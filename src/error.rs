@@ -1,0 +1,203 @@
+//! The one error renderer and the error types that carry a place in a file.
+//!
+//! Every failure reaches the user as `error:` then `caused by:` lines then an
+//! optional `hint:`; errors in `ml.toml` and `ml.lock` name `file:line:col`
+//! and show the offending line with a caret.
+
+use std::fmt;
+use std::io::Write;
+
+use crate::redact::redact_text;
+
+/// An error at a place in a text file (`ml.toml`, `ml.lock`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError {
+    /// The path as the user should see it (for example `ml.toml`).
+    pub path: String,
+    /// 1-based line, when the error has a location.
+    pub line: Option<usize>,
+    /// 1-based column (in characters), when the error has a location.
+    pub column: Option<usize>,
+    pub message: String,
+    pub hint: Option<String>,
+    /// The text of the offending line, for the caret display.
+    pub snippet: Option<String>,
+}
+
+impl FileError {
+    /// An error without a location in the file.
+    pub fn whole_file(path: impl Into<String>, message: impl Into<String>) -> Self {
+        FileError {
+            path: path.into(),
+            line: None,
+            column: None,
+            message: message.into(),
+            hint: None,
+            snippet: None,
+        }
+    }
+
+    /// An error at a byte offset of `source`.
+    pub fn at_offset(
+        path: impl Into<String>,
+        source: &str,
+        offset: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        let (line, column, snippet) = locate(source, offset);
+        FileError {
+            path: path.into(),
+            line: Some(line),
+            column: Some(column),
+            message: message.into(),
+            hint: None,
+            snippet: Some(snippet),
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// `path:line:col` (or just `path`).
+    pub fn location(&self) -> String {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => format!("{}:{l}:{c}", self.path),
+            (Some(l), None) => format!("{}:{l}", self.path),
+            _ => self.path.clone(),
+        }
+    }
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location(), self.message)
+    }
+}
+
+impl std::error::Error for FileError {}
+
+/// 1-based line and column (in chars) of a byte offset, and that line's text.
+pub fn locate(source: &str, offset: usize) -> (usize, usize, String) {
+    let mut offset = offset.min(source.len());
+    while !source.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &source[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = source[line_start..offset].chars().count() + 1;
+    let line_end = source[offset..]
+        .find('\n')
+        .map_or(source.len(), |i| offset + i);
+    let text = source[line_start..line_end].trim_end_matches('\r');
+    // Keep the caret display readable for huge lines.
+    let text: String = text.chars().take(200).collect();
+    (line, column, text)
+}
+
+/// An error with a suggestion of what to run or change.
+#[derive(Debug)]
+pub struct Hinted {
+    pub message: String,
+    pub hint: String,
+}
+
+impl fmt::Display for Hinted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Hinted {}
+
+/// Attach a hint to an error: `.hint("run `mlr lock`")`.
+pub trait HintExt<T> {
+    fn hint(self, hint: impl Into<String>) -> anyhow::Result<T>;
+}
+
+impl<T, E: Into<anyhow::Error>> HintExt<T> for Result<T, E> {
+    fn hint(self, hint: impl Into<String>) -> anyhow::Result<T> {
+        self.map_err(|e| {
+            let e: anyhow::Error = e.into();
+            // The renderer drops the repeated line, so the chain reads once.
+            let message = e.to_string();
+            e.context(Hinted {
+                message,
+                hint: hint.into(),
+            })
+        })
+    }
+}
+
+/// Build an error that carries a hint.
+pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Hinted {
+        message: message.into(),
+        hint: hint.into(),
+    })
+}
+
+/// Render an error chain as `error:` / `caused by:` / `hint:` lines.
+pub fn render(err: &anyhow::Error, color: bool) -> String {
+    let (red, yellow, cyan, bold, reset) = if color {
+        ("\x1b[1;31m", "\x1b[1;33m", "\x1b[1;36m", "\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "", "", "", "")
+    };
+    let mut out = String::new();
+    let mut hint: Option<String> = None;
+    let mut first = true;
+    let mut last_line = String::new();
+    for cause in err.chain() {
+        if let Some(h) = cause.downcast_ref::<Hinted>() {
+            hint.get_or_insert_with(|| h.hint.clone());
+        }
+        let text = if let Some(fe) = cause.downcast_ref::<FileError>() {
+            if let Some(h) = &fe.hint {
+                hint.get_or_insert_with(|| h.clone());
+            }
+            let mut t = fe.to_string();
+            if let (Some(snippet), Some(line), Some(col)) = (&fe.snippet, fe.line, fe.column) {
+                let gutter = line.to_string().len();
+                let pad = " ".repeat(gutter);
+                let caret_pad: String = snippet
+                    .chars()
+                    .take(col.saturating_sub(1))
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                t.push_str(&format!(
+                    "\n{pad} |\n{line} | {snippet}\n{pad} | {caret_pad}^"
+                ));
+            }
+            t
+        } else {
+            cause.to_string()
+        };
+        let text = redact_text(&text);
+        if text.is_empty() || text == last_line {
+            continue;
+        }
+        last_line = text.clone();
+        if first {
+            out.push_str(&format!("{red}error{reset}{bold}:{reset} {text}\n"));
+            first = false;
+        } else {
+            out.push_str(&format!("{yellow}caused by{reset}: {text}\n"));
+        }
+    }
+    if let Some(h) = hint {
+        out.push_str(&format!("{cyan}hint{reset}: {}\n", redact_text(&h)));
+    }
+    out
+}
+
+/// Write to stdout, treating a closed pipe (`mlr … | head`) as success.
+pub fn print_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}

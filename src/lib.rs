@@ -1,0 +1,18 @@
+//! mlr: reproducible machine-learning container environments.
+//!
+//! Data flows one way: `ml.toml` ([`manifest`]) is resolved ([`resolve`]) into
+//! `ml.lock` ([`lock`]), which is rendered ([`render`]) into a Dockerfile and
+//! built ([`build`]); [`verify`] checks that nothing drifted. [`ops`] sequences
+//! these stages for each command; [`cli`] only parses arguments.
+
+pub mod build;
+pub mod cli;
+pub mod error;
+pub mod lock;
+pub mod manifest;
+pub mod ops;
+pub mod redact;
+pub mod render;
+pub mod resolve;
+pub mod schema;
+pub mod verify;

@@ -1,0 +1,176 @@
+//! `ml.lock`: the pinned model ([`Lockfile`]), its canonical writer
+//! ([`write`]), its strict reader ([`read`]) and the offline staleness check
+//! ([`satisfies`]).
+
+pub mod read;
+pub mod satisfies;
+pub mod write;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use read::parse;
+pub use satisfies::{Finding, satisfies};
+pub use write::render;
+
+/// The lockfile format version this mlr reads and writes.
+pub const VERSION: i64 = 1;
+
+/// Everything `mlr lock` pinned. Each list is kept sorted by [`Lockfile::sort`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(title = "ml.lock", description = "mlr lockfile, version 1. Written by `mlr lock`; do not edit.")]
+pub struct Lockfile {
+    /// Lockfile format version; always 1.
+    pub version: i64,
+    /// `sha256:` over the normalized `ml.toml` the lock was made from.
+    pub fingerprint: String,
+    #[serde(default, rename = "image", skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ImagePin>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apt: Vec<AptPin>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pip: Vec<PipPin>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub git: Vec<GitPin>,
+}
+
+/// A container image pinned by digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ImagePin {
+    /// Role of the image: `base`.
+    pub name: String,
+    /// The reference as written in `ml.toml`.
+    pub requested: String,
+    pub registry: String,
+    pub repository: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Digest the reference resolved to: the image index when there is one,
+    /// else the single manifest.
+    pub digest: String,
+    /// Media type of the manifest behind `digest`.
+    pub media_type: String,
+    /// Per-platform manifest digests, sorted by platform.
+    pub platforms: Vec<PlatformDigest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PlatformDigest {
+    /// `linux/amd64`, ...
+    pub platform: String,
+    pub digest: String,
+}
+
+/// A Debian package pinned to a version and `.deb` hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AptPin {
+    pub name: String,
+    pub version: String,
+    pub architecture: String,
+    /// Mirror or snapshot URL (canonical, never a credential).
+    pub source: String,
+    pub suite: String,
+    pub component: String,
+    pub filename: String,
+    pub sha256: String,
+    /// The request from `ml.toml` as written, for direct requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested: Option<String>,
+    /// The direct requests that pulled this package in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<String>,
+}
+
+/// A Python distribution pinned to a version and artifact hashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PipPin {
+    pub name: String,
+    pub version: String,
+    /// Index name (never its URL with credentials).
+    pub index: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<String>,
+    pub artifacts: Vec<PipArtifact>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PipArtifact {
+    pub platform: String,
+    pub filename: String,
+    pub url: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// A git source pinned to a commit and tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GitPin {
+    pub name: String,
+    pub url: String,
+    /// The rev as written in `ml.toml`.
+    pub requested: String,
+    pub commit: String,
+    pub tree: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub submodules: Vec<SubmodulePin>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SubmodulePin {
+    pub path: String,
+    pub commit: String,
+}
+
+impl Lockfile {
+    pub fn new(fingerprint: String) -> Self {
+        Lockfile {
+            version: VERSION,
+            fingerprint,
+            ..Default::default()
+        }
+    }
+
+    /// Sort every list into canonical order: by name, then version/platform.
+    pub fn sort(&mut self) {
+        self.images.sort_by(|a, b| a.name.cmp(&b.name));
+        for i in &mut self.images {
+            i.platforms.sort_by(|a, b| a.platform.cmp(&b.platform));
+        }
+        self.apt.sort_by(|a, b| {
+            (&a.name, &a.architecture, &a.version).cmp(&(&b.name, &b.architecture, &b.version))
+        });
+        for a in &mut self.apt {
+            a.via.sort();
+            a.via.dedup();
+        }
+        self.pip.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+        for p in &mut self.pip {
+            p.via.sort();
+            p.via.dedup();
+            p.artifacts
+                .sort_by(|a, b| (&a.platform, &a.filename).cmp(&(&b.platform, &b.filename)));
+        }
+        self.git.sort_by(|a, b| a.name.cmp(&b.name));
+        for g in &mut self.git {
+            g.submodules.sort_by(|a, b| a.path.cmp(&b.path));
+        }
+    }
+
+    pub fn image(&self, name: &str) -> Option<&ImagePin> {
+        self.images.iter().find(|i| i.name == name)
+    }
+
+    pub fn git_pin(&self, name: &str) -> Option<&GitPin> {
+        self.git.iter().find(|g| g.name == name)
+    }
+}

@@ -1,0 +1,220 @@
+//! `ml.toml`: wire types (serde + JSON schema) in [`wire`], and the validated
+//! domain model below, which every later stage consumes.
+//!
+//! [`parse`] turns text into a [`Manifest`] or a [`FileError`] with
+//! `ml.toml:LINE:COL` and a hint; [`Manifest::fingerprint`] hashes the
+//! normalized model so comments, key order and line endings never matter.
+
+pub mod image_ref;
+pub mod wire;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::error::FileError;
+pub use image_ref::ImageRef;
+
+/// A validated `ml.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Manifest {
+    pub project: Project,
+    pub base: Option<Base>,
+    pub cuda: Option<Cuda>,
+    pub python: Option<Python>,
+    pub framework: Option<Framework>,
+    pub apt: Option<Apt>,
+    pub pip: Option<Pip>,
+    /// `[git.NAME]`, keyed by NAME.
+    pub git: BTreeMap<String, GitSource>,
+    pub env: BTreeMap<String, String>,
+    pub image: ImageConfig,
+    /// `[profile.NAME]`, keyed by NAME (for example `dev`).
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Project {
+    pub name: Option<String>,
+    /// Default `[Platform::linux_amd64()]`. Sorted, without duplicates.
+    pub platforms: Vec<Platform>,
+}
+
+/// `os/arch[/variant]`, for example `linux/amd64` or `linux/arm64`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    pub fn linux_amd64() -> Self {
+        Platform {
+            os: "linux".into(),
+            architecture: "amd64".into(),
+            variant: None,
+        }
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for Platform {
+    type Err = String;
+    /// Accepts `linux/amd64`, `linux/arm64`, `linux/arm64/v8`, `linux/arm/v7`,
+    /// `linux/ppc64le`, `linux/s390x`, `linux/386`, `linux/riscv64`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parts: Vec<&str> = s.split('/').collect();
+        let known_arch = [
+            "amd64", "arm64", "arm", "ppc64le", "s390x", "386", "riscv64",
+        ];
+        match parts.as_slice() {
+            [os, arch] | [os, arch, _] if *os == "linux" && known_arch.contains(arch) => {
+                Ok(Platform {
+                    os: (*os).to_string(),
+                    architecture: (*arch).to_string(),
+                    variant: parts.get(2).map(|v| (*v).to_string()),
+                })
+            }
+            _ => Err(format!(
+                "`{s}` is not a platform; expected `linux/<arch>[/<variant>]` with arch one of {}",
+                known_arch.join(", ")
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Base {
+    pub image: ImageRef,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CudaFlavor {
+    Base,
+    Runtime,
+    Devel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cuda {
+    /// `MAJOR.MINOR` or `MAJOR.MINOR.PATCH`, as written.
+    pub version: String,
+    pub cudnn: Option<String>,
+    /// Default `devel` when git sources have build steps, else `runtime`.
+    pub flavor: Option<CudaFlavor>,
+    /// Compute capabilities such as `8.0` or `8.6+PTX`, in the order written.
+    pub arch: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Python {
+    /// `3.X` or `3.X.Y`.
+    pub version: String,
+}
+
+/// `[framework]`: package name (torch, torchvision, torchaudio, tensorflow,
+/// jax, ...) to the version written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Framework {
+    pub packages: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Apt {
+    /// Requests as written: `name` or `name=version`.
+    pub packages: Vec<String>,
+    /// `YYYYMMDDTHHMMSSZ` or `auto`.
+    pub snapshot: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pip {
+    /// PEP 508 requirements, as written (whitespace-normalized).
+    pub packages: Vec<String>,
+    pub index_url: Option<String>,
+    pub indexes: Vec<PipIndex>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PipIndex {
+    pub name: String,
+    pub url: String,
+    /// Glob patterns of package names served only by this index.
+    pub packages: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GitSource {
+    pub url: String,
+    /// Tag, branch, or full/short commit SHA, as written.
+    pub rev: String,
+    /// Shell commands run inside the checkout at build time.
+    pub build: Vec<String>,
+    pub submodules: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageConfig {
+    pub workdir: Option<String>,
+    /// Default `"ml"` (non-root).
+    pub user: String,
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    pub healthcheck: Option<Healthcheck>,
+    pub copy: Vec<CopySpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Healthcheck {
+    /// Exec form when written as an array, shell form (one element, `shell = true`) when a string.
+    pub cmd: Vec<String>,
+    pub shell: bool,
+    /// Docker durations such as `30s`, `1m30s`, as written.
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+    pub start_period: Option<String>,
+    pub retries: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CopySpec {
+    /// Relative to the directory holding `ml.toml`; never escapes it.
+    pub src: String,
+    /// Absolute path in the image.
+    pub dst: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Profile {
+    pub pip: Vec<String>,
+    pub apt: Vec<String>,
+}
+
+/// The default non-root user of built images.
+pub const DEFAULT_USER: &str = "ml";
+
+/// Parse and validate `ml.toml` text. `path` is the path as shown to the user.
+pub fn parse(source: &str, path: &str) -> Result<Manifest, FileError> {
+    wire::parse(source, path)
+}
+
+impl Manifest {
+    /// `sha256:<hex>` over the canonical JSON of the validated model.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_value(self).expect("manifest model serializes");
+        let canonical = serde_json::to_string(&json).expect("json value serializes");
+        format!("sha256:{}", hex::encode(Sha256::digest(canonical.as_bytes())))
+    }
+}
