@@ -1,1 +1,191 @@
-//! TODO
+//! Command-line arguments. Thin: each subcommand's flags become the options
+//! of one operation in [`crate::ops`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::Config;
+use crate::ops::{self, Format, Workspace};
+use crate::shell::{ColorChoice, Shell, Verbosity};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mlr",
+    version,
+    about = "Reproducible machine-learning container environments",
+    long_about = "mlr pins every moving part of an ML container environment.\n\n\
+        Write ml.toml (base image, git sources, env, image settings), run `mlr lock` \
+        to pin digests and commits into ml.lock, `mlr build` to build the image from \
+        the lock alone, and `mlr verify` in CI to fail on drift.",
+    after_help = "Exit codes: 0 success, 1 drift or stale lock found, 2 error."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Path to ml.toml [default: the nearest ml.toml upward from the current directory]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// When to use colours
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
+    /// Print nothing but errors and requested output
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Do not use the network; work from the lock and the cache
+    #[arg(long, global = true)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub enum FormatArg {
+    #[default]
+    Text,
+    Json,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented ml.toml in the current directory
+    Init {
+        /// Overwrite an existing ml.toml
+        #[arg(long)]
+        force: bool,
+    },
+    /// Resolve ml.toml and write ml.lock, keeping every pin that still satisfies it
+    #[command(long_about = "Resolve ml.toml and write ml.lock.\n\n\
+        Existing pins that still satisfy ml.toml are kept (minimal change); only new or \
+        changed requirements are resolved. Nothing is written when the lock is unchanged.")]
+    Lock(LockArgs),
+    /// Render the Dockerfile from ml.lock (no network)
+    Dockerfile {
+        /// Write to PATH instead of standard output
+        #[arg(short, long, value_name = "PATH")]
+        output: Option<PathBuf>,
+    },
+    /// Render the Dockerfile and build the image from ml.lock
+    Build(BuildArgs),
+    /// Check offline that ml.lock satisfies ml.toml, is canonical, and matches a committed Dockerfile
+    Verify {
+        /// Output format
+        #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+        format: FormatArg,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Re-resolve only these entries (`base`, git source names), or everything when no name is given
+    #[arg(long, num_args = 0.., value_name = "NAME")]
+    pub update: Option<Vec<String>>,
+    /// Resolve but write nothing; exit 1 if ml.lock would change
+    #[arg(long, conflicts_with_all = ["locked", "frozen"])]
+    pub check: bool,
+    /// Fail with exit 1 instead of changing ml.lock
+    #[arg(long)]
+    pub locked: bool,
+    /// --locked and --offline
+    #[arg(long)]
+    pub frozen: bool,
+    /// Output format (with --check)
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Image tag [default: <project name>:<lock hash>]
+    #[arg(short, long, value_name = "REF")]
+    pub tag: Option<String>,
+    /// Container engine to build with
+    #[arg(long, value_name = "BACKEND", value_parser = ["docker"])]
+    pub backend: Option<String>,
+}
+
+/// Run the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
+    let verbosity = if g.quiet {
+        Verbosity::Quiet
+    } else if g.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    let color = match g.color {
+        ColorArg::Auto => ColorChoice::Auto,
+        ColorArg::Always => ColorChoice::Always,
+        ColorArg::Never => ColorChoice::Never,
+    };
+    let frozen = matches!(&cli.command, Command::Lock(a) if a.frozen);
+    let config = Config::new(g.offline || frozen, Shell::new(verbosity, color));
+    let workspace = || Workspace::locate(g.manifest_path.as_deref());
+    match &cli.command {
+        Command::Init { force } => ops::init::run(&config, *force),
+        Command::Lock(a) => {
+            let mode = if a.check {
+                ops::lock::LockMode::Check
+            } else if a.locked || a.frozen {
+                ops::lock::LockMode::Locked
+            } else {
+                ops::lock::LockMode::Write
+            };
+            ops::lock::run(
+                &workspace()?,
+                &config,
+                &ops::lock::LockOptions {
+                    mode,
+                    update: a.update.clone(),
+                    format: a.format.into(),
+                },
+            )
+        }
+        Command::Dockerfile { output } => ops::dockerfile::run(&workspace()?, &config, output.as_deref()),
+        Command::Build(a) => ops::build::run(
+            &workspace()?,
+            &config,
+            &ops::build::BuildOptions {
+                tag: a.tag.clone(),
+                backend: a.backend.clone(),
+            },
+        ),
+        Command::Verify { format } => ops::verify::run(&workspace()?, &config, (*format).into()),
+    }
+}
+
+/// Whether errors should be coloured, decided before parsing succeeds.
+pub fn color_for_errors(args: &[std::ffi::OsString]) -> bool {
+    let always = args.iter().any(|a| a == "--color=always")
+        || args.windows(2).any(|w| w[0] == "--color" && w[1] == "always");
+    let never = args.iter().any(|a| a == "--color=never")
+        || args.windows(2).any(|w| w[0] == "--color" && w[1] == "never");
+    if always {
+        return true;
+    }
+    !never && Shell::new(Verbosity::Normal, ColorChoice::Auto).color()
+}

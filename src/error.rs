@@ -147,7 +147,8 @@ pub fn render(err: &anyhow::Error, color: bool) -> String {
         ("", "", "", "", "")
     };
     let mut out = String::new();
-    let mut hint: Option<String> = None;
+    // anyhow finds a context type anywhere in the chain; the outermost wins.
+    let mut hint: Option<String> = err.downcast_ref::<Hinted>().map(|h| h.hint.clone());
     let mut first = true;
     let mut last_line = String::new();
     for cause in err.chain() {

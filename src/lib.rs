@@ -5,8 +5,12 @@
 //! built ([`build`]); [`verify`] checks that nothing drifted. [`ops`] sequences
 //! these stages for each command; [`cli`] only parses arguments.
 
+// File errors carry a location and a snippet; they are the cold path.
+#![allow(clippy::result_large_err)]
+
 pub mod build;
 pub mod cli;
+pub mod config;
 pub mod error;
 pub mod lock;
 pub mod manifest;
@@ -15,4 +19,5 @@ pub mod redact;
 pub mod render;
 pub mod resolve;
 pub mod schema;
+pub mod shell;
 pub mod verify;

@@ -9,3 +9,14 @@ pub fn lock_schema() -> String {
     s.push('\n');
     s
 }
+
+/// The JSON schema of `ml.toml`.
+pub fn manifest_schema() -> String {
+    let settings = schemars::generate::SchemaSettings::draft07();
+    let schema = settings
+        .into_generator()
+        .into_root_schema_for::<crate::manifest::wire::TomlManifest>();
+    let mut s = serde_json::to_string_pretty(&schema).expect("schema serializes");
+    s.push('\n');
+    s
+}

@@ -6,6 +6,11 @@
 //! normalized model so comments, key order and line endings never matter.
 
 pub mod image_ref;
+mod key_path;
+pub mod pep508;
+mod suggest;
+mod syntax;
+mod validate;
 pub mod wire;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "training $MODEL_NAME as $(id -un)"
+echo "kernels: $(cat /opt/kernels/VERSION)"

@@ -1,0 +1,124 @@
+//! The build context: a fresh directory with the rendered Dockerfile, every
+//! git source exported at its locked commit (checked against the locked
+//! tree), and the `[image] copy` sources. Nothing else, so no stray file
+//! reaches the engine.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+use crate::config::Config;
+use crate::error::hinted;
+use crate::lock::{GitPin, Lockfile};
+use crate::manifest::Manifest;
+use crate::redact::redact_url;
+use crate::render::{ContextItem, context_path};
+use crate::resolve::git::GitDb;
+
+/// Fill `dir` (empty) with the Dockerfile and what it copies.
+pub fn prepare(
+    dir: &Path,
+    project_dir: &Path,
+    manifest: &Manifest,
+    lock: &Lockfile,
+    dockerfile: &str,
+    config: &Config,
+) -> anyhow::Result<()> {
+    std::fs::write(dir.join("Dockerfile"), dockerfile)
+        .with_context(|| format!("writing {}", dir.join("Dockerfile").display()))?;
+    for pin in &lock.git {
+        let dest = dir.join(context_path(ContextItem::Git(&pin.name)));
+        export_git(pin, &dest, config)
+            .with_context(|| format!("preparing git source `{}`", pin.name))?;
+    }
+    for (i, copy) in manifest.image.copy.iter().enumerate() {
+        let src = project_dir.join(&copy.src);
+        let dest = dir.join(context_path(ContextItem::Copy(i)));
+        if !src.exists() {
+            return Err(hinted(
+                format!("`[image] copy` source `{}` does not exist", copy.src),
+                "paths in `copy` are relative to the directory holding ml.toml",
+            ));
+        }
+        copy_tree(&src, &dest).with_context(|| format!("copying `{}` into the build context", copy.src))?;
+    }
+    Ok(())
+}
+
+/// Export a git pin (and its submodules) at the locked commit, fetching it
+/// into the cache first if needed.
+fn export_git(pin: &GitPin, dest: &Path, config: &Config) -> anyhow::Result<()> {
+    let db = GitDb::open(&config.cache_dir, &pin.url)?;
+    ensure_commit(&db, &pin.commit, &pin.url, config)?;
+    config.shell.status(
+        "Checking out",
+        format!("git {} at {}", pin.name, &pin.commit[..pin.commit.len().min(12)]),
+    );
+    db.export(&pin.commit, &pin.tree, dest)?;
+    if pin.submodules.is_empty() {
+        return Ok(());
+    }
+    let urls = db.submodule_urls(&pin.commit)?;
+    for sub in &pin.submodules {
+        let Some((_, url)) = urls.iter().find(|(p, _)| *p == sub.path) else {
+            bail!("submodule `{}` has no URL in .gitmodules", sub.path);
+        };
+        let sub_db = GitDb::open(&config.cache_dir, url)?;
+        ensure_commit(&sub_db, &sub.commit, url, config)?;
+        let tree = sub_db.tree_of(&sub.commit)?;
+        let sub_dest = dest.join(&sub.path);
+        // The gitlink leaves an empty directory; fill it.
+        sub_db.export(&sub.commit, &tree, &sub_dest)?;
+    }
+    Ok(())
+}
+
+fn ensure_commit(db: &GitDb, commit: &str, url: &str, config: &Config) -> anyhow::Result<()> {
+    if db.has_commit(commit) {
+        return Ok(());
+    }
+    if config.offline {
+        return Err(hinted(
+            format!("commit {commit} of {} is not in the cache", redact_url(url)),
+            "run without --offline once to fetch it",
+        ));
+    }
+    config.shell.status("Fetching", redact_url(url));
+    db.fetch_all()?;
+    if !db.has_commit(commit) {
+        let _ = db.fetch_commit(commit);
+    }
+    if !db.has_commit(commit) {
+        return Err(hinted(
+            format!("the locked commit {commit} is no longer available from {}", redact_url(url)),
+            "upstream rewrote its history; run `mlr lock --update` to pin a commit that exists",
+        ));
+    }
+    Ok(())
+}
+
+/// Copy a file or directory tree; symlinks are copied as links.
+fn copy_tree(src: &Path, dest: &Path) -> anyhow::Result<()> {
+    let meta = std::fs::symlink_metadata(src).with_context(|| format!("reading {}", src.display()))?;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(src)?;
+        std::os::unix::fs::symlink(&target, dest)
+            .with_context(|| format!("creating link {}", dest.display()))?;
+    } else if meta.is_dir() {
+        std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
+        let mut entries: Vec<_> = std::fs::read_dir(src)
+            .with_context(|| format!("reading {}", src.display()))?
+            .collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            copy_tree(&e.path(), &dest.join(e.file_name()))?;
+        }
+    } else {
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(src, dest)
+            .with_context(|| format!("copying {} to {}", src.display(), dest.display()))?;
+    }
+    Ok(())
+}

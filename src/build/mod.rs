@@ -1,0 +1,26 @@
+//! Building images: the build context (git sources exported at their locked
+//! commits, `[image] copy` files) and the container-engine backends.
+
+pub mod context;
+pub mod docker;
+
+use std::path::Path;
+
+use crate::shell::Shell;
+
+/// What a backend is asked to build.
+#[derive(Debug, Clone)]
+pub struct BuildRequest<'a> {
+    /// Directory holding the `Dockerfile` and everything it copies.
+    pub context: &'a Path,
+    pub tag: &'a str,
+    /// Extra labels known only at build time (never credentials).
+    pub labels: Vec<(String, String)>,
+}
+
+/// A container engine that turns a context into an image.
+pub trait Backend {
+    fn name(&self) -> &'static str;
+    /// Build and return the image ID.
+    fn build(&self, request: &BuildRequest<'_>, shell: &Shell) -> anyhow::Result<String>;
+}

@@ -1,0 +1,604 @@
+//! Wire types to the validated [`Manifest`]: every value checked, defaults
+//! filled, insignificant differences normalized away, and the rules that span
+//! tables (base or cuda, runtime flavor with git builds, duplicates) enforced.
+//!
+//! Problems are collected, not returned at the first, so that the caller can
+//! report the one that comes first in the file.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::key_path::{KeyPath, Target};
+use super::pep508::{self, Requirement};
+use super::syntax::{self, Check, Invalid, Shown};
+use super::wire::{
+    TomlCommand, TomlCuda, TomlCudaFlavor, TomlGit, TomlImage, TomlManifest, TomlPip, TomlProject,
+};
+use super::{
+    Apt, Base, CopySpec, Cuda, CudaFlavor, DEFAULT_USER, Framework, GitSource, Healthcheck,
+    ImageConfig, ImageRef, Manifest, Pip, PipIndex, Platform, Profile, Project, Python,
+};
+
+/// One thing wrong with a manifest, at a key or value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub at: KeyPath,
+    pub target: Target,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+/// The profile `mlr build` uses when none is named; it is the manifest itself.
+const DEFAULT_PROFILE: &str = "prod";
+
+pub fn manifest(w: &TomlManifest) -> Result<Manifest, Vec<Problem>> {
+    let mut v = Validator::default();
+    let root = KeyPath::root();
+    let project = v.project(w.project.as_ref());
+    let base = w.base.as_ref().and_then(|b| {
+        let image = ImageRef::parse(b.image.trim()).map_err(|e| {
+            Invalid::new(format!("invalid image reference: {e}")).hint(
+                "write `repository:tag` or `repository@sha256:<digest>`, \
+                 for example `nvidia/cuda:12.4.1-runtime-ubuntu22.04`",
+            )
+        });
+        v.value(root.key("base").key("image"), image).map(|image| Base { image })
+    });
+    let cuda = w.cuda.as_ref().map(|c| v.cuda(c));
+    let python = w.python.as_ref().map(|p| {
+        let version = p.version.trim();
+        v.value(root.key("python").key("version"), syntax::python_version(version));
+        Python {
+            version: version.to_string(),
+        }
+    });
+    let framework = w.framework.as_ref().and_then(|f| v.framework(f));
+    let apt = w.apt.as_ref().and_then(|a| {
+        let at = root.key("apt");
+        let packages = v.apt_requests(&at.key("packages"), &a.packages);
+        let snapshot = a.snapshot.as_deref().map(str::trim);
+        if let Some(s) = snapshot {
+            v.value(at.key("snapshot"), syntax::apt_snapshot(s));
+        }
+        (!packages.is_empty() || snapshot.is_some()).then(|| Apt {
+            packages,
+            snapshot: snapshot.map(str::to_string),
+        })
+    });
+    let pip = w.pip.as_ref().and_then(|p| v.pip(p, framework.as_ref()));
+    let git = w.git.iter().map(|(name, g)| (name.clone(), v.git(name, g))).collect();
+    let env = w
+        .env
+        .iter()
+        .map(|(key, value)| {
+            let at = root.key("env").key(key);
+            v.key(at.clone(), syntax::env_key(key));
+            v.value(at, no_nul(value));
+            (key.clone(), value.clone())
+        })
+        .collect();
+    let image = v.image(w.image.as_ref());
+    let profiles = w
+        .profile
+        .iter()
+        .map(|(name, p)| {
+            let at = root.key("profile").key(name);
+            if name == DEFAULT_PROFILE {
+                v.key::<()>(
+                    at.clone(),
+                    Err(Invalid::new("`prod` is the default profile and cannot be configured").hint(
+                        "put its packages in `[pip] packages` and `[apt] packages`, or choose another profile name",
+                    )),
+                );
+            } else {
+                v.key(at.clone(), syntax::dir_name(name, "profile name"));
+            }
+            let profile = Profile {
+                pip: v.requirements(&at.key("pip"), &p.pip, framework.as_ref()),
+                apt: v.apt_requests(&at.key("apt"), &p.apt),
+            };
+            v.profile_overlap(name, &profile, apt.as_ref(), pip.as_ref());
+            (name.clone(), profile)
+        })
+        .collect();
+
+    v.base_or_cuda(w);
+    v.flavor_has_nvcc(w);
+
+    if v.problems.is_empty() {
+        Ok(Manifest {
+            project,
+            base,
+            cuda,
+            python,
+            framework,
+            apt,
+            pip,
+            git,
+            env,
+            image,
+            profiles,
+        })
+    } else {
+        Err(v.problems)
+    }
+}
+
+#[derive(Default)]
+struct Validator {
+    problems: Vec<Problem>,
+}
+
+impl Validator {
+    fn push(&mut self, at: KeyPath, target: Target, invalid: Invalid) {
+        self.problems.push(Problem {
+            at,
+            target,
+            message: invalid.message,
+            hint: invalid.hint,
+        });
+    }
+
+    /// Record a problem with the value at `at`; `Some` when there is none.
+    fn value<T>(&mut self, at: KeyPath, check: Check<T>) -> Option<T> {
+        check.map_err(|e| self.push(at, Target::Value, e)).ok()
+    }
+
+    /// Record a problem with the key at `at` (a table name, an env name).
+    fn key<T>(&mut self, at: KeyPath, check: Check<T>) -> Option<T> {
+        check.map_err(|e| self.push(at, Target::Key, e)).ok()
+    }
+
+    fn project(&mut self, p: Option<&TomlProject>) -> Project {
+        let at = KeyPath::root().key("project");
+        let name = p.and_then(|p| p.name.as_deref()).map(str::trim);
+        if let Some(name) = name {
+            self.value(at.key("name"), syntax::project_name(name));
+        }
+        let platforms = match p.and_then(|p| p.platforms.as_ref()) {
+            None => vec![Platform::linux_amd64()],
+            Some(list) if list.is_empty() => {
+                self.value::<()>(
+                    at.key("platforms"),
+                    Err(Invalid::new("`project.platforms` is empty")
+                        .hint("list at least one platform, or remove the key to lock `linux/amd64`")),
+                );
+                Vec::new()
+            }
+            Some(list) => {
+                let mut seen = BTreeSet::new();
+                let mut platforms = Vec::new();
+                for (i, text) in list.iter().enumerate() {
+                    let at = at.key("platforms").index(i);
+                    let parsed = text.trim().parse::<Platform>().map_err(|e| {
+                        Invalid::new(format!("invalid platform: {e}"))
+                            .hint("for example `linux/amd64` or `linux/arm64`")
+                    });
+                    let Some(platform) = self.value(at.clone(), parsed) else {
+                        continue;
+                    };
+                    if !seen.insert(platform.clone()) {
+                        self.value::<()>(at, Err(twice(&platform.to_string(), "project.platforms")));
+                    }
+                    platforms.push(platform);
+                }
+                platforms.sort();
+                platforms
+            }
+        };
+        Project {
+            name: name.map(str::to_string),
+            platforms,
+        }
+    }
+
+    fn cuda(&mut self, c: &TomlCuda) -> Cuda {
+        let at = KeyPath::root().key("cuda");
+        let version = c.version.trim();
+        self.value(at.key("version"), syntax::cuda_version(version));
+        let cudnn = c.cudnn.as_deref().map(str::trim);
+        if let Some(cudnn) = cudnn {
+            self.value(at.key("cudnn"), syntax::cudnn_version(cudnn));
+        }
+        let mut seen = BTreeSet::new();
+        let arch: Vec<String> = c.arch.iter().map(|a| a.trim().to_string()).collect();
+        for (i, a) in arch.iter().enumerate() {
+            let at = at.key("arch").index(i);
+            if self.value(at.clone(), syntax::cuda_arch(a)).is_some() && !seen.insert(a) {
+                self.value::<()>(at, Err(twice(a, "cuda.arch")));
+            }
+        }
+        Cuda {
+            version: version.to_string(),
+            cudnn: cudnn.map(str::to_string),
+            flavor: c.flavor.map(|f| match f {
+                TomlCudaFlavor::Base => CudaFlavor::Base,
+                TomlCudaFlavor::Runtime => CudaFlavor::Runtime,
+                TomlCudaFlavor::Devel => CudaFlavor::Devel,
+            }),
+            arch,
+        }
+    }
+
+    fn framework(&mut self, f: &BTreeMap<String, String>) -> Option<Framework> {
+        let at = KeyPath::root().key("framework");
+        let mut packages = BTreeMap::new();
+        for (name, version) in f {
+            let at = at.key(name);
+            if !pep508::is_name(name) {
+                self.key::<()>(
+                    at,
+                    Err(Invalid::new(format!("{} is not a Python package name", Shown(name)))
+                        .hint("for example `torch`, `tensorflow` or `jax`")),
+                );
+                continue;
+            }
+            let version = version.trim();
+            if !pep508::is_version(version) {
+                let hint = if version.starts_with(['<', '>', '=', '!', '~']) {
+                    "`[framework]` takes an exact version such as `2.0.1`; put ranges in `[pip] packages`"
+                } else {
+                    "write an exact version such as `2.0.1`"
+                };
+                self.value::<()>(
+                    at.clone(),
+                    Err(Invalid::new(format!("{} is not a version for `{name}`", Shown(version))).hint(hint)),
+                );
+            }
+            let normalized = pep508::normalize_name(name);
+            if packages.insert(normalized.clone(), version.to_string()).is_some() {
+                self.key::<()>(at, Err(twice(&normalized, "[framework]")));
+            }
+        }
+        (!packages.is_empty()).then_some(Framework { packages })
+    }
+
+    /// `name` / `name=version` requests, trimmed, each name once.
+    fn apt_requests(&mut self, at: &KeyPath, list: &[String]) -> Vec<String> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for (i, request) in list.iter().enumerate() {
+            let request = request.trim();
+            let at = at.index(i);
+            if let Some(name) = self.value(at.clone(), syntax::apt_request(request)) {
+                if !seen.insert(name) {
+                    let list = at.parent().to_string();
+                    self.value::<()>(at, Err(twice(name, &list)));
+                }
+            }
+            out.push(request.to_string());
+        }
+        out
+    }
+
+    /// PEP 508 requirements, whitespace-normalized; a name appears once per
+    /// marker, and never beside `[framework]`.
+    fn requirements(
+        &mut self,
+        at: &KeyPath,
+        list: &[String],
+        framework: Option<&Framework>,
+    ) -> Vec<String> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for (i, text) in list.iter().enumerate() {
+            let at = at.index(i);
+            let req = Requirement::parse(text).map_err(|e| {
+                Invalid::new(format!("invalid requirement {}: {e}", Shown(text.trim())))
+                    .hint(requirement_hint(text))
+            });
+            let Some(req) = self.value(at.clone(), req) else {
+                out.push(text.trim().to_string());
+                continue;
+            };
+            let name = req.normalized_name();
+            if framework.is_some_and(|f| f.packages.contains_key(&name)) {
+                self.value::<()>(
+                    at.clone(),
+                    Err(Invalid::new(format!(
+                        "`{name}` is pinned in `[framework]` and also listed in `{}`",
+                        at.parent()
+                    ))
+                    .hint("remove it here; `[framework]` picks its version and CUDA build")),
+                );
+            } else if !seen.insert((name.clone(), req.marker.clone())) {
+                self.value::<()>(
+                    at.clone(),
+                    Err(twice(&name, &at.parent().to_string()).hint(format!(
+                        "write one requirement that combines both, for example `{name}>=1.0,<2`"
+                    ))),
+                );
+            }
+            out.push(req.to_string());
+        }
+        out
+    }
+
+    fn pip(&mut self, p: &TomlPip, framework: Option<&Framework>) -> Option<Pip> {
+        let at = KeyPath::root().key("pip");
+        let packages = self.requirements(&at.key("packages"), &p.packages, framework);
+        let index_url = p.index_url.as_deref().map(str::trim);
+        if let Some(url) = index_url {
+            self.value(at.key("index-url"), syntax::http_url(url));
+        }
+        let mut names = BTreeSet::new();
+        let mut patterns: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut indexes = Vec::new();
+        for (i, index) in p.index.iter().enumerate() {
+            let at = at.key("index").index(i);
+            let name = index.name.trim();
+            if self.value(at.key("name"), syntax::dir_name(name, "index name")).is_some()
+                && !names.insert(name)
+            {
+                self.value::<()>(
+                    at.key("name"),
+                    Err(Invalid::new(format!("two `[[pip.index]]` tables are named `{name}`"))
+                        .hint("give each index a unique name")),
+                );
+            }
+            let url = index.url.trim();
+            self.value(at.key("url"), syntax::http_url(url));
+            let mut globs = Vec::new();
+            for (j, glob) in index.packages.iter().enumerate() {
+                let glob = glob.trim();
+                let at = at.key("packages").index(j);
+                if self.value(at.clone(), syntax::package_glob(glob)).is_none() {
+                    continue;
+                }
+                match patterns.insert(glob, name) {
+                    Some(other) if other == name => {
+                        self.value::<()>(at, Err(twice(glob, "pip.index.packages")));
+                    }
+                    Some(other) => {
+                        self.value::<()>(
+                            at,
+                            Err(Invalid::new(format!(
+                                "`{glob}` is routed to both index `{other}` and index `{name}`"
+                            ))
+                            .hint("each package comes from exactly one index; keep it in one")),
+                        );
+                    }
+                    None => {}
+                }
+                globs.push(glob.to_string());
+            }
+            indexes.push(PipIndex {
+                name: name.to_string(),
+                url: url.to_string(),
+                packages: globs,
+            });
+        }
+        let empty = packages.is_empty() && index_url.is_none() && indexes.is_empty();
+        (!empty).then(|| Pip {
+            packages,
+            index_url: index_url.map(str::to_string),
+            indexes,
+        })
+    }
+
+    fn git(&mut self, name: &str, g: &TomlGit) -> GitSource {
+        let at = KeyPath::root().key("git").key(name);
+        self.key(at.clone(), syntax::dir_name(name, "git source name"));
+        let url = g.url.trim();
+        self.value(at.key("url"), syntax::git_url(url));
+        let rev = g.rev.trim();
+        self.value(at.key("rev"), syntax::git_rev(rev));
+        for (i, step) in g.build.iter().enumerate() {
+            let check = if step.trim().is_empty() {
+                Err(Invalid::new("empty build step").hint("remove it, or write the command to run"))
+            } else if step.chars().any(char::is_control) {
+                Err(Invalid::new("build step contains a line break or control character")
+                    .hint("write one command per entry of `build`, or join commands with `&&`"))
+            } else {
+                Ok(())
+            };
+            self.value(at.key("build").index(i), check);
+        }
+        GitSource {
+            url: url.to_string(),
+            rev: rev.to_string(),
+            build: g.build.clone(),
+            submodules: g.submodules,
+        }
+    }
+
+    fn image(&mut self, i: Option<&TomlImage>) -> ImageConfig {
+        let at = KeyPath::root().key("image");
+        let Some(i) = i else {
+            return ImageConfig {
+                workdir: None,
+                user: DEFAULT_USER.to_string(),
+                entrypoint: None,
+                cmd: None,
+                healthcheck: None,
+                copy: Vec::new(),
+            };
+        };
+        if let Some(w) = &i.workdir {
+            self.value(at.key("workdir"), syntax::image_path(w));
+        }
+        let user = i.user.as_deref().map_or(DEFAULT_USER, str::trim);
+        if i.user.is_some() {
+            self.value(at.key("user"), syntax::user(user));
+        }
+        for (key, list) in [("entrypoint", &i.entrypoint), ("cmd", &i.cmd)] {
+            for (n, arg) in list.iter().flatten().enumerate() {
+                self.value(at.key(key).index(n), no_nul(arg));
+            }
+        }
+        let healthcheck = i.healthcheck.as_ref().map(|h| {
+            let at = at.key("healthcheck");
+            let (cmd, shell) = match &h.cmd {
+                TomlCommand::Shell(s) => (vec![s.clone()], true),
+                TomlCommand::Exec(v) => (v.clone(), false),
+            };
+            let check = match (&h.cmd, cmd.first()) {
+                (_, None) => Err(Invalid::new("the healthcheck command is empty")),
+                (_, Some(first)) if first.trim().is_empty() => {
+                    Err(Invalid::new("the healthcheck command is empty"))
+                }
+                (TomlCommand::Shell(s), _) if s.chars().any(char::is_control) => {
+                    Err(Invalid::new("the healthcheck command contains a line break")
+                        .hint("write it on one line, or as an array"))
+                }
+                _ => cmd.iter().try_for_each(|a| no_nul(a)),
+            };
+            self.value(
+                at.key("cmd"),
+                check.map_err(|e| match e.hint {
+                    None => e.hint("for example `cmd = \"nvidia-smi\"` or `cmd = [\"curl\", \"-f\", \"http://localhost/\"]`"),
+                    Some(_) => e,
+                }),
+            );
+            let mut duration = |key: &str, d: &Option<String>| {
+                let d = d.as_deref().map(str::trim);
+                if let Some(d) = d {
+                    self.value(at.key(key), syntax::duration(d));
+                }
+                d.map(str::to_string)
+            };
+            let interval = duration("interval", &h.interval);
+            let timeout = duration("timeout", &h.timeout);
+            let start_period = duration("start-period", &h.start_period);
+            let retries = h.retries.and_then(|r| {
+                let r = u32::try_from(r).ok().filter(|r| *r <= 1000).ok_or_else(|| {
+                    Invalid::new(format!("`retries = {r}` is out of range"))
+                        .hint("use a whole number from 0 to 1000")
+                });
+                self.value(at.key("retries"), r)
+            });
+            Healthcheck {
+                cmd,
+                shell,
+                interval,
+                timeout,
+                start_period,
+                retries,
+            }
+        });
+        let copy = i
+            .copy
+            .iter()
+            .enumerate()
+            .map(|(n, c)| {
+                let at = at.key("copy").index(n);
+                self.value(at.key("src"), syntax::project_path(&c.src));
+                self.value(at.key("dst"), syntax::image_path(&c.dst));
+                CopySpec {
+                    src: c.src.clone(),
+                    dst: c.dst.clone(),
+                }
+            })
+            .collect();
+        ImageConfig {
+            workdir: i.workdir.clone(),
+            user: user.to_string(),
+            entrypoint: i.entrypoint.clone(),
+            cmd: i.cmd.clone(),
+            healthcheck,
+            copy,
+        }
+    }
+
+    /// A profile only adds: what the base lists already has is a mistake.
+    fn profile_overlap(&mut self, name: &str, p: &Profile, apt: Option<&Apt>, pip: Option<&Pip>) {
+        let at = KeyPath::root().key("profile").key(name);
+        let apt_names: BTreeSet<&str> = apt
+            .iter()
+            .flat_map(|a| a.packages.iter())
+            .map(|r| apt_name(r))
+            .collect();
+        for (i, request) in p.apt.iter().enumerate() {
+            let n = apt_name(request);
+            if apt_names.contains(n) {
+                self.value::<()>(at.key("apt").index(i), Err(in_both(n, "[apt] packages", name, "apt")));
+            }
+        }
+        let pip_names: BTreeSet<String> = pip
+            .iter()
+            .flat_map(|p| p.packages.iter())
+            .filter_map(|r| Requirement::parse(r).ok())
+            .map(|r| r.normalized_name())
+            .collect();
+        for (i, text) in p.pip.iter().enumerate() {
+            let Ok(req) = Requirement::parse(text) else { continue };
+            let n = req.normalized_name();
+            if pip_names.contains(&n) {
+                self.value::<()>(at.key("pip").index(i), Err(in_both(&n, "[pip] packages", name, "pip")));
+            }
+        }
+    }
+
+    fn base_or_cuda(&mut self, w: &TomlManifest) {
+        if w.base.is_none() && w.cuda.is_none() {
+            self.value::<()>(
+                KeyPath::root(),
+                Err(Invalid::new("no base image: neither `[base] image` nor `[cuda] version` is set")
+                    .hint("add `[base] image = \"...\"` or `[cuda] version = \"...\"`")),
+            );
+        }
+    }
+
+    /// `base` and `runtime` CUDA images have no nvcc, so git sources that
+    /// build (CUDA kernels, mostly) would fail late, inside the build.
+    fn flavor_has_nvcc(&mut self, w: &TomlManifest) {
+        let Some(flavor) = w.cuda.as_ref().and_then(|c| c.flavor) else {
+            return;
+        };
+        if w.base.is_some() || flavor == TomlCudaFlavor::Devel {
+            return;
+        }
+        let Some((git, _)) = w.git.iter().find(|(_, g)| !g.build.is_empty()) else {
+            return;
+        };
+        let flavor = match flavor {
+            TomlCudaFlavor::Base => "base",
+            TomlCudaFlavor::Runtime => "runtime",
+            TomlCudaFlavor::Devel => "devel",
+        };
+        self.value::<()>(
+            KeyPath::root().key("cuda").key("flavor"),
+            Err(Invalid::new(format!(
+                "`[cuda] flavor = \"{flavor}\"` images have no nvcc, but `[git.{git}]` has `build` steps that may need it"
+            ))
+            .hint("use `flavor = \"devel\"`, or set `[base] image` to an image with the CUDA compiler")),
+        );
+    }
+}
+
+fn no_nul(s: &str) -> Check {
+    if s.contains('\0') {
+        Err(Invalid::new(format!("{} contains a NUL character", Shown(s)))
+            .hint("NUL cannot be passed to a process; remove the `\\u0000`"))
+    } else {
+        Ok(())
+    }
+}
+
+fn twice(name: &str, list: &str) -> Invalid {
+    Invalid::new(format!("{} is listed twice in `{list}`", Shown(name))).hint("remove one of them")
+}
+
+fn in_both(name: &str, base_list: &str, profile: &str, key: &str) -> Invalid {
+    Invalid::new(format!(
+        "`{name}` is in both `{base_list}` and `[profile.{profile}] {key}`"
+    ))
+    .hint(format!(
+        "remove it from `[profile.{profile}] {key}`; `{base_list}` are in every profile"
+    ))
+}
+
+fn apt_name(request: &str) -> &str {
+    request.split('=').next().unwrap_or(request)
+}
+
+/// What people put in requirements.txt that is not a requirement.
+fn requirement_hint(text: &str) -> String {
+    let t = text.trim();
+    if t.starts_with("git+") || t.contains("://") && !t.contains('@') {
+        "build sources from git with a `[git.NAME]` table".to_string()
+    } else if t.starts_with('-') {
+        "pip options are not allowed here; set `[pip] index-url` or add a `[[pip.index]]`".to_string()
+    } else {
+        "write a PEP 508 requirement, for example `numpy<2` or `transformers[torch]>=4.40`".to_string()
+    }
+}

@@ -1,0 +1,167 @@
+//! One orchestrator per command. Operations sequence the I/O (files,
+//! network, processes) around the pure stages: manifest → resolve → lock →
+//! render → build, and verify.
+
+pub mod build;
+pub mod dockerfile;
+pub mod init;
+pub mod lock;
+pub mod verify;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::error::{FileError, hinted};
+use crate::lock::read::ReadLock;
+use crate::manifest::Manifest;
+
+pub const MANIFEST_FILE: &str = "ml.toml";
+pub const LOCK_FILE: &str = "ml.lock";
+
+/// An outcome that exits with code 1: the check ran and found drift.
+#[derive(Debug)]
+pub struct Drift {
+    pub message: String,
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Drift {}
+
+/// Output format for commands whose results machines read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// A project: `ml.toml`, its directory, and where `ml.lock` lives.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub root: PathBuf,
+    pub manifest_path: PathBuf,
+    pub lock_path: PathBuf,
+    /// Paths as shown in messages (relative to the current directory when possible).
+    pub manifest_display: String,
+    pub lock_display: String,
+}
+
+impl Workspace {
+    /// Locate `ml.toml`: the explicit path, or the nearest one upward from
+    /// the current directory.
+    pub fn locate(explicit: Option<&Path>) -> anyhow::Result<Workspace> {
+        let cwd = std::env::current_dir().context("reading the current directory")?;
+        let manifest_path = match explicit {
+            Some(p) => {
+                let p = if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+                if p.is_dir() { p.join(MANIFEST_FILE) } else { p }
+            }
+            None => {
+                let mut dir = Some(cwd.as_path());
+                let mut found = None;
+                while let Some(d) = dir {
+                    if d.join(MANIFEST_FILE).is_file() {
+                        found = Some(d.join(MANIFEST_FILE));
+                        break;
+                    }
+                    dir = d.parent();
+                }
+                found.ok_or_else(|| {
+                    hinted(
+                        format!("could not find `{MANIFEST_FILE}` in {} or any parent directory", cwd.display()),
+                        "run `mlr init` to create one, or pass --manifest-path",
+                    )
+                })?
+            }
+        };
+        let root = manifest_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| cwd.clone());
+        let lock_path = root.join(LOCK_FILE);
+        let display = |p: &Path| {
+            p.strip_prefix(&cwd)
+                .map(|r| r.display().to_string())
+                .unwrap_or_else(|_| p.display().to_string())
+        };
+        Ok(Workspace {
+            manifest_display: display(&manifest_path),
+            lock_display: display(&lock_path),
+            root,
+            manifest_path,
+            lock_path,
+        })
+    }
+
+    /// Read and validate `ml.toml`.
+    pub fn manifest(&self) -> anyhow::Result<Manifest> {
+        let bytes = std::fs::read(&self.manifest_path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                hinted(
+                    format!("`{}` does not exist", self.manifest_display),
+                    "run `mlr init` to create one",
+                )
+            } else {
+                anyhow::Error::new(e).context(format!("reading {}", self.manifest_display))
+            }
+        })?;
+        let text = utf8(&bytes, &self.manifest_display)?;
+        Ok(crate::manifest::parse(text, &self.manifest_display)?)
+    }
+
+    /// Read `ml.lock` if it exists.
+    pub fn lock(&self) -> anyhow::Result<Option<(String, ReadLock)>> {
+        let bytes = match std::fs::read(&self.lock_path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", self.lock_display))),
+        };
+        let text = utf8(&bytes, &self.lock_display)?.to_string();
+        let read = crate::lock::parse(&text, &self.lock_display)?;
+        Ok(Some((text, read)))
+    }
+}
+
+fn utf8<'a>(bytes: &'a [u8], display: &str) -> anyhow::Result<&'a str> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        let text = String::from_utf8_lossy(valid);
+        anyhow::Error::new(
+            FileError::at_offset(display, &text, text.len(), "the file is not valid UTF-8")
+                .with_hint("ml.toml and ml.lock are UTF-8 text files"),
+        )
+    })
+}
+
+/// Write `contents` to `path` atomically (temp file in the same directory,
+/// then rename), so a crash never leaves a half-written file.
+pub fn write_atomic(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".mlr-tmp-")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    // Keep the mode of the file being replaced; a new file gets 0644.
+    let mode = std::fs::metadata(path).map(|m| m.permissions()).unwrap_or_else(|_| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::Permissions::from_mode(0o644)
+    });
+    tmp.as_file()
+        .set_permissions(mode)
+        .with_context(|| format!("setting permissions of {}", path.display()))?;
+    tmp.write_all(contents.as_bytes())
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("replacing {}", path.display()))?;
+    Ok(())
+}

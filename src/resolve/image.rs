@@ -1,0 +1,276 @@
+//! Container images: a tag or digest reference is resolved through the OCI
+//! distribution API to its index digest and one manifest digest per locked
+//! platform. Credentials come from the docker config (`DOCKER_CONFIG`,
+//! `~/.docker/config.json`, credential helpers) and never reach the lock.
+
+use anyhow::{Context, anyhow, bail};
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::Source;
+use crate::config::Config;
+use crate::error::{HintExt, hinted};
+use crate::lock::satisfies::image_satisfies;
+use crate::lock::{ImagePin, PlatformDigest};
+use crate::manifest::{ImageRef, Platform};
+
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+
+/// An image to pin, for a set of platforms.
+#[derive(Debug, Clone)]
+pub struct ImageRequest {
+    /// Role in the lock: `base`.
+    pub name: String,
+    pub reference: ImageRef,
+    pub platforms: Vec<Platform>,
+}
+
+/// Resolves image requests against OCI registries.
+pub struct ImageResolver<'a> {
+    pub config: &'a Config,
+}
+
+impl Source for ImageResolver<'_> {
+    type Request = ImageRequest;
+    type Pin = ImagePin;
+
+    fn name(request: &ImageRequest) -> &str {
+        &request.name
+    }
+
+    fn satisfied_by(request: &ImageRequest, pin: &ImagePin) -> bool {
+        image_satisfies(&request.reference, &request.platforms, pin).is_ok()
+    }
+
+    fn resolve(&self, request: &ImageRequest) -> anyhow::Result<ImagePin> {
+        self.config
+            .shell
+            .status("Resolving", format!("image {}", request.reference));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        runtime
+            .block_on(resolve_image(request))
+            .with_context(|| format!("resolving image {}", request.reference))
+    }
+}
+
+/// The parts of an image index or manifest that resolution reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ManifestDoc {
+    media_type: Option<String>,
+    #[serde(default)]
+    manifests: Option<Vec<IndexEntry>>,
+    config: Option<Descriptor>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IndexEntry {
+    digest: String,
+    platform: Option<WirePlatform>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Descriptor {
+    digest: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct WirePlatform {
+    os: String,
+    architecture: String,
+    variant: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ImageConfigDoc {
+    os: String,
+    architecture: String,
+    variant: Option<String>,
+}
+
+async fn resolve_image(request: &ImageRequest) -> anyhow::Result<ImagePin> {
+    let r = &request.reference;
+    let client = client_for(r);
+    let auth = registry_auth(&r.registry)?;
+    let reference = match (&r.tag, &r.digest) {
+        (Some(t), Some(d)) => {
+            Reference::with_tag_and_digest(r.registry.clone(), r.repository.clone(), t.clone(), d.clone())
+        }
+        (None, Some(d)) => Reference::with_digest(r.registry.clone(), r.repository.clone(), d.clone()),
+        (Some(t), None) => Reference::with_tag(r.registry.clone(), r.repository.clone(), t.clone()),
+        (None, None) => Reference::with_tag(r.registry.clone(), r.repository.clone(), "latest".into()),
+    };
+    let (bytes, digest) = client
+        .pull_manifest_raw(
+            &reference,
+            &auth,
+            &[OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST],
+        )
+        .await
+        .map_err(|e| registry_error(e, r))?;
+    let computed = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+    if !digest.is_empty() && digest != computed {
+        bail!("the registry said the manifest is {digest}, but its content hashes to {computed}");
+    }
+    if let Some(want) = &r.digest {
+        if *want != computed {
+            bail!("asked for {want}, but the registry returned content hashing to {computed}");
+        }
+    }
+    let doc: ManifestDoc = serde_json::from_slice(&bytes).context("parsing the image manifest")?;
+    let mut platforms = Vec::new();
+    let media_type;
+    if let Some(entries) = &doc.manifests {
+        media_type = doc.media_type.clone().unwrap_or_else(|| OCI_INDEX.to_string());
+        for want in &request.platforms {
+            let found = entries
+                .iter()
+                .find(|e| e.platform.as_ref().is_some_and(|p| platform_matches(want, p)))
+                .ok_or_else(|| {
+                    let available: Vec<String> = entries
+                        .iter()
+                        .filter_map(|e| e.platform.as_ref())
+                        .filter(|p| p.os != "unknown")
+                        .map(|p| match &p.variant {
+                            Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
+                            None => format!("{}/{}", p.os, p.architecture),
+                        })
+                        .collect();
+                    hinted(
+                        format!("image {r} has no manifest for {want}"),
+                        format!(
+                            "it provides {}; change `project.platforms` or the image",
+                            available.join(", ")
+                        ),
+                    )
+                })?;
+            platforms.push(PlatformDigest {
+                platform: want.to_string(),
+                digest: found.digest.clone(),
+            });
+        }
+    } else {
+        media_type = doc.media_type.clone().unwrap_or_else(|| OCI_MANIFEST.to_string());
+        let config = doc
+            .config
+            .as_ref()
+            .ok_or_else(|| anyhow!("the manifest has neither `manifests` nor `config`"))?;
+        let mut blob = Vec::new();
+        client
+            .pull_blob(&reference.clone_with_digest(computed.clone()), config.digest.as_str(), &mut blob)
+            .await
+            .map_err(|e| registry_error(e, r))
+            .context("fetching the image config")?;
+        let blob_digest = format!("sha256:{}", hex::encode(Sha256::digest(&blob)));
+        if blob_digest != config.digest {
+            bail!("the image config hashes to {blob_digest}, not {}", config.digest);
+        }
+        let cfg: ImageConfigDoc = serde_json::from_slice(&blob).context("parsing the image config")?;
+        let have = WirePlatform {
+            os: cfg.os,
+            architecture: cfg.architecture,
+            variant: cfg.variant,
+        };
+        for want in &request.platforms {
+            if !platform_matches(want, &have) {
+                return Err(hinted(
+                    format!(
+                        "image {r} is a single-platform image for {}/{}, not {want}",
+                        have.os, have.architecture
+                    ),
+                    "use a multi-platform image, or change `project.platforms`",
+                ));
+            }
+            platforms.push(PlatformDigest {
+                platform: want.to_string(),
+                digest: computed.clone(),
+            });
+        }
+    }
+    Ok(ImagePin {
+        name: request.name.clone(),
+        requested: r.to_string(),
+        registry: r.registry.clone(),
+        repository: r.repository.clone(),
+        tag: r.tag.clone(),
+        digest: computed,
+        media_type,
+        platforms,
+    })
+}
+
+fn platform_matches(want: &Platform, have: &WirePlatform) -> bool {
+    if want.os != have.os || want.architecture != have.architecture {
+        return false;
+    }
+    match (&want.variant, &have.variant) {
+        (None, _) => true,
+        (Some(w), Some(h)) => w == h,
+        // arm64 images often omit the default variant.
+        (Some(w), None) => want.architecture == "arm64" && w == "v8",
+    }
+}
+
+fn client_for(r: &ImageRef) -> Client {
+    let protocol = if r.is_loopback() {
+        ClientProtocol::HttpsExcept(vec![r.registry.clone()])
+    } else {
+        ClientProtocol::Https
+    };
+    Client::new(ClientConfig {
+        protocol,
+        platform_resolver: None,
+        connect_timeout: Some(std::time::Duration::from_secs(30)),
+        read_timeout: Some(std::time::Duration::from_secs(120)),
+        ..Default::default()
+    })
+}
+
+/// Credentials for `registry` from the docker config, or anonymous.
+pub fn registry_auth(registry: &str) -> anyhow::Result<RegistryAuth> {
+    use docker_credential::{CredentialRetrievalError as E, DockerCredential};
+    let server = if registry == crate::manifest::image_ref::DOCKER_HUB {
+        "https://index.docker.io/v1/"
+    } else {
+        registry
+    };
+    match docker_credential::get_credential(server) {
+        Ok(DockerCredential::UsernamePassword(u, p)) => Ok(RegistryAuth::Basic(u, p)),
+        Ok(DockerCredential::IdentityToken(t)) => Ok(RegistryAuth::Bearer(t)),
+        Err(E::ConfigNotFound | E::NoCredentialConfigured | E::ConfigReadError) => {
+            Ok(RegistryAuth::Anonymous)
+        }
+        Err(e) => Err(anyhow!("{e:?}"))
+            .with_context(|| format!("reading docker credentials for {registry}"))
+            .hint("check DOCKER_CONFIG / ~/.docker/config.json and its credential helper"),
+    }
+}
+
+fn registry_error(e: oci_client::errors::OciDistributionError, r: &ImageRef) -> anyhow::Error {
+    use oci_client::errors::OciDistributionError as E;
+    let text = e.to_string();
+    match e {
+        E::AuthenticationFailure(_) | E::UnauthorizedError { .. } => hinted(
+            format!("registry {} refused access: {text}", r.registry),
+            format!(
+                "log in with `docker login {}` (mlr reads DOCKER_CONFIG or ~/.docker/config.json)",
+                r.registry
+            ),
+        ),
+        E::ImageManifestNotFoundError(_) => hinted(
+            format!("{r} does not exist in the registry: {text}"),
+            "check the tag; if it was deleted upstream, pin another tag or a digest",
+        ),
+        other => anyhow::Error::new(other),
+    }
+}

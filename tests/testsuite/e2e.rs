@@ -1,0 +1,137 @@
+//! The walking skeleton end to end: lock, build with Docker, run, verify,
+//! then drift in every direction.
+
+use predicates::prelude::*;
+
+use crate::support::{GitRepo, ImageCleanup, Project, Registry, Service, docker, docker_run, require};
+
+#[test]
+fn lock_build_run_verify_and_drift() {
+    require!(Service::Registry);
+    require!(Service::Git);
+    require!(Service::Docker);
+
+    let registry = Registry::start();
+    let base_ref = registry.reference("e2e/base", "v1");
+    let pushed = registry.push_image("e2e/base", "v1", "linux/amd64");
+    let repo_dir = tempfile::tempdir().unwrap();
+    let repo = GitRepo::init(repo_dir.path());
+    let first_commit = repo.commit_file("MARKER", "built from the first commit\n", "first");
+
+    let manifest = format!(
+        r#"[project]
+name = "e2e"
+
+[base]
+image = "{base_ref}"
+
+[git.kernels]
+url = "{url}"
+rev = "main"
+build = ["cat MARKER > /opt/built-from", "echo \"commit $MLR_GIT_COMMIT\" >> /opt/built-from"]
+
+[env]
+GREETING = "hello from mlr"
+
+[image]
+user = "trainer"
+workdir = "/work"
+entrypoint = ["/bin/sh", "-c"]
+copy = [{{ src = "app", dst = "/work/app" }}]
+healthcheck = {{ cmd = ["true"], interval = "30s", retries = 3 }}
+"#,
+        url = repo.url()
+    );
+    let project = Project::new();
+    project.file("ml.toml", &manifest);
+    project.file("app/run.sh", "echo app says hi\n");
+
+    // Lock pins the digest and the commit.
+    project.mlr().arg("lock").assert().success();
+    let lock = project.read("ml.lock");
+    assert!(lock.contains(&format!("digest = \"{}\"", pushed.digest)), "{lock}");
+    assert!(lock.contains(&format!("commit = \"{first_commit}\"")), "{lock}");
+
+    // Build with Docker.
+    let tag = format!("mlr-e2e-test:{}", std::process::id());
+    let _cleanup = ImageCleanup::new([tag.clone()]);
+    project
+        .mlr()
+        .args(["build", "--tag", &tag])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("Built"));
+
+    // The image shows the locked commit, the env value and a non-root user.
+    let out = docker_run(&tag, &["cat /opt/built-from; echo \"$GREETING\"; id -un; id -u; pwd; sh /work/app/run.sh"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "built from the first commit",
+            &format!("commit {first_commit}"),
+            "hello from mlr",
+            "trainer",
+            "1000",
+            "/work",
+            "app says hi",
+        ],
+        "{out}"
+    );
+
+    // Labels carry the lock's identity; the healthcheck is configured.
+    let inspect = docker(&["image", "inspect", "--format", "{{json .Config.Labels}} {{json .Config.Healthcheck}}", &tag]);
+    let inspect = String::from_utf8_lossy(&inspect.stdout).to_string();
+    assert!(inspect.contains("dev.mlr.manifest-fingerprint"), "{inspect}");
+    assert!(inspect.contains(&format!("\"org.opencontainers.image.base.digest\":\"{}\"", pushed.digest)), "{inspect}");
+    assert!(inspect.contains("\"Retries\":3"), "{inspect}");
+
+    // Verify passes.
+    project.mlr().arg("verify").assert().success();
+
+    // Edit the manifest: verify exits 1, --locked exits 1 and writes nothing.
+    project.file("ml.toml", manifest.replace("hello from mlr", "changed"));
+    project
+        .mlr()
+        .arg("verify")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("stale: ml.toml changed since the lock was written"))
+        .stderr(predicate::str::contains("hint: run `mlr lock`"));
+    project
+        .mlr()
+        .args(["lock", "--locked"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--locked"));
+    assert_eq!(project.read("ml.lock"), lock);
+    // A stale lock is refused by build.
+    project
+        .mlr()
+        .args(["build", "--tag", &tag])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("does not satisfy"))
+        .stderr(predicate::str::contains("hint: run `mlr lock`"));
+    project.file("ml.toml", &manifest);
+
+    // Upstream moves: the branch gets a new commit and the tag a new image.
+    repo.commit_file("MARKER", "built from a later commit\n", "second");
+    let moved = registry.push_image_with("e2e/base", "v1", "linux/amd64", "moved-upstream");
+    assert_ne!(moved.digest, pushed.digest);
+    // Forget the engine's copy of the base so the build must pull by digest.
+    docker(&["image", "rm", "-f", &format!("{}/e2e/base@{}", registry.addr(), pushed.digest)]);
+
+    // The build from the existing lock still uses the locked commit and digest.
+    let tag2 = format!("{tag}-again");
+    let _cleanup2 = ImageCleanup::new([tag2.clone()]);
+    project.mlr().args(["build", "--tag", &tag2]).assert().success();
+    let out = docker_run(&tag2, &["cat /opt/built-from; cat /etc/mlr-marker 2>/dev/null || echo no-marker"]);
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["built from the first commit", &format!("commit {first_commit}"), "no-marker"],
+        "{out}"
+    );
+    assert_eq!(project.read("ml.lock"), lock);
+    project.mlr().arg("verify").assert().success();
+}

@@ -1,0 +1,107 @@
+//! Which real services this machine offers, checked once per test binary.
+
+use std::env;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// A real peer a test can depend on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    /// `docker-registry` (distribution 2.8) to serve, and `/bin/busybox`
+    /// (busybox-static) to build the runnable images pushed to it.
+    Registry,
+    /// A reachable container engine: `docker info` succeeds.
+    Docker,
+    /// The `git` CLI.
+    Git,
+    /// `htpasswd` (apache2-utils), for registries behind basic auth.
+    Htpasswd,
+}
+
+impl Service {
+    fn check(self) -> Result<(), String> {
+        match self {
+            Service::Registry => {
+                find_program("docker-registry")
+                    .ok_or("`docker-registry` is not on PATH (apt-get install docker-registry)")?;
+                busybox()
+                    .ok_or("no static busybox at /bin/busybox (apt-get install busybox-static)")?;
+                Ok(())
+            }
+            Service::Docker => {
+                find_program("docker")
+                    .ok_or("the `docker` CLI is not on PATH (apt-get install docker.io)")?;
+                let out = Command::new("docker")
+                    .args(["info", "--format", "{{.ServerVersion}}"])
+                    .stdin(Stdio::null())
+                    .output()
+                    .map_err(|e| format!("cannot run `docker info`: {e}"))?;
+                if out.status.success() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "dockerd is not reachable: `docker info` failed: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ))
+                }
+            }
+            Service::Git => find_program("git")
+                .map(drop)
+                .ok_or_else(|| "`git` is not on PATH (apt-get install git)".to_owned()),
+            Service::Htpasswd => find_program("htpasswd").map(drop).ok_or_else(|| {
+                "`htpasswd` is not on PATH (apt-get install apache2-utils)".to_owned()
+            }),
+        }
+    }
+
+    fn availability(self) -> &'static Result<(), String> {
+        static CELLS: [OnceLock<Result<(), String>>; 4] = [const { OnceLock::new() }; 4];
+        let index = match self {
+            Service::Registry => 0,
+            Service::Docker => 1,
+            Service::Git => 2,
+            Service::Htpasswd => 3,
+        };
+        CELLS[index].get_or_init(|| self.check())
+    }
+}
+
+/// True when `service` is usable. Otherwise prints `SKIP <test>: <reason>`
+/// and returns false, or panics when `MLR_TEST_SERVICES=1` demands every
+/// service.
+pub fn require(service: Service) -> bool {
+    let Err(reason) = service.availability() else {
+        return true;
+    };
+    if env::var_os("MLR_TEST_SERVICES").is_some_and(|v| v == "1") {
+        panic!("MLR_TEST_SERVICES=1 but {reason}");
+    }
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("<test>");
+    // Straight to stderr, past libtest's capture, so skips show in every run.
+    let _ = writeln!(std::io::stderr(), "SKIP {test}: {reason}");
+    false
+}
+
+/// The static busybox used as the rootfs of pushed images.
+pub(crate) fn busybox() -> Option<PathBuf> {
+    ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+fn find_program(name: &str) -> Option<PathBuf> {
+    let path = env::var_os("PATH")?;
+    env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
