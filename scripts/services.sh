@@ -10,15 +10,21 @@ ensure_packages() {
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "== installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  local opts=(-q -y -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=300)
+  apt-get "${opts[@]}" update
+  DEBIAN_FRONTEND=noninteractive apt-get "${opts[@]}" install "${missing[@]}"
 }
 
-# Start dockerd unless an engine already answers; wait until it does.
+# Start dockerd unless an engine already answers (or is starting); wait
+# until it answers.
 ensure_dockerd() {
   if docker info >/dev/null 2>&1; then return 0; fi
-  echo "== starting dockerd"
-  setsid dockerd >/tmp/dockerd.log 2>&1 < /dev/null &
+  if [ -f /var/run/docker.pid ] && kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+    echo "== dockerd is starting (pid $(cat /var/run/docker.pid))"
+  else
+    echo "== starting dockerd (log: /tmp/dockerd.log)"
+    setsid dockerd >/tmp/dockerd.log 2>&1 < /dev/null &
+  fi
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && return 0
     sleep 1

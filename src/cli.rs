@@ -165,7 +165,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             )
         }
-        Command::Dockerfile { output } => ops::dockerfile::run(&workspace()?, &config, output.as_deref()),
+        Command::Dockerfile { output } => {
+            ops::dockerfile::run(&workspace()?, &config, output.as_deref())
+        }
         Command::Build(a) => ops::build::run(
             &workspace()?,
             &config,
@@ -181,9 +183,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 /// Whether errors should be coloured, decided before parsing succeeds.
 pub fn color_for_errors(args: &[std::ffi::OsString]) -> bool {
     let always = args.iter().any(|a| a == "--color=always")
-        || args.windows(2).any(|w| w[0] == "--color" && w[1] == "always");
+        || args
+            .windows(2)
+            .any(|w| w[0] == "--color" && w[1] == "always");
     let never = args.iter().any(|a| a == "--color=never")
-        || args.windows(2).any(|w| w[0] == "--color" && w[1] == "never");
+        || args
+            .windows(2)
+            .any(|w| w[0] == "--color" && w[1] == "never");
     if always {
         return true;
     }

@@ -142,7 +142,13 @@ pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Er
 /// Render an error chain as `error:` / `caused by:` / `hint:` lines.
 pub fn render(err: &anyhow::Error, color: bool) -> String {
     let (red, yellow, cyan, bold, reset) = if color {
-        ("\x1b[1;31m", "\x1b[1;33m", "\x1b[1;36m", "\x1b[1m", "\x1b[0m")
+        (
+            "\x1b[1;31m",
+            "\x1b[1;33m",
+            "\x1b[1;36m",
+            "\x1b[1m",
+            "\x1b[0m",
+        )
     } else {
         ("", "", "", "", "")
     };

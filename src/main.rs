@@ -19,7 +19,11 @@ fn main() {
         Ok(()) => 0,
         Err(err) => {
             eprint!("{}", mlr::error::render(&err, color));
-            if err.chain().any(|c| c.is::<mlr::ops::Drift>()) { 1 } else { 2 }
+            if err.chain().any(|c| c.is::<mlr::ops::Drift>()) {
+                1
+            } else {
+                2
+            }
         }
     };
     std::process::exit(code);

@@ -17,7 +17,9 @@ pub fn redact_text(text: &str) -> String {
         out.push_str(head);
         // The authority ends at the first '/', '?', '#' or whitespace.
         let end = tail
-            .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\'')
+            .find(|c: char| {
+                c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\''
+            })
             .unwrap_or(tail.len());
         let authority = &tail[..end];
         match authority.rfind('@') {
@@ -43,7 +45,10 @@ mod tests {
             redact_text("fetch https://bob:s3cret@host.example/simple failed"),
             "fetch https://****@host.example/simple failed"
         );
-        assert_eq!(redact_text("git+ssh://git@host/x.git"), "git+ssh://****@host/x.git");
+        assert_eq!(
+            redact_text("git+ssh://git@host/x.git"),
+            "git+ssh://****@host/x.git"
+        );
         assert_eq!(redact_text("no url here"), "no url here");
         assert_eq!(redact_text("http://host:5000/v2/"), "http://host:5000/v2/");
     }

@@ -42,9 +42,16 @@ pub fn dockerfile(manifest: &Manifest, lock: &Lockfile) -> anyhow::Result<String
         .ok_or_else(|| anyhow::anyhow!("the lock has no base image"))?;
     let lock_sha = lock_sha256(lock);
     let mut d = String::new();
-    let _ = writeln!(d, "# This Dockerfile is {GENERATED} from ml.lock; do not edit.");
+    let _ = writeln!(
+        d,
+        "# This Dockerfile is {GENERATED} from ml.lock; do not edit."
+    );
     d.push_str("# To regenerate it, run `mlr dockerfile`.\n");
-    let _ = writeln!(d, "FROM {}/{}@{}", base.registry, base.repository, base.digest);
+    let _ = writeln!(
+        d,
+        "FROM {}/{}@{}",
+        base.registry, base.repository, base.digest
+    );
 
     if !manifest.env.is_empty() {
         let mut line = String::from("ENV");
@@ -56,13 +63,16 @@ pub fn dockerfile(manifest: &Manifest, lock: &Lockfile) -> anyhow::Result<String
     }
 
     let user = manifest.image.user.as_str();
-    let named_user = !user.is_empty() && !user.bytes().all(|b| b.is_ascii_digit()) && user != "root";
+    let named_user =
+        !user.is_empty() && !user.bytes().all(|b| b.is_ascii_digit()) && user != "root";
     if named_user {
         d.push_str(&create_user(user));
     }
 
     for pin in &lock.git {
-        let Some(source) = manifest.git.get(&pin.name) else { continue };
+        let Some(source) = manifest.git.get(&pin.name) else {
+            continue;
+        };
         let dest = format!("{GIT_ROOT}/{}", pin.name);
         let _ = writeln!(
             d,
@@ -82,14 +92,22 @@ pub fn dockerfile(manifest: &Manifest, lock: &Lockfile) -> anyhow::Result<String
 
     if let Some(workdir) = &manifest.image.workdir {
         if named_user {
-            let _ = writeln!(d, "RUN mkdir -p {0} && chown {user}: {0}", shell_quote(workdir));
+            let _ = writeln!(
+                d,
+                "RUN mkdir -p {0} && chown {user}: {0}",
+                shell_quote(workdir)
+            );
         }
         let _ = writeln!(d, "WORKDIR {workdir}");
     } else if !manifest.git.is_empty() {
         d.push_str("WORKDIR /\n");
     }
     for (i, copy) in manifest.image.copy.iter().enumerate() {
-        let chown = if named_user { format!(" --chown={user}") } else { String::new() };
+        let chown = if named_user {
+            format!(" --chown={user}")
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             d,
             "COPY{chown} {} {}",
@@ -99,8 +117,14 @@ pub fn dockerfile(manifest: &Manifest, lock: &Lockfile) -> anyhow::Result<String
     }
 
     let mut labels = vec![
-        ("org.opencontainers.image.base.name".to_string(), base.requested.clone()),
-        ("org.opencontainers.image.base.digest".to_string(), base.digest.clone()),
+        (
+            "org.opencontainers.image.base.name".to_string(),
+            base.requested.clone(),
+        ),
+        (
+            "org.opencontainers.image.base.digest".to_string(),
+            base.digest.clone(),
+        ),
         (LABEL_FINGERPRINT.to_string(), lock.fingerprint.clone()),
         (LABEL_LOCK.to_string(), lock_sha),
     ];

@@ -65,7 +65,11 @@ impl Shell {
     /// `warning: message`, shown unless `--quiet`.
     pub fn warn(&self, message: impl AsRef<str>) {
         if self.verbosity >= Verbosity::Normal {
-            let (on, off) = if self.color { ("\x1b[1;33m", "\x1b[0m") } else { ("", "") };
+            let (on, off) = if self.color {
+                ("\x1b[1;33m", "\x1b[0m")
+            } else {
+                ("", "")
+            };
             let _ = writeln!(
                 std::io::stderr(),
                 "{on}warning{off}: {}",
@@ -82,7 +86,11 @@ impl Shell {
     }
 
     fn print_status(&self, verb: &str, message: &str, style: &str) {
-        let (on, off) = if self.color { (style, "\x1b[0m") } else { ("", "") };
+        let (on, off) = if self.color {
+            (style, "\x1b[0m")
+        } else {
+            ("", "")
+        };
         let _ = writeln!(
             std::io::stderr(),
             "{on}{verb:>12}{off} {}",

@@ -111,7 +111,10 @@ fn missing_hashes(lock: &Lockfile) -> Vec<VerifyFinding> {
         })
     };
     for i in &lock.images {
-        if !is_digest(&i.digest) || i.platforms.is_empty() || !i.platforms.iter().all(|p| is_digest(&p.digest)) {
+        if !is_digest(&i.digest)
+            || i.platforms.is_empty()
+            || !i.platforms.iter().all(|p| is_digest(&p.digest))
+        {
             flag("image", &i.name);
         }
     }
@@ -126,7 +129,10 @@ fn missing_hashes(lock: &Lockfile) -> Vec<VerifyFinding> {
         }
     }
     for g in &lock.git {
-        if !is_git_sha(&g.commit) || !is_git_sha(&g.tree) || !g.submodules.iter().all(|s| is_git_sha(&s.commit)) {
+        if !is_git_sha(&g.commit)
+            || !is_git_sha(&g.tree)
+            || !g.submodules.iter().all(|s| is_git_sha(&s.commit))
+        {
             flag("git", &g.name);
         }
     }

@@ -10,7 +10,7 @@ root=$(cd "$here/../.." && pwd)
 # shellcheck source=../../scripts/services.sh
 source "$root/scripts/services.sh"
 
-ensure_packages docker.io docker-registry busybox-static git
+ensure_packages docker.io docker-registry busybox-static git curl
 ensure_dockerd
 ensure_registry 127.0.0.1:5000 /tmp/mlr-quickstart/registry
 

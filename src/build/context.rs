@@ -13,7 +13,7 @@ use crate::lock::{GitPin, Lockfile};
 use crate::manifest::Manifest;
 use crate::redact::redact_url;
 use crate::render::{ContextItem, context_path};
-use crate::resolve::git::GitDb;
+use crate::resolve::git::{GitDb, fetch_location};
 
 /// Fill `dir` (empty) with the Dockerfile and what it copies.
 pub fn prepare(
@@ -28,7 +28,7 @@ pub fn prepare(
         .with_context(|| format!("writing {}", dir.join("Dockerfile").display()))?;
     for pin in &lock.git {
         let dest = dir.join(context_path(ContextItem::Git(&pin.name)));
-        export_git(pin, &dest, config)
+        export_git(pin, &dest, project_dir, config)
             .with_context(|| format!("preparing git source `{}`", pin.name))?;
     }
     for (i, copy) in manifest.image.copy.iter().enumerate() {
@@ -40,19 +40,30 @@ pub fn prepare(
                 "paths in `copy` are relative to the directory holding ml.toml",
             ));
         }
-        copy_tree(&src, &dest).with_context(|| format!("copying `{}` into the build context", copy.src))?;
+        copy_tree(&src, &dest)
+            .with_context(|| format!("copying `{}` into the build context", copy.src))?;
     }
     Ok(())
 }
 
 /// Export a git pin (and its submodules) at the locked commit, fetching it
 /// into the cache first if needed.
-fn export_git(pin: &GitPin, dest: &Path, config: &Config) -> anyhow::Result<()> {
-    let db = GitDb::open(&config.cache_dir, &pin.url)?;
-    ensure_commit(&db, &pin.commit, &pin.url, config)?;
+fn export_git(
+    pin: &GitPin,
+    dest: &Path,
+    project_dir: &Path,
+    config: &Config,
+) -> anyhow::Result<()> {
+    let location = fetch_location(&pin.url, project_dir);
+    let db = GitDb::open(&config.cache_dir, &location)?;
+    ensure_commit(&db, &pin.commit, &location, config)?;
     config.shell.status(
         "Checking out",
-        format!("git {} at {}", pin.name, &pin.commit[..pin.commit.len().min(12)]),
+        format!(
+            "git {} at {}",
+            pin.name,
+            &pin.commit[..pin.commit.len().min(12)]
+        ),
     );
     db.export(&pin.commit, &pin.tree, dest)?;
     if pin.submodules.is_empty() {
@@ -90,7 +101,10 @@ fn ensure_commit(db: &GitDb, commit: &str, url: &str, config: &Config) -> anyhow
     }
     if !db.has_commit(commit) {
         return Err(hinted(
-            format!("the locked commit {commit} is no longer available from {}", redact_url(url)),
+            format!(
+                "the locked commit {commit} is no longer available from {}",
+                redact_url(url)
+            ),
             "upstream rewrote its history; run `mlr lock --update` to pin a commit that exists",
         ));
     }
@@ -99,7 +113,8 @@ fn ensure_commit(db: &GitDb, commit: &str, url: &str, config: &Config) -> anyhow
 
 /// Copy a file or directory tree; symlinks are copied as links.
 fn copy_tree(src: &Path, dest: &Path) -> anyhow::Result<()> {
-    let meta = std::fs::symlink_metadata(src).with_context(|| format!("reading {}", src.display()))?;
+    let meta =
+        std::fs::symlink_metadata(src).with_context(|| format!("reading {}", src.display()))?;
     if meta.file_type().is_symlink() {
         let target = std::fs::read_link(src)?;
         std::os::unix::fs::symlink(&target, dest)

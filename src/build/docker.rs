@@ -63,7 +63,12 @@ impl Backend for Docker {
         if !status.success() {
             let mut detail: Vec<String> = tail.into_iter().rev().take(8).collect();
             detail.reverse();
-            detail.extend(err_lines.into_iter().filter(|l| !l.trim().is_empty()).take(10));
+            detail.extend(
+                err_lines
+                    .into_iter()
+                    .filter(|l| !l.trim().is_empty())
+                    .take(10),
+            );
             let detail = detail.join("\n");
             if detail.contains("Cannot connect to the Docker daemon") {
                 return Err(hinted(

@@ -19,7 +19,10 @@ pub const VERSION: i64 = 1;
 /// Everything `mlr lock` pinned. Each list is kept sorted by [`Lockfile::sort`].
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-#[schemars(title = "ml.lock", description = "mlr lockfile, version 1. Written by `mlr lock`; do not edit.")]
+#[schemars(
+    title = "ml.lock",
+    description = "mlr lockfile, version 1. Written by `mlr lock`; do not edit."
+)]
 pub struct Lockfile {
     /// Lockfile format version; always 1.
     pub version: i64,
@@ -153,7 +156,8 @@ impl Lockfile {
             a.via.sort();
             a.via.dedup();
         }
-        self.pip.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+        self.pip
+            .sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
         for p in &mut self.pip {
             p.via.sort();
             p.via.dedup();
@@ -193,8 +197,14 @@ mod tests {
                 digest: d('a'),
                 media_type: "application/vnd.oci.image.index.v1+json".into(),
                 platforms: vec![
-                    PlatformDigest { platform: "linux/arm64".into(), digest: d('c') },
-                    PlatformDigest { platform: "linux/amd64".into(), digest: d('b') },
+                    PlatformDigest {
+                        platform: "linux/arm64".into(),
+                        digest: d('c'),
+                    },
+                    PlatformDigest {
+                        platform: "linux/amd64".into(),
+                        digest: d('b'),
+                    },
                 ],
             }],
             git: vec![
@@ -212,7 +222,10 @@ mod tests {
                     requested: "v1".into(),
                     commit: "3".repeat(40),
                     tree: "4".repeat(40),
-                    submodules: vec![SubmodulePin { path: "third_party/x".into(), commit: "5".repeat(40) }],
+                    submodules: vec![SubmodulePin {
+                        path: "third_party/x".into(),
+                        commit: "5".repeat(40),
+                    }],
                 },
             ],
             ..Default::default()
@@ -244,7 +257,11 @@ mod tests {
         let text = render(&sample());
         let edited = text.replace("requested = \"main\"", "requested    = \"main\"");
         let read = parse(&edited, "ml.lock").unwrap();
-        let line = edited.lines().position(|l| l.starts_with("requested    =")).unwrap() + 1;
+        let line = edited
+            .lines()
+            .position(|l| l.starts_with("requested    ="))
+            .unwrap()
+            + 1;
         assert_eq!(read.non_canonical_line, Some(line));
     }
 
@@ -254,7 +271,11 @@ mod tests {
         let conflicted = text.replacen("[[git]]", "<<<<<<< HEAD\n[[git]]", 1);
         let e = parse(&conflicted, "ml.lock").unwrap_err();
         assert!(e.message.contains("merge conflict"), "{e}");
-        let line = conflicted.lines().position(|l| l.starts_with("<<<<<<<")).unwrap() + 1;
+        let line = conflicted
+            .lines()
+            .position(|l| l.starts_with("<<<<<<<"))
+            .unwrap()
+            + 1;
         assert_eq!(e.line, Some(line));
 
         let future = text.replace("version = 1", "version = 99");

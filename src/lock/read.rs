@@ -27,8 +27,13 @@ pub fn parse(source: &str, path: &str) -> Result<ReadLock, FileError> {
     }
     let doc = toml_edit::Document::parse(source).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
-        FileError::at_offset(path, source, offset, format!("invalid TOML: {}", first_line(e.message())))
-            .with_hint("the lockfile is written by mlr; run `mlr lock` to regenerate it")
+        FileError::at_offset(
+            path,
+            source,
+            offset,
+            format!("invalid TOML: {}", first_line(e.message())),
+        )
+        .with_hint("the lockfile is written by mlr; run `mlr lock` to regenerate it")
     })?;
     match doc.get("version") {
         None => {
@@ -44,7 +49,9 @@ pub fn parse(source: &str, path: &str) -> Result<ReadLock, FileError> {
                         path,
                         source,
                         offset,
-                        format!("lockfile version {v} is newer than this mlr reads (version {VERSION})"),
+                        format!(
+                            "lockfile version {v} is newer than this mlr reads (version {VERSION})"
+                        ),
                     )
                     .with_hint("upgrade mlr, or run `mlr lock` to rewrite the lock in version 1"));
                 }
@@ -53,7 +60,9 @@ pub fn parse(source: &str, path: &str) -> Result<ReadLock, FileError> {
                         path,
                         source,
                         offset,
-                        format!("unsupported lockfile version {v}; this mlr reads version {VERSION}"),
+                        format!(
+                            "unsupported lockfile version {v}; this mlr reads version {VERSION}"
+                        ),
                     )
                     .with_hint("run `mlr lock` to regenerate it"));
                 }
@@ -97,7 +106,9 @@ fn conflict_marker(source: &str) -> Option<(usize, &'static str)> {
     for line in source.split_inclusive('\n') {
         let l = line.trim_end_matches(['\n', '\r']);
         for marker in ["<<<<<<<", "=======", ">>>>>>>", "|||||||"] {
-            if l.starts_with(marker) && (l.len() == marker.len() || l.as_bytes()[marker.len()] == b' ') {
+            if l.starts_with(marker)
+                && (l.len() == marker.len() || l.as_bytes()[marker.len()] == b' ')
+            {
                 return Some((offset, marker));
             }
         }

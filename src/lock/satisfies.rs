@@ -63,7 +63,10 @@ impl fmt::Display for Finding {
                 kind,
                 name,
                 requested,
-            } => write!(f, "{kind} `{name}`: new requirement `{requested}` is not in the lock"),
+            } => write!(
+                f,
+                "{kind} `{name}`: new requirement `{requested}` is not in the lock"
+            ),
             Finding::RemovedRequirement { kind, name, locked } => write!(
                 f,
                 "{kind} `{name}`: locked as `{locked}` but no longer in ml.toml"
@@ -116,11 +119,13 @@ pub fn satisfies(manifest: &Manifest, lock: &Lockfile) -> Vec<Finding> {
             name: "base".into(),
             requested: base.image.to_string(),
         }),
-        (None, Some(pin)) if manifest.cuda.is_none() => findings.push(Finding::RemovedRequirement {
-            kind: Kind::Image,
-            name: "base".into(),
-            locked: format!("{}@{}", pin.requested, pin.digest),
-        }),
+        (None, Some(pin)) if manifest.cuda.is_none() => {
+            findings.push(Finding::RemovedRequirement {
+                kind: Kind::Image,
+                name: "base".into(),
+                locked: format!("{}@{}", pin.requested, pin.digest),
+            })
+        }
         _ => {}
     }
     for pin in &lock.images {
@@ -170,7 +175,11 @@ pub fn satisfies(manifest: &Manifest, lock: &Lockfile) -> Vec<Finding> {
         .flat_map(|a| a.packages.iter())
         .chain(manifest.profiles.values().flat_map(|p| p.apt.iter()))
         .collect();
-    let apt_locked: Vec<&String> = lock.apt.iter().filter_map(|p| p.requested.as_ref()).collect();
+    let apt_locked: Vec<&String> = lock
+        .apt
+        .iter()
+        .filter_map(|p| p.requested.as_ref())
+        .collect();
     direct_requests(Kind::Apt, &apt_requests, &apt_locked, &mut findings);
     let pip_requests: Vec<&String> = manifest
         .pip
@@ -178,7 +187,11 @@ pub fn satisfies(manifest: &Manifest, lock: &Lockfile) -> Vec<Finding> {
         .flat_map(|p| p.packages.iter())
         .chain(manifest.profiles.values().flat_map(|p| p.pip.iter()))
         .collect();
-    let pip_locked: Vec<&String> = lock.pip.iter().filter_map(|p| p.requested.as_ref()).collect();
+    let pip_locked: Vec<&String> = lock
+        .pip
+        .iter()
+        .filter_map(|p| p.requested.as_ref())
+        .collect();
     direct_requests(Kind::Pip, &pip_requests, &pip_locked, &mut findings);
 
     findings.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
@@ -243,7 +256,10 @@ pub fn image_satisfies(
         && wanted.repository == pin.repository;
     let digest_ok = wanted.digest.as_ref().is_none_or(|d| *d == pin.digest);
     if !same_ref || !digest_ok {
-        return Err((wanted.to_string(), format!("{}@{}", pin.requested, pin.digest)));
+        return Err((
+            wanted.to_string(),
+            format!("{}@{}", pin.requested, pin.digest),
+        ));
     }
     let want: Vec<String> = platforms.iter().map(|p| p.to_string()).collect();
     let have: Vec<String> = pin.platforms.iter().map(|p| p.platform.clone()).collect();

@@ -30,9 +30,12 @@ pub fn render(lock: &Lockfile) -> String {
         inline_array(
             &mut out,
             "platforms",
-            i.platforms
-                .iter()
-                .map(|p| vec![("platform", p.platform.as_str()), ("digest", p.digest.as_str())]),
+            i.platforms.iter().map(|p| {
+                vec![
+                    ("platform", p.platform.as_str()),
+                    ("digest", p.digest.as_str()),
+                ]
+            }),
         );
     }
     for a in &lock.apt {

@@ -30,9 +30,9 @@ impl ImageRef {
         }
         let (rest, digest) = match s.split_once('@') {
             Some((r, d)) => {
-                let hex = d.strip_prefix("sha256:").ok_or_else(|| {
-                    format!("digest `{d}` must start with `sha256:`")
-                })?;
+                let hex = d
+                    .strip_prefix("sha256:")
+                    .ok_or_else(|| format!("digest `{d}` must start with `sha256:`"))?;
                 if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
                     return Err(format!(
                         "digest `{d}` must be `sha256:` followed by 64 lowercase hex digits"
@@ -48,7 +48,9 @@ impl ImageRef {
                 let tag = &rest[last_slash + i + 1..];
                 if tag.is_empty()
                     || tag.len() > 128
-                    || !tag.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                    || !tag
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
                     || tag.starts_with(['.', '-'])
                 {
                     return Err(format!("`{tag}` is not a valid tag"));
@@ -135,7 +137,10 @@ mod tests {
     #[test]
     fn normalizes_like_docker() {
         let r = ImageRef::parse("debian").unwrap();
-        assert_eq!((r.registry.as_str(), r.repository.as_str()), ("docker.io", "library/debian"));
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str()),
+            ("docker.io", "library/debian")
+        );
         assert_eq!(r.tag.as_deref(), Some("latest"));
         let r = ImageRef::parse("nvidia/cuda:12.4.1-devel-ubuntu22.04").unwrap();
         assert_eq!(r.repository, "nvidia/cuda");

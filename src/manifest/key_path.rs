@@ -44,6 +44,23 @@ impl KeyPath {
         self.0.is_empty()
     }
 
+    /// Each key, `None` for an array index: `pip.index[0]` is
+    /// `[Some("pip"), Some("index"), None]`.
+    pub fn keys(&self) -> Vec<Option<&str>> {
+        self.0
+            .iter()
+            .map(|s| match s {
+                Segment::Key(k) => Some(k.as_str()),
+                Segment::Index(_) => None,
+            })
+            .collect()
+    }
+
+    /// `a`, `a.b`, `a.b[0]` for `a.b[0]`.
+    pub fn prefixes(&self) -> impl Iterator<Item = KeyPath> + '_ {
+        (1..=self.0.len()).map(|n| KeyPath(self.0[..n].to_vec()))
+    }
+
     pub fn last_key(&self) -> Option<&str> {
         match self.0.last()? {
             Segment::Key(k) => Some(k),
@@ -122,19 +139,21 @@ impl KeyPath {
                     Segment::Key(k) => path.key(&k),
                     Segment::Index(i) => path.index(i),
                 };
-                if child.span().as_ref() == Some(span)
-                    || key.and_then(Key::span).as_ref() == Some(span)
-                {
-                    return Some((child_path, child));
-                }
+                let same = child.span().as_ref() == Some(span)
+                    || key.and_then(Key::span).as_ref() == Some(span);
                 let contains = child
                     .span()
                     .is_none_or(|s| s.start <= span.start && span.end <= s.end);
-                // Tables' spans cover only their headers, so always descend into them.
-                if contains || matches!(child, Node::Item(Item::Table(_) | Item::ArrayOfTables(_)) | Node::Table(_)) {
+                // Tables' spans cover only their headers, so always descend
+                // into them; and prefer the deepest node with the span (the
+                // `[[pip.index]]` table over the array holding it).
+                if same || contains || child.is_header_table() {
                     if let Some(found) = walk(child, &child_path, span) {
                         return Some(found);
                     }
+                }
+                if same {
+                    return Some((child_path, child));
                 }
             }
             None
@@ -160,7 +179,8 @@ impl fmt::Display for KeyPath {
 fn quote_key(k: &str) -> String {
     let bare = !k.is_empty()
         && k.len() <= 64
-        && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if bare {
         k.to_string()
     } else {
@@ -244,13 +264,19 @@ impl<'a> Node<'a> {
 
     pub fn as_str(&self) -> Option<&'a str> {
         match *self {
-            Node::Item(Item::Value(Value::String(s))) | Node::Value(Value::String(s)) => Some(s.value()),
+            Node::Item(Item::Value(Value::String(s))) | Node::Value(Value::String(s)) => {
+                Some(s.value())
+            }
             _ => None,
         }
     }
 
-    pub fn is_table(&self) -> bool {
-        self.table_like().is_some()
+    pub fn is_array(&self) -> bool {
+        matches!(
+            self,
+            Node::Item(Item::ArrayOfTables(_) | Item::Value(Value::Array(_)))
+                | Node::Value(Value::Array(_))
+        )
     }
 
     /// Whether this is a `[header]` or `[[header]]` table (not an inline one).
@@ -277,13 +303,40 @@ mod tests {
     #[test]
     fn spans_of_paths() {
         let root = KeyPath::root();
-        assert_eq!(span_text(&root.key("pip").key("packages").index(1), Target::Value), "\"b\"");
-        assert_eq!(span_text(&root.key("pip").key("packages"), Target::Key), "packages");
-        assert_eq!(span_text(&root.key("pip").key("index").index(0).key("name"), Target::Value), "\"x\"");
-        assert_eq!(span_text(&root.key("git").key("my repo"), Target::Key), "\"my repo\"");
+        assert_eq!(
+            span_text(&root.key("pip").key("packages").index(1), Target::Value),
+            "\"b\""
+        );
+        assert_eq!(
+            span_text(&root.key("pip").key("packages"), Target::Key),
+            "packages"
+        );
+        assert_eq!(
+            span_text(
+                &root.key("pip").key("index").index(0).key("name"),
+                Target::Value
+            ),
+            "\"x\""
+        );
+        assert_eq!(
+            span_text(&root.key("git").key("my repo"), Target::Key),
+            "\"my repo\""
+        );
         // Missing keys fall back to the enclosing table.
-        assert_eq!(span_text(&root.key("pip").key("index").index(0).key("url"), Target::Value), "[[pip.index]]");
-        assert_eq!(span_text(&root.key("image").key("healthcheck").key("cmd"), Target::Value), "\"x\"");
+        assert_eq!(
+            span_text(
+                &root.key("pip").key("index").index(0).key("url"),
+                Target::Value
+            ),
+            "[[pip.index]]"
+        );
+        assert_eq!(
+            span_text(
+                &root.key("image").key("healthcheck").key("cmd"),
+                Target::Value
+            ),
+            "\"x\""
+        );
     }
 
     #[test]

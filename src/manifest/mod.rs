@@ -220,6 +220,9 @@ impl Manifest {
         use sha2::{Digest, Sha256};
         let json = serde_json::to_value(self).expect("manifest model serializes");
         let canonical = serde_json::to_string(&json).expect("json value serializes");
-        format!("sha256:{}", hex::encode(Sha256::digest(canonical.as_bytes())))
+        format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(canonical.as_bytes()))
+        )
     }
 }

@@ -31,7 +31,11 @@ pub struct Specifier {
 
 impl Requirement {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let mut p = Parser { s: text, pos: 0 };
+        let mut p = Parser {
+            s: text,
+            pos: 0,
+            depth: 0,
+        };
         let req = p.requirement()?;
         p.ws();
         if p.pos < p.s.len() {
@@ -54,8 +58,10 @@ impl fmt::Display for Requirement {
         }
         match &self.version {
             VersionOrUrl::Specifiers(specs) => {
-                let clauses: Vec<String> =
-                    specs.iter().map(|s| format!("{}{}", s.op, s.version)).collect();
+                let clauses: Vec<String> = specs
+                    .iter()
+                    .map(|s| format!("{}{}", s.op, s.version))
+                    .collect();
                 f.write_str(&clauses.join(","))?;
                 if let Some(m) = &self.marker {
                     write!(f, "; {m}")?;
@@ -79,7 +85,8 @@ pub fn is_name(s: &str) -> bool {
     !b.is_empty()
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(c))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(c))
 }
 
 /// PEP 503 normalization: lowercase, runs of `-`, `_`, `.` become one `-`.
@@ -101,7 +108,11 @@ pub fn normalize_name(s: &str) -> String {
 /// as `2.0.1`, `1.0rc1`, `2.1.0.post1`, `1!2.0`, `2.0.1+cu118`).
 pub fn is_version(s: &str) -> bool {
     let s = s.to_ascii_lowercase();
-    let mut c = Parser { s: &s, pos: 0 };
+    let mut c = Parser {
+        s: &s,
+        pos: 0,
+        depth: 0,
+    };
     c.eat("v");
     // Epoch or first release segment.
     if !c.digits() {
@@ -180,7 +191,11 @@ const VERSION_OPS: &[&str] = &["===", "==", "!=", "<=", ">=", "~=", "<", ">"];
 struct Parser<'a> {
     s: &'a str,
     pos: usize,
+    /// Parentheses open in the marker, bounded so input cannot exhaust the stack.
+    depth: usize,
 }
+
+const MAX_MARKER_DEPTH: usize = 32;
 
 impl Parser<'_> {
     fn rest(&self) -> &str {
@@ -212,7 +227,10 @@ impl Parser<'_> {
 
     fn take_while(&mut self, f: impl Fn(char) -> bool) -> &str {
         let start = self.pos;
-        let len = self.rest().find(|c: char| !f(c)).unwrap_or(self.rest().len());
+        let len = self
+            .rest()
+            .find(|c: char| !f(c))
+            .unwrap_or(self.rest().len());
         self.pos += len;
         &self.s[start..self.pos]
     }
@@ -227,7 +245,11 @@ impl Parser<'_> {
 
     fn unexpected(&self) -> String {
         match self.peek() {
-            Some(c) => format!("unexpected `{}` at character {}", c.escape_debug(), self.pos + 1),
+            Some(c) => format!(
+                "unexpected `{}` at character {}",
+                c.escape_debug(),
+                self.pos + 1
+            ),
             None => "unexpected end".to_string(),
         }
     }
@@ -259,7 +281,10 @@ impl Parser<'_> {
                         break;
                     }
                     if !self.eat(",") {
-                        return Err(format!("expected `,` or `]` in extras, {}", self.unexpected()));
+                        return Err(format!(
+                            "expected `,` or `]` in extras, {}",
+                            self.unexpected()
+                        ));
                     }
                 }
             }
@@ -358,7 +383,11 @@ impl Parser<'_> {
     fn keyword(&mut self, word: &str) -> bool {
         let save = self.pos;
         self.ws();
-        if self.eat(word) && !self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if self.eat(word)
+            && !self
+                .peek()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
             true
         } else {
             self.pos = save;
@@ -369,7 +398,12 @@ impl Parser<'_> {
     fn marker_atom(&mut self) -> Result<String, String> {
         self.ws();
         if self.eat("(") {
+            self.depth += 1;
+            if self.depth > MAX_MARKER_DEPTH {
+                return Err("the marker is nested too deeply".to_string());
+            }
             let inner = self.marker_or()?;
+            self.depth -= 1;
             self.ws();
             if !self.eat(")") {
                 return Err(format!("expected `)` in marker, {}", self.unexpected()));
@@ -412,7 +446,10 @@ impl Parser<'_> {
                 if MARKER_VARIABLES.contains(&word) {
                     Ok(word.to_string())
                 } else if word.is_empty() {
-                    Err(format!("expected a marker variable or a quoted string, {}", self.unexpected()))
+                    Err(format!(
+                        "expected a marker variable or a quoted string, {}",
+                        self.unexpected()
+                    ))
                 } else {
                     Err(format!("`{word}` is not a marker variable"))
                 }
@@ -433,13 +470,17 @@ fn check_clause(op: &str, version: &str) -> Result<(), String> {
         None => (version, false),
     };
     if wildcard && op != "==" && op != "!=" {
-        return Err(format!("`{op}{version}`: a `.*` suffix is only allowed with `==` and `!=`"));
+        return Err(format!(
+            "`{op}{version}`: a `.*` suffix is only allowed with `==` and `!=`"
+        ));
     }
     if !is_version(base) || (wildcard && base.contains('+')) {
         return Err(format!("`{version}` is not a valid version"));
     }
     if op == "~=" && !base.contains('.') {
-        return Err(format!("`~={version}` needs at least two version parts, like `~={version}.0`"));
+        return Err(format!(
+            "`~={version}` needs at least two version parts, like `~={version}.0`"
+        ));
     }
     Ok(())
 }
@@ -457,9 +498,14 @@ mod tests {
         assert_eq!(norm("numpy < 2"), "numpy<2");
         assert_eq!(norm("  numpy<2 "), "numpy<2");
         assert_eq!(norm("numpy (>=1.0 , <2)"), "numpy>=1.0,<2");
-        assert_eq!(norm("Transformers [ torch , sentencepiece ] >= 4.40"), "Transformers[torch,sentencepiece]>=4.40");
         assert_eq!(
-            norm("numpy<2 ;python_version<'3.12'  and (sys_platform == \"linux\" or os_name=='posix')"),
+            norm("Transformers [ torch , sentencepiece ] >= 4.40"),
+            "Transformers[torch,sentencepiece]>=4.40"
+        );
+        assert_eq!(
+            norm(
+                "numpy<2 ;python_version<'3.12'  and (sys_platform == \"linux\" or os_name=='posix')"
+            ),
             "numpy<2; python_version < \"3.12\" and (sys_platform == \"linux\" or os_name == \"posix\")"
         );
         assert_eq!(
@@ -469,27 +515,82 @@ mod tests {
         assert_eq!(norm("lightning"), "lightning");
         assert_eq!(norm("a==1.*"), "a==1.*");
         assert_eq!(norm("a===foo-bar"), "a===foo-bar");
-        assert_eq!(norm("pkg; python_version not  in '3.8 3.9'"), "pkg; python_version not in \"3.8 3.9\"");
+        assert_eq!(
+            norm("pkg; python_version not  in '3.8 3.9'"),
+            "pkg; python_version not in \"3.8 3.9\""
+        );
     }
 
     #[test]
     fn rejects_invalid() {
         for bad in [
-            "", "numpy<<2", "-e .", "--index-url x", "git+https://x/y.git", "numpy>=abc", "numpy 2",
-            "numpy[", "numpy[a b]", "a>=1.*", "a~=1", "a; foo == '1'", "a; python_version", "a @",
-            "a @ x", "a; (python_version < '3'", "a; python_version < '3",
-            "numpy>=1,", "_numpy", "a==1.0+local.*",
+            "",
+            "numpy<<2",
+            "-e .",
+            "--index-url x",
+            "git+https://x/y.git",
+            "numpy>=abc",
+            "numpy 2",
+            "numpy[",
+            "numpy[a b]",
+            "a>=1.*",
+            "a~=1",
+            "a; foo == '1'",
+            "a; python_version",
+            "a @",
+            "a @ x",
+            "a; (python_version < '3'",
+            "a; python_version < '3",
+            "numpy>=1,",
+            "_numpy",
+            "a==1.0+local.*",
         ] {
-            assert!(Requirement::parse(bad).is_err(), "{bad:?} should be rejected");
+            assert!(
+                Requirement::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 
     #[test]
+    fn deep_markers_are_rejected_not_overflowed() {
+        let deep = format!(
+            "a; {}python_version < '3'{}",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        );
+        assert!(
+            Requirement::parse(&deep)
+                .unwrap_err()
+                .contains("nested too deeply")
+        );
+        let ok = format!(
+            "a; {}python_version < '3'{}",
+            "(".repeat(10),
+            ")".repeat(10)
+        );
+        assert!(Requirement::parse(&ok).is_ok());
+    }
+
+    #[test]
     fn versions() {
-        for good in ["2.0.1", "1.0rc1", "1.0.post1", "1.0.dev0", "1!2.0", "2.0.1+cu118", "v1.0", "1.0-1", "1.0a", "2024.1"] {
+        for good in [
+            "2.0.1",
+            "1.0rc1",
+            "1.0.post1",
+            "1.0.dev0",
+            "1!2.0",
+            "2.0.1+cu118",
+            "v1.0",
+            "1.0-1",
+            "1.0a",
+            "2024.1",
+        ] {
             assert!(is_version(good), "{good}");
         }
-        for bad in ["", "x", "1.", ".1", "1..2", "1.0+", "1.0+a..b", ">=1", "1.0 ", "1,0", "1.0-", "1.0.x"] {
+        for bad in [
+            "", "x", "1.", ".1", "1..2", "1.0+", "1.0+a..b", ">=1", "1.0 ", "1,0", "1.0-", "1.0.x",
+        ] {
             assert!(!is_version(bad), "{bad}");
         }
     }

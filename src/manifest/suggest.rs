@@ -19,7 +19,9 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, c)| c);
     // An abbreviation: `dev` for `devel`, `pkgs` does not count.
     close.or_else(|| {
-        let mut prefixed = candidates.iter().filter(|c| word.len() >= 3 && fold(c).starts_with(&word));
+        let mut prefixed = candidates
+            .iter()
+            .filter(|c| word.len() >= 3 && fold(c).starts_with(&word));
         match (prefixed.next(), prefixed.next()) {
             (Some(c), None) => Some(*c),
             _ => None,
@@ -54,7 +56,10 @@ mod tests {
         assert_eq!(closest("mirror", &keys), None);
         assert_eq!(closest("dev", &["base", "runtime", "devel"]), Some("devel"));
         assert_eq!(closest("pa", &keys), None);
-        assert_eq!(closest("start_period", &["interval", "start-period"]), Some("start-period"));
+        assert_eq!(
+            closest("start_period", &["interval", "start-period"]),
+            Some("start-period")
+        );
         assert_eq!(hint("zzz", &keys), "expected one of `packages`, `snapshot`");
     }
 }

@@ -33,7 +33,15 @@ pub struct Shown<'a>(pub &'a str);
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const MAX: usize = 60;
-        let escaped: String = self.0.chars().flat_map(char::escape_debug).take(MAX + 1).collect();
+        if self.0.is_empty() {
+            return f.write_str("\"\"");
+        }
+        let escaped: String = self
+            .0
+            .chars()
+            .flat_map(char::escape_debug)
+            .take(MAX + 1)
+            .collect();
         if escaped.chars().count() > MAX {
             let cut: String = escaped.chars().take(MAX - 1).collect();
             write!(f, "`{cut}…`")
@@ -70,8 +78,10 @@ pub fn cudnn_version(s: &str) -> Check {
     if digits(s) {
         Ok(())
     } else {
-        Err(Invalid::new(format!("{} is not a cuDNN major version", Shown(s)))
-            .hint("write the major version only, for example `cudnn = \"8\"`"))
+        Err(
+            Invalid::new(format!("{} is not a cuDNN major version", Shown(s)))
+                .hint("write the major version only, for example `cudnn = \"8\"`"),
+        )
     }
 }
 
@@ -79,16 +89,20 @@ pub fn cuda_arch(s: &str) -> Check {
     if dotted_numbers(s.strip_suffix("+PTX").unwrap_or(s), 2, 2) {
         Ok(())
     } else {
-        Err(Invalid::new(format!("{} is not a CUDA compute capability", Shown(s)))
-            .hint("write `X.Y` or `X.Y+PTX`, for example `8.0` or `8.6+PTX`"))
+        Err(
+            Invalid::new(format!("{} is not a CUDA compute capability", Shown(s)))
+                .hint("write `X.Y` or `X.Y+PTX`, for example `8.0` or `8.6+PTX`"),
+        )
     }
 }
 
 pub fn python_version(s: &str) -> Check {
     match s.split_once('.') {
         Some(("3", rest)) if dotted_numbers(rest, 1, 2) => Ok(()),
-        _ => Err(Invalid::new(format!("{} is not a Python version", Shown(s)))
-            .hint("write `3.X` or `3.X.Y`, for example `3.11`")),
+        _ => Err(
+            Invalid::new(format!("{} is not a Python version", Shown(s)))
+                .hint("write `3.X` or `3.X.Y`, for example `3.11`"),
+        ),
     }
 }
 
@@ -99,7 +113,8 @@ pub fn project_name(s: &str) -> Check {
         !b.is_empty()
             && b[0].is_ascii_alphanumeric()
             && b[b.len() - 1].is_ascii_alphanumeric()
-            && b.iter().all(|&x| x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(&x))
+            && b.iter()
+                .all(|&x| x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(&x))
     };
     if s.len() <= 128 && s.split('/').all(component_ok) {
         Ok(())
@@ -118,23 +133,30 @@ pub fn apt_request(s: &str) -> Check<&str> {
     let b = name.as_bytes();
     let name_ok = b.len() >= 2
         && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"+.-".contains(&c));
+        && b.iter()
+            .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"+.-".contains(&c));
     if !name_ok {
         let hint = if name.contains(':') {
             "the architecture comes from `[project] platforms`; write the package name only"
         } else {
             "Debian package names are lowercase letters, digits and `+`, `.`, `-`, for example `libgl1`"
         };
-        return Err(Invalid::new(format!("{} is not a Debian package name", Shown(name))).hint(hint));
+        return Err(
+            Invalid::new(format!("{} is not a Debian package name", Shown(name))).hint(hint),
+        );
     }
     if let Some(v) = version {
         let vb = v.as_bytes();
         let ok = !vb.is_empty()
             && vb[0].is_ascii_digit()
-            && vb.iter().all(|&c| c.is_ascii_alphanumeric() || b".+~:-".contains(&c));
+            && vb
+                .iter()
+                .all(|&c| c.is_ascii_alphanumeric() || b".+~:-".contains(&c));
         if !ok {
-            return Err(Invalid::new(format!("{} is not a Debian version", Shown(v)))
-                .hint("write `name=version`, for example `git=1:2.34.1-1ubuntu1`"));
+            return Err(
+                Invalid::new(format!("{} is not a Debian version", Shown(v)))
+                    .hint("write `name=version`, for example `git=1:2.34.1-1ubuntu1`"),
+            );
         }
     }
     Ok(name)
@@ -150,16 +172,25 @@ pub fn apt_snapshot(s: &str) -> Check {
         return Ok(());
     }
     let b = s.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+    if !s.is_ascii() || b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
         return Err(invalid());
     }
     let num = |r: std::ops::Range<usize>| {
         let part = &s[r];
-        if part.bytes().all(|c| c.is_ascii_digit()) { part.parse::<u32>().ok() } else { None }
+        if part.bytes().all(|c| c.is_ascii_digit()) {
+            part.parse::<u32>().ok()
+        } else {
+            None
+        }
     };
-    let (Some(year), Some(month), Some(day), Some(hour), Some(min), Some(sec)) =
-        (num(0..4), num(4..6), num(6..8), num(9..11), num(11..13), num(13..15))
-    else {
+    let (Some(year), Some(month), Some(day), Some(hour), Some(min), Some(sec)) = (
+        num(0..4),
+        num(4..6),
+        num(6..8),
+        num(9..11),
+        num(11..13),
+        num(13..15),
+    ) else {
         return Err(invalid());
     };
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
@@ -187,12 +218,16 @@ pub fn duration(s: &str) -> Check {
         return Err(invalid());
     }
     while !rest.is_empty() {
-        let n = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let n = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if n == 0 || n > 9 {
             return Err(invalid());
         }
         rest = &rest[n..];
-        let unit = ["ms", "h", "m", "s"].into_iter().find(|u| rest.starts_with(u));
+        let unit = ["ms", "h", "m", "s"]
+            .into_iter()
+            .find(|u| rest.starts_with(u));
         match unit {
             Some(u) => rest = &rest[u.len()..],
             None => return Err(invalid()),
@@ -208,7 +243,8 @@ pub fn dir_name(s: &str, what: &str) -> Check {
         && s.len() <= 100
         && s != "."
         && s != ".."
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
     if ok {
         Ok(())
     } else {
@@ -219,7 +255,9 @@ pub fn dir_name(s: &str, what: &str) -> Check {
 
 /// An `http://` or `https://` URL without credentials.
 pub fn http_url(s: &str) -> Check {
-    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
     let Some(rest) = rest else {
         return Err(Invalid::new(format!("{} is not an http(s) URL", Shown(s)))
             .hint("write a URL starting with `https://`"));
@@ -231,7 +269,10 @@ pub fn http_url(s: &str) -> Check {
 /// credentials, because `ml.toml` is committed.
 fn url_rest(s: &str, rest: &str, deny_userinfo: bool) -> Check {
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Invalid::new(format!("URL {} contains whitespace", Shown(s))));
+        return Err(Invalid::new(format!(
+            "URL {} contains whitespace",
+            Shown(s)
+        )));
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if deny_userinfo && authority.contains('@') {
@@ -256,7 +297,10 @@ pub fn git_url(s: &str) -> Check {
         return Err(Invalid::new(format!("git URL {} starts with `-`", Shown(s))).hint(kinds));
     }
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Invalid::new(format!("git URL {} contains whitespace", Shown(s))));
+        return Err(Invalid::new(format!(
+            "git URL {} contains whitespace",
+            Shown(s)
+        )));
     }
     if let Some((scheme, rest)) = s.split_once("://") {
         return match scheme.to_ascii_lowercase().as_str() {
@@ -264,7 +308,10 @@ pub fn git_url(s: &str) -> Check {
             "ssh" => url_rest(s, rest, false),
             "file" if !rest.is_empty() => Ok(()),
             "file" => Err(Invalid::new("the file:// URL has no path")),
-            _ => Err(Invalid::new(format!("git URL scheme {} is not supported", Shown(scheme))).hint(kinds)),
+            _ => Err(
+                Invalid::new(format!("git URL scheme {} is not supported", Shown(scheme)))
+                    .hint(kinds),
+            ),
         };
     }
     let before_slash = s.split('/').next().unwrap_or("");
@@ -286,7 +333,9 @@ pub fn git_rev(s: &str) -> Check {
         && s.len() <= 255
         && !s.starts_with('-')
         && !s.contains("..")
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c));
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c));
     if ok {
         Ok(())
     } else {
@@ -303,8 +352,11 @@ pub fn env_key(s: &str) -> Check {
     if ok {
         Ok(())
     } else {
-        Err(Invalid::new(format!("{} is not an environment variable name", Shown(s)))
-            .hint("use letters, digits and `_`, not starting with a digit, for example `HF_HOME`"))
+        Err(
+            Invalid::new(format!("{} is not an environment variable name", Shown(s))).hint(
+                "use letters, digits and `_`, not starting with a digit, for example `HF_HOME`",
+            ),
+        )
     }
 }
 
@@ -314,36 +366,51 @@ pub fn user(s: &str) -> Check {
     let name = !b.is_empty()
         && b.len() <= 32
         && (b[0].is_ascii_lowercase() || b[0] == b'_')
-        && b.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-');
+        && b.iter()
+            .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-');
     let uid = digits(s) && s.parse::<u32>().is_ok();
     if name || uid {
         Ok(())
     } else {
-        Err(Invalid::new(format!("{} is not a user name or uid", Shown(s)))
-            .hint("use lowercase letters, digits, `_` and `-` (for example `ml`), or a numeric uid"))
+        Err(
+            Invalid::new(format!("{} is not a user name or uid", Shown(s))).hint(
+                "use lowercase letters, digits, `_` and `-` (for example `ml`), or a numeric uid",
+            ),
+        )
     }
 }
 
 /// An absolute path inside the image.
 pub fn image_path(s: &str) -> Check {
     if has_control(s) {
-        return Err(Invalid::new(format!("path {} contains control characters", Shown(s))));
+        return Err(Invalid::new(format!(
+            "path {} contains control characters",
+            Shown(s)
+        )));
     }
     if s.starts_with('/') {
         Ok(())
     } else {
-        Err(Invalid::new(format!("{} is not an absolute path", Shown(s)))
-            .hint(format!("paths in the image start with `/`, for example `/{}`", s.trim_start_matches("./"))))
+        Err(
+            Invalid::new(format!("{} is not an absolute path", Shown(s))).hint(format!(
+                "paths in the image start with `/`, for example `/{}`",
+                s.trim_start_matches("./")
+            )),
+        )
     }
 }
 
 /// A path relative to the directory of `ml.toml` that stays inside it.
 pub fn project_path(s: &str) -> Check {
     if s.is_empty() {
-        return Err(Invalid::new("the path is empty").hint("write a path relative to ml.toml, for example `src`"));
+        return Err(Invalid::new("the path is empty")
+            .hint("write a path relative to ml.toml, for example `src`"));
     }
     if has_control(s) {
-        return Err(Invalid::new(format!("path {} contains control characters", Shown(s))));
+        return Err(Invalid::new(format!(
+            "path {} contains control characters",
+            Shown(s)
+        )));
     }
     let b = s.as_bytes();
     let drive = b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':';
@@ -352,8 +419,10 @@ pub fn project_path(s: &str) -> Check {
             .hint("copy sources are relative to the directory of ml.toml, for example `src`"));
     }
     if s.split(['/', '\\']).any(|c| c == "..") {
-        return Err(Invalid::new(format!("{} leaves the project directory", Shown(s)))
-            .hint("only files under the directory of ml.toml can be copied into the image"));
+        return Err(
+            Invalid::new(format!("{} leaves the project directory", Shown(s)))
+                .hint("only files under the directory of ml.toml can be copied into the image"),
+        );
     }
     Ok(())
 }
@@ -361,13 +430,16 @@ pub fn project_path(s: &str) -> Check {
 /// A glob of package names (`mycorp-*`) routed to one pip index.
 pub fn package_glob(s: &str) -> Check {
     let ok = !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-*?".contains(&b))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-*?".contains(&b))
         && s.bytes().any(|b| b.is_ascii_alphanumeric());
     if ok {
         Ok(())
     } else {
-        Err(Invalid::new(format!("{} is not a package name pattern", Shown(s)))
-            .hint("write a package name or a glob such as `mycorp-*`"))
+        Err(
+            Invalid::new(format!("{} is not a package name pattern", Shown(s)))
+                .hint("write a package name or a glob such as `mycorp-*`"),
+        )
     }
 }
 
@@ -377,20 +449,96 @@ mod tests {
 
     #[test]
     fn accepts_and_rejects() {
-        let cases: &[(fn(&str) -> Check, &[&str], &[&str])] = &[
-            (cuda_version, &["11.8", "12.4.1"], &["11", "11.8.0.1", "v11.8", "11.x", ""]),
+        // A check, values it accepts, values it rejects.
+        type Case = (
+            fn(&str) -> Check,
+            &'static [&'static str],
+            &'static [&'static str],
+        );
+        let cases: &[Case] = &[
+            (
+                cuda_version,
+                &["11.8", "12.4.1"],
+                &["11", "11.8.0.1", "v11.8", "11.x", ""],
+            ),
             (cudnn_version, &["8", "9"], &["8.9", "", "x"]),
-            (cuda_arch, &["8.0", "8.6+PTX"], &["8", "sm_80", "8.6+ptx", "8.6+PTX+PTX"]),
-            (python_version, &["3.10", "3.11.4"], &["3", "2.7", "3.x", "3.10.1.1", "py3.10"]),
-            (apt_snapshot, &["auto", "20250520T000000Z", "20240229T235959Z"], &["20230229T000000Z", "20250520", "20251320T000000Z", "2025-05-20T00:00:00Z", "20250520T240000Z"]),
-            (duration, &["30s", "1m30s", "500ms", "1h"], &["", "30", "s", "1.5s", "-1s", "30 s", "1d"]),
-            (http_url, &["https://pypi.org/simple", "http://127.0.0.1:8080/simple/"], &["pypi.org", "ftp://x", "https://", "https://u:p@host/x", "https://tok@host/x", "https://a b"]),
-            (git_url, &["https://github.com/a/b.git", "ssh://git@host/a/b", "git@github.com:a/b.git", "file:///tmp/repo", "./vendor/x", "/abs/repo", "../sib"], &["", "-uoops", "git://host/x", "ftp://h/x", "host:path", "https://u:p@h/x", "a b"]),
-            (git_rev, &["v2.7.4.post1", "main", "0123abcd", "feature/x"], &["", "a..b", "-x", "a b", "a~1", "HEAD^"]),
+            (
+                cuda_arch,
+                &["8.0", "8.6+PTX"],
+                &["8", "sm_80", "8.6+ptx", "8.6+PTX+PTX"],
+            ),
+            (
+                python_version,
+                &["3.10", "3.11.4"],
+                &["3", "2.7", "3.x", "3.10.1.1", "py3.10"],
+            ),
+            (
+                apt_snapshot,
+                &["auto", "20250520T000000Z", "20240229T235959Z"],
+                &[
+                    "20230229T000000Z",
+                    "20250520",
+                    "20251320T000000Z",
+                    "2025-05-20T00:00:00Z",
+                    "20250520T240000Z",
+                    "20250\t30T0é000Z",
+                ],
+            ),
+            (
+                duration,
+                &["30s", "1m30s", "500ms", "1h"],
+                &["", "30", "s", "1.5s", "-1s", "30 s", "1d"],
+            ),
+            (
+                http_url,
+                &["https://pypi.org/simple", "http://127.0.0.1:8080/simple/"],
+                &[
+                    "pypi.org",
+                    "ftp://x",
+                    "https://",
+                    "https://u:p@host/x",
+                    "https://tok@host/x",
+                    "https://a b",
+                ],
+            ),
+            (
+                git_url,
+                &[
+                    "https://github.com/a/b.git",
+                    "ssh://git@host/a/b",
+                    "git@github.com:a/b.git",
+                    "file:///tmp/repo",
+                    "./vendor/x",
+                    "/abs/repo",
+                    "../sib",
+                ],
+                &[
+                    "",
+                    "-uoops",
+                    "git://host/x",
+                    "ftp://h/x",
+                    "host:path",
+                    "https://u:p@h/x",
+                    "a b",
+                ],
+            ),
+            (
+                git_rev,
+                &["v2.7.4.post1", "main", "0123abcd", "feature/x"],
+                &["", "a..b", "-x", "a b", "a~1", "HEAD^"],
+            ),
             (env_key, &["HF_HOME", "_X", "a1"], &["1A", "A-B", "", "A B"]),
-            (user, &["ml", "_x", "root", "1000"], &["", "ML", "a b", "99999999999", "-x"]),
+            (
+                user,
+                &["ml", "_x", "root", "1000"],
+                &["", "ML", "a b", "99999999999", "-x"],
+            ),
             (image_path, &["/app", "/"], &["app", "./app", "/a\nb"]),
-            (project_path, &["src", "./src", "a/b..c"], &["", "/etc", "../x", "a/../../x", "C:\\x", "\\\\srv"]),
+            (
+                project_path,
+                &["src", "./src", "a/b..c"],
+                &["", "/etc", "../x", "a/../../x", "C:\\x", "\\\\srv"],
+            ),
         ];
         for (check, good, bad) in cases {
             for g in *good {

@@ -11,7 +11,8 @@ use super::key_path::{KeyPath, Target};
 use super::pep508::{self, Requirement};
 use super::syntax::{self, Check, Invalid, Shown};
 use super::wire::{
-    TomlCommand, TomlCuda, TomlCudaFlavor, TomlGit, TomlImage, TomlManifest, TomlPip, TomlProject,
+    TomlApt, TomlCommand, TomlCuda, TomlCudaFlavor, TomlGit, TomlHealthcheck, TomlImage,
+    TomlManifest, TomlPip, TomlProfile, TomlProject,
 };
 use super::{
     Apt, Base, CopySpec, Cuda, CudaFlavor, DEFAULT_USER, Framework, GitSource, Healthcheck,
@@ -27,99 +28,64 @@ pub struct Problem {
     pub hint: Option<String>,
 }
 
-/// The profile `mlr build` uses when none is named; it is the manifest itself.
+/// The profile `mlr build` uses when none is named: the manifest itself.
 const DEFAULT_PROFILE: &str = "prod";
 
 pub fn manifest(w: &TomlManifest) -> Result<Manifest, Vec<Problem>> {
     let mut v = Validator::default();
-    let root = KeyPath::root();
     let project = v.project(w.project.as_ref());
-    let base = w.base.as_ref().and_then(|b| {
-        let image = ImageRef::parse(b.image.trim()).map_err(|e| {
-            Invalid::new(format!("invalid image reference: {e}")).hint(
-                "write `repository:tag` or `repository@sha256:<digest>`, \
-                 for example `nvidia/cuda:12.4.1-runtime-ubuntu22.04`",
-            )
-        });
-        v.value(root.key("base").key("image"), image).map(|image| Base { image })
-    });
+    let base = w.base.as_ref().and_then(|b| v.base(&b.image));
     let cuda = w.cuda.as_ref().map(|c| v.cuda(c));
-    let python = w.python.as_ref().map(|p| {
-        let version = p.version.trim();
-        v.value(root.key("python").key("version"), syntax::python_version(version));
-        Python {
-            version: version.to_string(),
-        }
-    });
+    let python = w.python.as_ref().map(|p| v.python(&p.version));
     let framework = w.framework.as_ref().and_then(|f| v.framework(f));
-    let apt = w.apt.as_ref().and_then(|a| {
-        let at = root.key("apt");
-        let packages = v.apt_requests(&at.key("packages"), &a.packages);
-        let snapshot = a.snapshot.as_deref().map(str::trim);
-        if let Some(s) = snapshot {
-            v.value(at.key("snapshot"), syntax::apt_snapshot(s));
-        }
-        (!packages.is_empty() || snapshot.is_some()).then(|| Apt {
-            packages,
-            snapshot: snapshot.map(str::to_string),
-        })
-    });
+    let apt = w.apt.as_ref().and_then(|a| v.apt(a));
     let pip = w.pip.as_ref().and_then(|p| v.pip(p, framework.as_ref()));
-    let git = w.git.iter().map(|(name, g)| (name.clone(), v.git(name, g))).collect();
-    let env = w
-        .env
+    let git = w
+        .git
         .iter()
-        .map(|(key, value)| {
-            let at = root.key("env").key(key);
-            v.key(at.clone(), syntax::env_key(key));
-            v.value(at, no_nul(value));
-            (key.clone(), value.clone())
-        })
+        .map(|(name, g)| (name.clone(), v.git(name, g)))
         .collect();
-    let image = v.image(w.image.as_ref());
+    let env = v.env(&w.env);
+    let image = w.image.as_ref().map_or_else(default_image, |i| v.image(i));
     let profiles = w
         .profile
         .iter()
         .map(|(name, p)| {
-            let at = root.key("profile").key(name);
-            if name == DEFAULT_PROFILE {
-                v.key::<()>(
-                    at.clone(),
-                    Err(Invalid::new("`prod` is the default profile and cannot be configured").hint(
-                        "put its packages in `[pip] packages` and `[apt] packages`, or choose another profile name",
-                    )),
-                );
-            } else {
-                v.key(at.clone(), syntax::dir_name(name, "profile name"));
-            }
-            let profile = Profile {
-                pip: v.requirements(&at.key("pip"), &p.pip, framework.as_ref()),
-                apt: v.apt_requests(&at.key("apt"), &p.apt),
-            };
+            let profile = v.profile(name, p, framework.as_ref());
             v.profile_overlap(name, &profile, apt.as_ref(), pip.as_ref());
             (name.clone(), profile)
         })
         .collect();
-
     v.base_or_cuda(w);
     v.flavor_has_nvcc(w);
 
-    if v.problems.is_empty() {
-        Ok(Manifest {
-            project,
-            base,
-            cuda,
-            python,
-            framework,
-            apt,
-            pip,
-            git,
-            env,
-            image,
-            profiles,
-        })
-    } else {
-        Err(v.problems)
+    if !v.problems.is_empty() {
+        return Err(v.problems);
+    }
+    Ok(Manifest {
+        project,
+        base,
+        cuda,
+        python,
+        framework,
+        apt,
+        pip,
+        git,
+        env,
+        image,
+        profiles,
+    })
+}
+
+/// `[image]` left out.
+fn default_image() -> ImageConfig {
+    ImageConfig {
+        workdir: None,
+        user: DEFAULT_USER.to_string(),
+        entrypoint: None,
+        cmd: None,
+        healthcheck: None,
+        copy: Vec::new(),
     }
 }
 
@@ -129,6 +95,24 @@ struct Validator {
 }
 
 impl Validator {
+    /// Record a problem with the value at `at`; `Some` when there is none.
+    fn value<T>(&mut self, at: KeyPath, check: Check<T>) -> Option<T> {
+        check.map_err(|e| self.reject(at, e)).ok()
+    }
+
+    /// Record a problem with the key at `at` (a table name, an env name).
+    fn key<T>(&mut self, at: KeyPath, check: Check<T>) -> Option<T> {
+        check.map_err(|e| self.reject_key(at, e)).ok()
+    }
+
+    fn reject(&mut self, at: KeyPath, invalid: Invalid) {
+        self.push(at, Target::Value, invalid);
+    }
+
+    fn reject_key(&mut self, at: KeyPath, invalid: Invalid) {
+        self.push(at, Target::Key, invalid);
+    }
+
     fn push(&mut self, at: KeyPath, target: Target, invalid: Invalid) {
         self.problems.push(Problem {
             at,
@@ -136,16 +120,6 @@ impl Validator {
             message: invalid.message,
             hint: invalid.hint,
         });
-    }
-
-    /// Record a problem with the value at `at`; `Some` when there is none.
-    fn value<T>(&mut self, at: KeyPath, check: Check<T>) -> Option<T> {
-        check.map_err(|e| self.push(at, Target::Value, e)).ok()
-    }
-
-    /// Record a problem with the key at `at` (a table name, an env name).
-    fn key<T>(&mut self, at: KeyPath, check: Check<T>) -> Option<T> {
-        check.map_err(|e| self.push(at, Target::Key, e)).ok()
     }
 
     fn project(&mut self, p: Option<&TomlProject>) -> Project {
@@ -156,39 +130,49 @@ impl Validator {
         }
         let platforms = match p.and_then(|p| p.platforms.as_ref()) {
             None => vec![Platform::linux_amd64()],
-            Some(list) if list.is_empty() => {
-                self.value::<()>(
-                    at.key("platforms"),
-                    Err(Invalid::new("`project.platforms` is empty")
-                        .hint("list at least one platform, or remove the key to lock `linux/amd64`")),
-                );
-                Vec::new()
-            }
-            Some(list) => {
-                let mut seen = BTreeSet::new();
-                let mut platforms = Vec::new();
-                for (i, text) in list.iter().enumerate() {
-                    let at = at.key("platforms").index(i);
-                    let parsed = text.trim().parse::<Platform>().map_err(|e| {
-                        Invalid::new(format!("invalid platform: {e}"))
-                            .hint("for example `linux/amd64` or `linux/arm64`")
-                    });
-                    let Some(platform) = self.value(at.clone(), parsed) else {
-                        continue;
-                    };
-                    if !seen.insert(platform.clone()) {
-                        self.value::<()>(at, Err(twice(&platform.to_string(), "project.platforms")));
-                    }
-                    platforms.push(platform);
-                }
-                platforms.sort();
-                platforms
-            }
+            Some(list) => self.platforms(&at.key("platforms"), list),
         };
         Project {
             name: name.map(str::to_string),
             platforms,
         }
+    }
+
+    /// Sorted, so that their order in the file does not matter.
+    fn platforms(&mut self, at: &KeyPath, list: &[String]) -> Vec<Platform> {
+        if list.is_empty() {
+            self.reject(
+                at.clone(),
+                Invalid::new("`project.platforms` is empty")
+                    .hint("list at least one platform, or remove the key to lock `linux/amd64`"),
+            );
+        }
+        let mut platforms = BTreeSet::new();
+        for (i, text) in list.iter().enumerate() {
+            let parsed = text.trim().parse::<Platform>().map_err(|e| {
+                Invalid::new(format!("invalid platform: {e}"))
+                    .hint("for example `linux/amd64` or `linux/arm64`")
+            });
+            let Some(platform) = self.value(at.index(i), parsed) else {
+                continue;
+            };
+            let shown = platform.to_string();
+            if !platforms.insert(platform) {
+                self.reject(at.index(i), twice(&shown, "project.platforms"));
+            }
+        }
+        platforms.into_iter().collect()
+    }
+
+    fn base(&mut self, image: &str) -> Option<Base> {
+        let image = ImageRef::parse(image.trim()).map_err(|e| {
+            Invalid::new(format!("invalid image reference: {e}")).hint(
+                "write `repository:tag` or `repository@sha256:<digest>`, \
+                 for example `nvidia/cuda:12.4.1-runtime-ubuntu22.04`",
+            )
+        });
+        let image = self.value(KeyPath::root().key("base").key("image"), image)?;
+        Some(Base { image })
     }
 
     fn cuda(&mut self, c: &TomlCuda) -> Cuda {
@@ -199,12 +183,12 @@ impl Validator {
         if let Some(cudnn) = cudnn {
             self.value(at.key("cudnn"), syntax::cudnn_version(cudnn));
         }
-        let mut seen = BTreeSet::new();
         let arch: Vec<String> = c.arch.iter().map(|a| a.trim().to_string()).collect();
+        let mut seen = BTreeSet::new();
         for (i, a) in arch.iter().enumerate() {
             let at = at.key("arch").index(i);
             if self.value(at.clone(), syntax::cuda_arch(a)).is_some() && !seen.insert(a) {
-                self.value::<()>(at, Err(twice(a, "cuda.arch")));
+                self.reject(at, twice(a, "cuda.arch"));
             }
         }
         Cuda {
@@ -219,16 +203,25 @@ impl Validator {
         }
     }
 
+    fn python(&mut self, version: &str) -> Python {
+        let version = version.trim();
+        let at = KeyPath::root().key("python").key("version");
+        self.value(at, syntax::python_version(version));
+        Python {
+            version: version.to_string(),
+        }
+    }
+
+    /// Keyed by the PEP 503 normalized name, so `Torch` and `torch` are one.
     fn framework(&mut self, f: &BTreeMap<String, String>) -> Option<Framework> {
-        let at = KeyPath::root().key("framework");
         let mut packages = BTreeMap::new();
         for (name, version) in f {
-            let at = at.key(name);
+            let at = KeyPath::root().key("framework").key(name);
             if !pep508::is_name(name) {
-                self.key::<()>(
+                self.reject_key(
                     at,
-                    Err(Invalid::new(format!("{} is not a Python package name", Shown(name)))
-                        .hint("for example `torch`, `tensorflow` or `jax`")),
+                    Invalid::new(format!("{} is not a Python package name", Shown(name)))
+                        .hint("for example `torch`, `tensorflow` or `jax`"),
                 );
                 continue;
             }
@@ -239,30 +232,43 @@ impl Validator {
                 } else {
                     "write an exact version such as `2.0.1`"
                 };
-                self.value::<()>(
-                    at.clone(),
-                    Err(Invalid::new(format!("{} is not a version for `{name}`", Shown(version))).hint(hint)),
-                );
+                let message = format!("{} is not a version for `{name}`", Shown(version));
+                self.reject(at.clone(), Invalid::new(message).hint(hint));
             }
             let normalized = pep508::normalize_name(name);
-            if packages.insert(normalized.clone(), version.to_string()).is_some() {
-                self.key::<()>(at, Err(twice(&normalized, "[framework]")));
+            if packages
+                .insert(normalized.clone(), version.to_string())
+                .is_some()
+            {
+                self.reject_key(at, twice(&normalized, "[framework]"));
             }
         }
         (!packages.is_empty()).then_some(Framework { packages })
     }
 
+    fn apt(&mut self, a: &TomlApt) -> Option<Apt> {
+        let at = KeyPath::root().key("apt");
+        let packages = self.apt_requests(&at.key("packages"), &a.packages);
+        let snapshot = a.snapshot.as_deref().map(str::trim);
+        if let Some(s) = snapshot {
+            self.value(at.key("snapshot"), syntax::apt_snapshot(s));
+        }
+        // An empty `[apt]` is no `[apt]`.
+        (!packages.is_empty() || snapshot.is_some()).then(|| Apt {
+            packages,
+            snapshot: snapshot.map(str::to_string),
+        })
+    }
+
     /// `name` / `name=version` requests, trimmed, each name once.
     fn apt_requests(&mut self, at: &KeyPath, list: &[String]) -> Vec<String> {
-        let mut seen = BTreeSet::new();
+        let mut names = BTreeSet::new();
         let mut out = Vec::new();
         for (i, request) in list.iter().enumerate() {
             let request = request.trim();
-            let at = at.index(i);
-            if let Some(name) = self.value(at.clone(), syntax::apt_request(request)) {
-                if !seen.insert(name) {
-                    let list = at.parent().to_string();
-                    self.value::<()>(at, Err(twice(name, &list)));
+            if let Some(name) = self.value(at.index(i), syntax::apt_request(request)) {
+                if !names.insert(name) {
+                    self.reject(at.index(i), twice(name, &at.to_string()));
                 }
             }
             out.push(request.to_string());
@@ -281,31 +287,29 @@ impl Validator {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         for (i, text) in list.iter().enumerate() {
-            let at = at.index(i);
             let req = Requirement::parse(text).map_err(|e| {
                 Invalid::new(format!("invalid requirement {}: {e}", Shown(text.trim())))
                     .hint(requirement_hint(text))
             });
-            let Some(req) = self.value(at.clone(), req) else {
+            let Some(req) = self.value(at.index(i), req) else {
                 out.push(text.trim().to_string());
                 continue;
             };
             let name = req.normalized_name();
             if framework.is_some_and(|f| f.packages.contains_key(&name)) {
-                self.value::<()>(
-                    at.clone(),
-                    Err(Invalid::new(format!(
-                        "`{name}` is pinned in `[framework]` and also listed in `{}`",
-                        at.parent()
+                self.reject(
+                    at.index(i),
+                    Invalid::new(format!(
+                        "`{name}` is pinned in `[framework]` and also listed in `{at}`"
                     ))
-                    .hint("remove it here; `[framework]` picks its version and CUDA build")),
+                    .hint("remove it here; `[framework]` picks its version and CUDA build"),
                 );
             } else if !seen.insert((name.clone(), req.marker.clone())) {
-                self.value::<()>(
-                    at.clone(),
-                    Err(twice(&name, &at.parent().to_string()).hint(format!(
+                self.reject(
+                    at.index(i),
+                    twice(&name, &at.to_string()).hint(format!(
                         "write one requirement that combines both, for example `{name}>=1.0,<2`"
-                    ))),
+                    )),
                 );
             }
             out.push(req.to_string());
@@ -320,19 +324,19 @@ impl Validator {
         if let Some(url) = index_url {
             self.value(at.key("index-url"), syntax::http_url(url));
         }
+        // Which index each package pattern is routed to.
+        let mut routes: BTreeMap<&str, &str> = BTreeMap::new();
         let mut names = BTreeSet::new();
-        let mut patterns: BTreeMap<&str, &str> = BTreeMap::new();
         let mut indexes = Vec::new();
         for (i, index) in p.index.iter().enumerate() {
             let at = at.key("index").index(i);
             let name = index.name.trim();
-            if self.value(at.key("name"), syntax::dir_name(name, "index name")).is_some()
-                && !names.insert(name)
-            {
-                self.value::<()>(
+            let valid = self.value(at.key("name"), syntax::dir_name(name, "index name"));
+            if valid.is_some() && !names.insert(name) {
+                self.reject(
                     at.key("name"),
-                    Err(Invalid::new(format!("two `[[pip.index]]` tables are named `{name}`"))
-                        .hint("give each index a unique name")),
+                    Invalid::new(format!("two `[[pip.index]]` tables are named `{name}`"))
+                        .hint("give each index a unique name"),
                 );
             }
             let url = index.url.trim();
@@ -344,19 +348,17 @@ impl Validator {
                 if self.value(at.clone(), syntax::package_glob(glob)).is_none() {
                     continue;
                 }
-                match patterns.insert(glob, name) {
+                match routes.insert(glob, name) {
                     Some(other) if other == name => {
-                        self.value::<()>(at, Err(twice(glob, "pip.index.packages")));
+                        self.reject(at, twice(glob, "pip.index.packages"))
                     }
-                    Some(other) => {
-                        self.value::<()>(
-                            at,
-                            Err(Invalid::new(format!(
-                                "`{glob}` is routed to both index `{other}` and index `{name}`"
-                            ))
-                            .hint("each package comes from exactly one index; keep it in one")),
-                        );
-                    }
+                    Some(other) => self.reject(
+                        at,
+                        Invalid::new(format!(
+                            "`{glob}` is routed to both index `{other}` and index `{name}`"
+                        ))
+                        .hint("each package comes from exactly one index; keep it in one"),
+                    ),
                     None => {}
                 }
                 globs.push(glob.to_string());
@@ -367,6 +369,7 @@ impl Validator {
                 packages: globs,
             });
         }
+        // An empty `[pip]` is no `[pip]`.
         let empty = packages.is_empty() && index_url.is_none() && indexes.is_empty();
         (!empty).then(|| Pip {
             packages,
@@ -383,11 +386,14 @@ impl Validator {
         let rev = g.rev.trim();
         self.value(at.key("rev"), syntax::git_rev(rev));
         for (i, step) in g.build.iter().enumerate() {
+            // Each step becomes one line of a RUN instruction.
             let check = if step.trim().is_empty() {
                 Err(Invalid::new("empty build step").hint("remove it, or write the command to run"))
             } else if step.chars().any(char::is_control) {
-                Err(Invalid::new("build step contains a line break or control character")
-                    .hint("write one command per entry of `build`, or join commands with `&&`"))
+                Err(
+                    Invalid::new("build step contains a line break or control character")
+                        .hint("write one command per entry of `build`, or join commands with `&&`"),
+                )
             } else {
                 Ok(())
             };
@@ -401,18 +407,17 @@ impl Validator {
         }
     }
 
-    fn image(&mut self, i: Option<&TomlImage>) -> ImageConfig {
+    fn env(&mut self, env: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        for (key, value) in env {
+            let at = KeyPath::root().key("env").key(key);
+            self.key(at.clone(), syntax::env_key(key));
+            self.value(at, no_nul(value));
+        }
+        env.clone()
+    }
+
+    fn image(&mut self, i: &TomlImage) -> ImageConfig {
         let at = KeyPath::root().key("image");
-        let Some(i) = i else {
-            return ImageConfig {
-                workdir: None,
-                user: DEFAULT_USER.to_string(),
-                entrypoint: None,
-                cmd: None,
-                healthcheck: None,
-                copy: Vec::new(),
-            };
-        };
         if let Some(w) = &i.workdir {
             self.value(at.key("workdir"), syntax::image_path(w));
         }
@@ -420,61 +425,15 @@ impl Validator {
         if i.user.is_some() {
             self.value(at.key("user"), syntax::user(user));
         }
-        for (key, list) in [("entrypoint", &i.entrypoint), ("cmd", &i.cmd)] {
-            for (n, arg) in list.iter().flatten().enumerate() {
+        for (key, args) in [("entrypoint", &i.entrypoint), ("cmd", &i.cmd)] {
+            for (n, arg) in args.iter().flatten().enumerate() {
                 self.value(at.key(key).index(n), no_nul(arg));
             }
         }
-        let healthcheck = i.healthcheck.as_ref().map(|h| {
-            let at = at.key("healthcheck");
-            let (cmd, shell) = match &h.cmd {
-                TomlCommand::Shell(s) => (vec![s.clone()], true),
-                TomlCommand::Exec(v) => (v.clone(), false),
-            };
-            let check = match (&h.cmd, cmd.first()) {
-                (_, None) => Err(Invalid::new("the healthcheck command is empty")),
-                (_, Some(first)) if first.trim().is_empty() => {
-                    Err(Invalid::new("the healthcheck command is empty"))
-                }
-                (TomlCommand::Shell(s), _) if s.chars().any(char::is_control) => {
-                    Err(Invalid::new("the healthcheck command contains a line break")
-                        .hint("write it on one line, or as an array"))
-                }
-                _ => cmd.iter().try_for_each(|a| no_nul(a)),
-            };
-            self.value(
-                at.key("cmd"),
-                check.map_err(|e| match e.hint {
-                    None => e.hint("for example `cmd = \"nvidia-smi\"` or `cmd = [\"curl\", \"-f\", \"http://localhost/\"]`"),
-                    Some(_) => e,
-                }),
-            );
-            let mut duration = |key: &str, d: &Option<String>| {
-                let d = d.as_deref().map(str::trim);
-                if let Some(d) = d {
-                    self.value(at.key(key), syntax::duration(d));
-                }
-                d.map(str::to_string)
-            };
-            let interval = duration("interval", &h.interval);
-            let timeout = duration("timeout", &h.timeout);
-            let start_period = duration("start-period", &h.start_period);
-            let retries = h.retries.and_then(|r| {
-                let r = u32::try_from(r).ok().filter(|r| *r <= 1000).ok_or_else(|| {
-                    Invalid::new(format!("`retries = {r}` is out of range"))
-                        .hint("use a whole number from 0 to 1000")
-                });
-                self.value(at.key("retries"), r)
-            });
-            Healthcheck {
-                cmd,
-                shell,
-                interval,
-                timeout,
-                start_period,
-                retries,
-            }
-        });
+        let healthcheck = i
+            .healthcheck
+            .as_ref()
+            .map(|h| self.healthcheck(&at.key("healthcheck"), h));
         let copy = i
             .copy
             .iter()
@@ -499,41 +458,108 @@ impl Validator {
         }
     }
 
-    /// A profile only adds: what the base lists already has is a mistake.
+    fn healthcheck(&mut self, at: &KeyPath, h: &TomlHealthcheck) -> Healthcheck {
+        let (cmd, shell) = match &h.cmd {
+            TomlCommand::Shell(s) => (vec![s.clone()], true),
+            TomlCommand::Exec(args) => (args.clone(), false),
+        };
+        let example = "for example `cmd = \"nvidia-smi\"` or `cmd = [\"curl\", \"-f\", \"http://localhost/\"]`";
+        let check = match cmd.first() {
+            None => Err(Invalid::new("the healthcheck command is empty").hint(example)),
+            Some(first) if first.trim().is_empty() => {
+                Err(Invalid::new("the healthcheck command is empty").hint(example))
+            }
+            // The shell form is one Dockerfile line.
+            Some(first) if shell && first.chars().any(char::is_control) => Err(Invalid::new(
+                "the healthcheck command contains a line break",
+            )
+            .hint("write it on one line, or as an array")),
+            Some(_) => cmd.iter().try_for_each(|a| no_nul(a)),
+        };
+        self.value(at.key("cmd"), check);
+        let mut duration = |key: &str, d: &Option<String>| {
+            let d = d.as_deref().map(str::trim)?;
+            self.value(at.key(key), syntax::duration(d));
+            Some(d.to_string())
+        };
+        let interval = duration("interval", &h.interval);
+        let timeout = duration("timeout", &h.timeout);
+        let start_period = duration("start-period", &h.start_period);
+        let retries = h.retries.and_then(|r| {
+            let checked = u32::try_from(r).ok().filter(|r| *r <= 1000).ok_or_else(|| {
+                Invalid::new(format!("`retries = {r}` is out of range"))
+                    .hint("use a whole number from 0 to 1000")
+            });
+            self.value(at.key("retries"), checked)
+        });
+        Healthcheck {
+            cmd,
+            shell,
+            interval,
+            timeout,
+            start_period,
+            retries,
+        }
+    }
+
+    fn profile(&mut self, name: &str, p: &TomlProfile, framework: Option<&Framework>) -> Profile {
+        let at = KeyPath::root().key("profile").key(name);
+        if name == DEFAULT_PROFILE {
+            self.reject_key(
+                at.clone(),
+                Invalid::new("`prod` is the default profile and cannot be configured").hint(
+                    "put its packages in `[pip] packages` and `[apt] packages`, or choose another profile name",
+                ),
+            );
+        } else {
+            self.key(at.clone(), syntax::dir_name(name, "profile name"));
+        }
+        Profile {
+            pip: self.requirements(&at.key("pip"), &p.pip, framework),
+            apt: self.apt_requests(&at.key("apt"), &p.apt),
+        }
+    }
+
+    /// A profile only adds to the image: a package the base lists already
+    /// have is a mistake (and two pins of one package could disagree).
     fn profile_overlap(&mut self, name: &str, p: &Profile, apt: Option<&Apt>, pip: Option<&Pip>) {
         let at = KeyPath::root().key("profile").key(name);
-        let apt_names: BTreeSet<&str> = apt
+        let base_apt: BTreeSet<&str> = apt
             .iter()
-            .flat_map(|a| a.packages.iter())
+            .flat_map(|a| &a.packages)
             .map(|r| apt_name(r))
             .collect();
         for (i, request) in p.apt.iter().enumerate() {
             let n = apt_name(request);
-            if apt_names.contains(n) {
-                self.value::<()>(at.key("apt").index(i), Err(in_both(n, "[apt] packages", name, "apt")));
+            if base_apt.contains(n) {
+                self.reject(
+                    at.key("apt").index(i),
+                    in_both(n, "[apt] packages", name, "apt"),
+                );
             }
         }
-        let pip_names: BTreeSet<String> = pip
+        let pip_name = |r: &String| Requirement::parse(r).ok().map(|r| r.normalized_name());
+        let base_pip: BTreeSet<String> = pip
             .iter()
-            .flat_map(|p| p.packages.iter())
-            .filter_map(|r| Requirement::parse(r).ok())
-            .map(|r| r.normalized_name())
+            .flat_map(|p| &p.packages)
+            .filter_map(pip_name)
             .collect();
-        for (i, text) in p.pip.iter().enumerate() {
-            let Ok(req) = Requirement::parse(text) else { continue };
-            let n = req.normalized_name();
-            if pip_names.contains(&n) {
-                self.value::<()>(at.key("pip").index(i), Err(in_both(&n, "[pip] packages", name, "pip")));
+        for (i, request) in p.pip.iter().enumerate() {
+            if let Some(n) = pip_name(request).filter(|n| base_pip.contains(n)) {
+                self.reject(
+                    at.key("pip").index(i),
+                    in_both(&n, "[pip] packages", name, "pip"),
+                );
             }
         }
     }
 
     fn base_or_cuda(&mut self, w: &TomlManifest) {
         if w.base.is_none() && w.cuda.is_none() {
-            self.value::<()>(
+            self.reject(
                 KeyPath::root(),
-                Err(Invalid::new("no base image: neither `[base] image` nor `[cuda] version` is set")
-                    .hint("add `[base] image = \"...\"` or `[cuda] version = \"...\"`")),
+                Invalid::new("no base image: neither `[base] image` nor `[cuda] version` is set")
+                    .hint("add `[base] image = \"...\"` or `[cuda] version = \"...\"`"),
             );
         }
     }
@@ -541,34 +567,33 @@ impl Validator {
     /// `base` and `runtime` CUDA images have no nvcc, so git sources that
     /// build (CUDA kernels, mostly) would fail late, inside the build.
     fn flavor_has_nvcc(&mut self, w: &TomlManifest) {
-        let Some(flavor) = w.cuda.as_ref().and_then(|c| c.flavor) else {
-            return;
+        let flavor = match w.cuda.as_ref().and_then(|c| c.flavor) {
+            Some(TomlCudaFlavor::Base) => "base",
+            Some(TomlCudaFlavor::Runtime) => "runtime",
+            Some(TomlCudaFlavor::Devel) | None => return,
         };
-        if w.base.is_some() || flavor == TomlCudaFlavor::Devel {
-            return;
+        if w.base.is_some() {
+            return; // The flavor does not pick the image then.
         }
-        let Some((git, _)) = w.git.iter().find(|(_, g)| !g.build.is_empty()) else {
-            return;
-        };
-        let flavor = match flavor {
-            TomlCudaFlavor::Base => "base",
-            TomlCudaFlavor::Runtime => "runtime",
-            TomlCudaFlavor::Devel => "devel",
-        };
-        self.value::<()>(
-            KeyPath::root().key("cuda").key("flavor"),
-            Err(Invalid::new(format!(
-                "`[cuda] flavor = \"{flavor}\"` images have no nvcc, but `[git.{git}]` has `build` steps that may need it"
-            ))
-            .hint("use `flavor = \"devel\"`, or set `[base] image` to an image with the CUDA compiler")),
-        );
+        if let Some((git, _)) = w.git.iter().find(|(_, g)| !g.build.is_empty()) {
+            self.reject(
+                KeyPath::root().key("cuda").key("flavor"),
+                Invalid::new(format!(
+                    "`[cuda] flavor = \"{flavor}\"` images have no nvcc, \
+                     but `[git.{git}]` has `build` steps that may need it"
+                ))
+                .hint("use `flavor = \"devel\"`, or set `[base] image` to an image with the CUDA compiler"),
+            );
+        }
     }
 }
 
 fn no_nul(s: &str) -> Check {
     if s.contains('\0') {
-        Err(Invalid::new(format!("{} contains a NUL character", Shown(s)))
-            .hint("NUL cannot be passed to a process; remove the `\\u0000`"))
+        Err(
+            Invalid::new(format!("{} contains a NUL character", Shown(s)))
+                .hint("NUL cannot be passed to a process; remove the `\\u0000`"),
+        )
     } else {
         Ok(())
     }
@@ -591,14 +616,16 @@ fn apt_name(request: &str) -> &str {
     request.split('=').next().unwrap_or(request)
 }
 
-/// What people put in requirements.txt that is not a requirement.
+/// What people carry over from requirements.txt that is not a requirement.
 fn requirement_hint(text: &str) -> String {
     let t = text.trim();
-    if t.starts_with("git+") || t.contains("://") && !t.contains('@') {
+    if t.starts_with("git+") || (t.contains("://") && !t.contains('@')) {
         "build sources from git with a `[git.NAME]` table".to_string()
     } else if t.starts_with('-') {
-        "pip options are not allowed here; set `[pip] index-url` or add a `[[pip.index]]`".to_string()
+        "pip options are not allowed here; set `[pip] index-url` or add a `[[pip.index]]`"
+            .to_string()
     } else {
-        "write a PEP 508 requirement, for example `numpy<2` or `transformers[torch]>=4.40`".to_string()
+        "write a PEP 508 requirement, for example `numpy<2` or `transformers[torch]>=4.40`"
+            .to_string()
     }
 }

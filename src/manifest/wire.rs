@@ -10,14 +10,14 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 use super::Manifest;
-use super::key_path::{KeyPath, Node};
+use super::key_path::{KeyPath, Node, Target};
 use super::suggest;
 use super::syntax::Shown;
 use super::validate;
 use crate::error::FileError;
 
 /// `ml.toml`, version 1: what a machine-learning container environment needs.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(
     title = "ml.toml",
@@ -190,11 +190,15 @@ pub struct TomlImage {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 #[schemars(rename = "Healthcheck")]
 pub struct TomlHealthcheck {
+    /// The check: a shell command string, or an exec-form array.
     pub cmd: TomlCommand,
-    /// A duration such as `30s`, `1m30s`, `500ms`.
+    /// Time between checks, such as `30s`, `1m30s` or `500ms`.
     pub interval: Option<String>,
+    /// How long one check may take, such as `5s`.
     pub timeout: Option<String>,
+    /// Grace period after the container starts, such as `1m`.
     pub start_period: Option<String>,
+    /// Consecutive failures before the container is unhealthy.
     #[schemars(range(min = 0, max = 1000))]
     pub retries: Option<i64>,
 }
@@ -219,7 +223,7 @@ pub struct TomlCopy {
 }
 
 /// `[profile.NAME]`
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Profile")]
 pub struct TomlProfile {
@@ -258,38 +262,67 @@ impl<'de> Deserialize<'de> for TomlCommand {
 
 /// Parse and validate `ml.toml` text; `path` is the path shown to the user.
 pub fn parse(source: &str, path: &str) -> Result<Manifest, FileError> {
+    read(source, path).map_err(|mut e| {
+        // A control character in the caret line would garble the terminal;
+        // one replacement character per character keeps the caret aligned.
+        e.snippet = e.snippet.map(|s| {
+            s.chars()
+                .map(|c| {
+                    if c.is_control() && c != '\t' {
+                        '\u{fffd}'
+                    } else {
+                        c
+                    }
+                })
+                .collect()
+        });
+        e
+    })
+}
+
+fn read(source: &str, path: &str) -> Result<Manifest, FileError> {
     if source.trim().is_empty() {
-        return Err(FileError::whole_file(path, "ml.toml is empty")
+        return Err(FileError::whole_file(path, "the file is empty")
             .with_hint("run `mlr init` to write a commented ml.toml"));
     }
-    if let Some((offset, c)) = source.char_indices().find(|(i, c)| forbidden_control(source, *i, *c)) {
-        return Err(FileError::at_offset(
-            path,
-            source,
-            offset,
-            format!("invalid TOML: control character `{}`", c.escape_debug()),
-        )
-        .with_hint("ml.toml must be a text file; write control characters in strings as escapes such as `\\u0000`"));
+    if let Some((offset, c)) = source
+        .char_indices()
+        .find(|(i, c)| forbidden_control(source, *i, *c))
+    {
+        let message = format!("invalid TOML: control character `{}`", c.escape_debug());
+        return Err(FileError::at_offset(path, source, offset, message).with_hint(
+            "ml.toml must be a text file; write control characters in strings as escapes such as `\\u0000`",
+        ));
     }
     let doc = toml_edit::Document::parse(source).map_err(|e| syntax_error(path, source, &e))?;
     let wire = TomlManifest::deserialize(toml_edit::de::Deserializer::from(doc.clone()))
         .map_err(|e| shape_error(path, source, doc.as_table(), &e))?;
-    validate::manifest(&wire).map_err(|problems| {
-        // Report the problem that comes first in the file; unplaced ones last.
-        let root = doc.as_table();
-        let placed = problems.into_iter().map(|p| (p.at.span_in(root, p.target), p));
-        let (span, first) = placed
-            .min_by_key(|(span, _)| span.as_ref().map_or(usize::MAX, |s| s.start))
-            .expect("validation failed with at least one problem");
-        let err = match span {
-            Some(span) => FileError::at_offset(path, source, span.start, first.message),
-            None => FileError::whole_file(path, first.message),
-        };
-        match first.hint {
-            Some(h) => err.with_hint(h),
-            None => err,
-        }
-    })
+    validate::manifest(&wire)
+        .map_err(|problems| first_problem(path, source, doc.as_table(), problems))
+}
+
+/// The problem that comes first in the file; those without a place last.
+fn first_problem(
+    path: &str,
+    source: &str,
+    root: &toml_edit::Table,
+    problems: Vec<validate::Problem>,
+) -> FileError {
+    let first = problems
+        .into_iter()
+        .map(|p| (p.at.span_in(root, p.target), p))
+        .min_by_key(|(span, _)| span.as_ref().map_or(usize::MAX, |s| s.start));
+    let Some((span, problem)) = first else {
+        return FileError::whole_file(path, "invalid manifest");
+    };
+    let err = match span {
+        Some(span) => FileError::at_offset(path, source, span.start, problem.message),
+        None => FileError::whole_file(path, problem.message),
+    };
+    match problem.hint {
+        Some(h) => err.with_hint(h),
+        None => err,
+    }
 }
 
 /// TOML allows no control characters but tab and line endings anywhere
@@ -312,11 +345,12 @@ fn syntax_error(path: &str, source: &str, e: &toml_edit::TomlError) -> FileError
             format!("duplicate key {}", Shown(text.trim_matches(['[', ']']))),
             Some("each key and table may appear only once; remove or merge the repeated one"),
         ),
-        _ if ends_with_equals(source, span.start) => ("invalid TOML: missing value after `=`".to_string(), None),
-        m if m.contains("recursion") => (
-            "arrays or tables are nested too deeply".to_string(),
-            None,
-        ),
+        _ if ends_with_equals(source, span.start) => {
+            ("invalid TOML: missing value after `=`".to_string(), None)
+        }
+        m if m.contains("recursion") => {
+            ("arrays or tables are nested too deeply".to_string(), None)
+        }
         m => (format!("invalid TOML: {}", first_line(m)), None),
     };
     let err = FileError::at_offset(path, source, span.start, message);
@@ -354,6 +388,24 @@ fn shape_error(
     };
     let name = || format!("`{key_path}`");
 
+    // serde fills a struct from an array too, field by field, and then
+    // complains about the first field; name the real mistake instead.
+    let array_for_table = key_path
+        .prefixes()
+        .find(|p| must_be_table(p) && p.node(root).is_some_and(|n| n.is_array()));
+    if let Some(table) = array_for_table {
+        let found = table.node(root).map_or("an array", |n| n.describe());
+        let offset = table
+            .span_in(root, Target::Value)
+            .map_or(span.start, |s| s.start);
+        return FileError::at_offset(
+            path,
+            source,
+            offset,
+            format!("expected a table for `{table}`, found {found}"),
+        );
+    }
+
     if let Some(rest) = msg.strip_prefix("unknown field `") {
         let key = rest.split('`').next().unwrap_or("");
         let expected = backticked(rest.split_once("expected").map_or("", |(_, e)| e));
@@ -362,9 +414,16 @@ fn shape_error(
         let message = match (parent.is_root(), is_table) {
             (true, true) => format!("unknown table `[{key_path}]`"),
             (true, false) => format!("unknown key {} at the top level", Shown(key)),
-            (false, _) => format!("unknown key {} in {}", Shown(key), table_name(root, &parent)),
+            (false, _) => format!(
+                "unknown key {} in {}",
+                Shown(key),
+                table_name(root, &parent)
+            ),
         };
-        let hint = match (parent.is_root() && is_table, suggest::closest(key, &expected)) {
+        let hint = match (
+            parent.is_root() && is_table,
+            suggest::closest(key, &expected),
+        ) {
             (true, Some(c)) => format!("did you mean `[{c}]`?"),
             (_, Some(c)) => format!("did you mean `{c}`?"),
             (_, None) => format!("expected one of {}", suggest::one_of(&expected)),
@@ -374,13 +433,20 @@ fn shape_error(
     if let Some(rest) = msg.strip_prefix("unknown variant `") {
         let value = rest.split('`').next().unwrap_or("");
         let expected = backticked(rest.split_once("expected").map_or("", |(_, e)| e));
-        return at(format!("{} is not a valid value for {}", Shown(value), name()))
-            .with_hint(suggest::hint(value, &expected));
+        return at(format!(
+            "{} is not a valid value for {}",
+            Shown(value),
+            name()
+        ))
+        .with_hint(suggest::hint(value, &expected));
     }
     if let Some(rest) = msg.strip_prefix("missing field `") {
         let key = rest.split('`').next().unwrap_or("");
-        return at(format!("missing key `{key}` in {}", table_name(root, &key_path)))
-            .with_hint(format!("add `{key} = ...`"));
+        return at(format!(
+            "missing key `{key}` in {}",
+            table_name(root, &key_path)
+        ))
+        .with_hint(format!("add `{key} = ...`"));
     }
     let expected = if msg.starts_with("invalid type") || msg.starts_with("invalid value") {
         msg.rsplit_once(", expected ").map(|(_, e)| e)
@@ -399,11 +465,38 @@ fn shape_error(
         e => e,
     };
     let raw = source.get(span.clone()).unwrap_or("");
-    let err = at(format!("expected {expected} for {}, found {}", name(), node.describe()));
+    let err = at(format!(
+        "expected {expected} for {}, found {}",
+        name(),
+        node.describe()
+    ));
     match type_hint(&key_path, &node, expected, raw) {
         Some(h) => err.with_hint(h),
         None => err,
     }
+}
+
+/// Whether the value at `p` is a table in `ml.toml` (a struct of the wire types).
+fn must_be_table(p: &KeyPath) -> bool {
+    matches!(
+        p.keys().as_slice(),
+        [Some(
+            "project"
+                | "base"
+                | "cuda"
+                | "python"
+                | "framework"
+                | "apt"
+                | "pip"
+                | "git"
+                | "env"
+                | "image"
+                | "profile"
+        )] | [Some("image"), Some("healthcheck")]
+            | [Some("git" | "profile"), Some(_)]
+            | [Some("pip"), Some("index"), None]
+            | [Some("image"), Some("copy"), None]
+    )
 }
 
 /// The fix for the commonest type mistakes.
@@ -416,16 +509,25 @@ fn type_hint(at: &KeyPath, node: &Node, expected: &str, raw: &str) -> Option<Str
             Some(short.map_or("quote it".to_string(), |r| format!("quote it: `\"{r}\"`")))
         }
         ("an array", "a string") if matches!(at.last_key(), Some("entrypoint" | "cmd")) => {
-            let words: Vec<String> = node.as_str()?.split_whitespace().map(|w| format!("{w:?}")).collect();
-            Some(format!("write the exec form, one argument per string: `[{}]`", words.join(", ")))
+            let words: Vec<String> = node
+                .as_str()?
+                .split_whitespace()
+                .map(|w| format!("{w:?}"))
+                .collect();
+            Some(format!(
+                "write the exec form, one argument per string: `[{}]`",
+                words.join(", ")
+            ))
         }
-        ("an array", _) => short.map(|r| format!("write it as an array: `[{r}]`")),
+        ("an array", _) if !node.is_header_table() => {
+            short.map(|r| format!("write it as an array: `[{r}]`"))
+        }
         ("a table", _) if parent.header() == "git" => {
             Some("each git source is a `[git.NAME]` table with `url` and `rev`".to_string())
         }
-        ("a table", _) if parent.header() == "profile" => {
-            Some("each profile is a `[profile.NAME]` table, for example `[profile.dev]`".to_string())
-        }
+        ("a table", _) if parent.header() == "profile" => Some(
+            "each profile is a `[profile.NAME]` table, for example `[profile.dev]`".to_string(),
+        ),
         _ => None,
     }
 }

@@ -29,7 +29,14 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
         .prefix("mlr-build-")
         .tempdir()
         .map_err(|e| anyhow::anyhow!("creating the build context: {e}"))?;
-    crate::build::context::prepare(context.path(), &ws.root, &manifest, &lock.lock, &dockerfile, config)?;
+    crate::build::context::prepare(
+        context.path(),
+        &ws.root,
+        &manifest,
+        &lock.lock,
+        &dockerfile,
+        config,
+    )?;
     let tag = match &options.tag {
         Some(t) => t.clone(),
         None => default_tag(ws, &manifest, &lock.lock),
@@ -50,7 +57,11 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
 }
 
 /// `<project name>:<first 12 hex of the lock's sha256>`.
-fn default_tag(ws: &Workspace, manifest: &crate::manifest::Manifest, lock: &crate::lock::Lockfile) -> String {
+fn default_tag(
+    ws: &Workspace,
+    manifest: &crate::manifest::Manifest,
+    lock: &crate::lock::Lockfile,
+) -> String {
     let name = manifest.project.name.clone().unwrap_or_else(|| {
         ws.root
             .file_name()
@@ -60,9 +71,17 @@ fn default_tag(ws: &Workspace, manifest: &crate::manifest::Manifest, lock: &crat
     let mut name: String = name
         .to_ascii_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
-    name = name.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_string();
+    name = name
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string();
     if name.is_empty() {
         name = "mlr-image".into();
     }

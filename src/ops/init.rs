@@ -60,15 +60,31 @@ pub fn run(config: &Config, force: bool) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
-    let name = if name.is_empty() { "my-env".to_string() } else { name };
+    // Image names start and end with an alphanumeric character.
+    let name = name
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string();
+    let name = if name.is_empty() {
+        "my-env".to_string()
+    } else {
+        name
+    };
     let schema_path = cwd.join(SCHEMA_PATH);
     if let Some(dir) = schema_path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     write_atomic(&schema_path, &crate::schema::manifest_schema())?;
     write_atomic(&path, &template(&name))?;
-    config.shell.status("Created", format!("{MANIFEST_FILE} (project `{name}`)"));
+    config
+        .shell
+        .status("Created", format!("{MANIFEST_FILE} (project `{name}`)"));
     Ok(())
 }

@@ -66,9 +66,10 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
     let existing = match ws.lock() {
         Ok(l) => l,
         Err(e) if is_conflict(&e) && options.mode == LockMode::Write => {
-            config
-                .shell
-                .warn(format!("{} has merge conflicts; re-resolving it from {}", ws.lock_display, ws.manifest_display));
+            config.shell.warn(format!(
+                "{} has merge conflicts; re-resolving it from {}",
+                ws.lock_display, ws.manifest_display
+            ));
             None
         }
         Err(e) => return Err(e),
@@ -76,11 +77,18 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
     let old: Option<&Lockfile> = existing.as_ref().map(|(_, r)| &r.lock);
     let old_text = existing.as_ref().map(|(t, _)| t.replace("\r\n", "\n"));
 
-    let update: Option<BTreeSet<String>> = options.update.as_ref().map(|names| names.iter().cloned().collect());
+    let update: Option<BTreeSet<String>> = options
+        .update
+        .as_ref()
+        .map(|names| names.iter().cloned().collect());
     if let Some(names) = &update {
         check_update_names(&manifest, names)?;
     }
-    let wants_update = |name: &str| update.as_ref().is_some_and(|u| u.is_empty() || u.contains(name));
+    let wants_update = |name: &str| {
+        update
+            .as_ref()
+            .is_some_and(|u| u.is_empty() || u.contains(name))
+    };
 
     // Decide what must be resolved before touching the network.
     let image_requests = image_requests(&manifest);
@@ -99,12 +107,19 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
         .iter()
         .filter(|r| keep_image(r).is_none())
         .map(|r| format!("image `{}`", r.name))
-        .chain(git_requests.iter().filter(|r| keep_git(r).is_none()).map(|r| format!("git `{}`", r.name)))
+        .chain(
+            git_requests
+                .iter()
+                .filter(|r| keep_git(r).is_none())
+                .map(|r| format!("git `{}`", r.name)),
+        )
         .collect();
 
     if options.mode == LockMode::Locked {
         let fingerprint_changed = old.is_none_or(|l| l.fingerprint != manifest.fingerprint());
-        let non_canonical = existing.as_ref().is_some_and(|(_, r)| r.non_canonical_line.is_some());
+        let non_canonical = existing
+            .as_ref()
+            .is_some_and(|(_, r)| r.non_canonical_line.is_some());
         // The fingerprint covers every entry, so a removed one shows there.
         if existing.is_none() || !to_resolve.is_empty() || fingerprint_changed || non_canonical {
             let why = if existing.is_none() {
@@ -117,11 +132,16 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
                 format!("{} changed since the lock was written", ws.manifest_display)
             };
             return Err(anyhow::Error::new(Drift {
-                message: format!("{} needs to be updated, but --locked was passed to prevent this ({why})", ws.lock_display),
+                message: format!(
+                    "{} needs to be updated, but --locked was passed to prevent this ({why})",
+                    ws.lock_display
+                ),
             }))
             .hint("run `mlr lock` without --locked and commit the result");
         }
-        config.shell.status("Checked", format!("{} is up to date", ws.lock_display));
+        config
+            .shell
+            .status("Checked", format!("{} is up to date", ws.lock_display));
         return Ok(());
     }
 
@@ -141,7 +161,10 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
         };
         new.images.push(pin);
     }
-    let git = GitResolver { config };
+    let git = GitResolver {
+        config,
+        root: &ws.root,
+    };
     for r in &git_requests {
         let pin = match keep_git(r) {
             Some(p) => p,
@@ -163,7 +186,9 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
                 }))
                 .hint("run `mlr lock` and commit the result");
             }
-            config.shell.status("Checked", format!("{} is up to date", ws.lock_display));
+            config
+                .shell
+                .status("Checked", format!("{} is up to date", ws.lock_display));
             Ok(())
         }
         _ => {
@@ -171,17 +196,25 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
                 config.shell.status(c.action, c.to_string());
             }
             if changed {
-                write_atomic(&ws.lock_path, &text).with_context(|| format!("writing {}", ws.lock_display))?;
+                write_atomic(&ws.lock_path, &text)
+                    .with_context(|| format!("writing {}", ws.lock_display))?;
                 config.shell.status("Wrote", &ws.lock_display);
             } else {
-                config.shell.verbose("Fresh", format!("{} is up to date", ws.lock_display));
+                config
+                    .shell
+                    .verbose("Fresh", format!("{} is up to date", ws.lock_display));
             }
             Ok(())
         }
     }
 }
 
-fn report(config: &Config, format: Format, changes: &[Change], changed: bool) -> anyhow::Result<()> {
+fn report(
+    config: &Config,
+    format: Format,
+    changes: &[Change],
+    changed: bool,
+) -> anyhow::Result<()> {
     match format {
         Format::Json => {
             #[derive(Serialize)]
@@ -226,12 +259,18 @@ fn unsupported(manifest: &Manifest, display: &str) -> anyhow::Result<()> {
     if manifest.framework.is_some() {
         missing.push("`[framework]`");
     }
-    if manifest.pip.as_ref().is_some_and(|p| !p.packages.is_empty() || !p.indexes.is_empty() || p.index_url.is_some())
+    if manifest
+        .pip
+        .as_ref()
+        .is_some_and(|p| !p.packages.is_empty() || !p.indexes.is_empty() || p.index_url.is_some())
         || manifest.profiles.values().any(|p| !p.pip.is_empty())
     {
         missing.push("pip packages");
     }
-    if manifest.apt.as_ref().is_some_and(|a| !a.packages.is_empty() || a.snapshot.is_some())
+    if manifest
+        .apt
+        .as_ref()
+        .is_some_and(|a| !a.packages.is_empty() || a.snapshot.is_some())
         || manifest.profiles.values().any(|p| !p.apt.is_empty())
     {
         missing.push("apt packages");
@@ -298,41 +337,77 @@ pub fn changes(old: Option<&Lockfile>, new: &Lockfile) -> Vec<Change> {
     let empty = Lockfile::default();
     let old = old.unwrap_or(&empty);
     let mut out = Vec::new();
-    let short = |s: &str| s.trim_start_matches("sha256:").chars().take(12).collect::<String>();
+    let short = |s: &str| {
+        s.trim_start_matches("sha256:")
+            .chars()
+            .take(12)
+            .collect::<String>()
+    };
     for n in &new.images {
         match old.image(&n.name) {
-            None => out.push(Change { action: "Added", kind: "image", name: n.name.clone(), from: None, to: Some(format!("{} @ {}", n.requested, short(&n.digest))) }),
-            Some(o) if o.digest != n.digest || o.requested != n.requested || o.platforms != n.platforms => out.push(Change {
-                action: "Updated",
+            None => out.push(Change {
+                action: "Added",
                 kind: "image",
                 name: n.name.clone(),
-                from: Some(format!("{} @ {}", o.requested, short(&o.digest))),
+                from: None,
                 to: Some(format!("{} @ {}", n.requested, short(&n.digest))),
             }),
+            Some(o)
+                if o.digest != n.digest
+                    || o.requested != n.requested
+                    || o.platforms != n.platforms =>
+            {
+                out.push(Change {
+                    action: "Updated",
+                    kind: "image",
+                    name: n.name.clone(),
+                    from: Some(format!("{} @ {}", o.requested, short(&o.digest))),
+                    to: Some(format!("{} @ {}", n.requested, short(&n.digest))),
+                })
+            }
             _ => {}
         }
     }
     for o in &old.images {
         if new.image(&o.name).is_none() {
-            out.push(Change { action: "Removed", kind: "image", name: o.name.clone(), from: Some(o.requested.clone()), to: None });
+            out.push(Change {
+                action: "Removed",
+                kind: "image",
+                name: o.name.clone(),
+                from: Some(o.requested.clone()),
+                to: None,
+            });
         }
     }
     for n in &new.git {
         match old.git_pin(&n.name) {
-            None => out.push(Change { action: "Added", kind: "git", name: n.name.clone(), from: None, to: Some(format!("{} ({})", short(&n.commit), n.requested)) }),
-            Some(o) if o.commit != n.commit || o.url != n.url || o.requested != n.requested => out.push(Change {
-                action: "Updated",
+            None => out.push(Change {
+                action: "Added",
                 kind: "git",
                 name: n.name.clone(),
-                from: Some(format!("{} ({})", short(&o.commit), o.requested)),
+                from: None,
                 to: Some(format!("{} ({})", short(&n.commit), n.requested)),
             }),
+            Some(o) if o.commit != n.commit || o.url != n.url || o.requested != n.requested => out
+                .push(Change {
+                    action: "Updated",
+                    kind: "git",
+                    name: n.name.clone(),
+                    from: Some(format!("{} ({})", short(&o.commit), o.requested)),
+                    to: Some(format!("{} ({})", short(&n.commit), n.requested)),
+                }),
             _ => {}
         }
     }
     for o in &old.git {
         if new.git_pin(&o.name).is_none() {
-            out.push(Change { action: "Removed", kind: "git", name: o.name.clone(), from: Some(short(&o.commit)), to: None });
+            out.push(Change {
+                action: "Removed",
+                kind: "git",
+                name: o.name.clone(),
+                from: Some(short(&o.commit)),
+                to: None,
+            });
         }
     }
     out

@@ -60,7 +60,11 @@ impl Workspace {
         let cwd = std::env::current_dir().context("reading the current directory")?;
         let manifest_path = match explicit {
             Some(p) => {
-                let p = if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+                let p = if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    cwd.join(p)
+                };
                 if p.is_dir() { p.join(MANIFEST_FILE) } else { p }
             }
             None => {
@@ -75,7 +79,10 @@ impl Workspace {
                 }
                 found.ok_or_else(|| {
                     hinted(
-                        format!("could not find `{MANIFEST_FILE}` in {} or any parent directory", cwd.display()),
+                        format!(
+                            "could not find `{MANIFEST_FILE}` in {} or any parent directory",
+                            cwd.display()
+                        ),
                         "run `mlr init` to create one, or pass --manifest-path",
                     )
                 })?
@@ -121,7 +128,9 @@ impl Workspace {
         let bytes = match std::fs::read(&self.lock_path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", self.lock_display))),
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!("reading {}", self.lock_display)));
+            }
         };
         let text = utf8(&bytes, &self.lock_display)?.to_string();
         let read = crate::lock::parse(&text, &self.lock_display)?;
@@ -150,10 +159,12 @@ pub fn write_atomic(path: &Path, contents: &str) -> anyhow::Result<()> {
         .tempfile_in(dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
     // Keep the mode of the file being replaced; a new file gets 0644.
-    let mode = std::fs::metadata(path).map(|m| m.permissions()).unwrap_or_else(|_| {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::Permissions::from_mode(0o644)
-    });
+    let mode = std::fs::metadata(path)
+        .map(|m| m.permissions())
+        .unwrap_or_else(|_| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::Permissions::from_mode(0o644)
+        });
     tmp.as_file()
         .set_permissions(mode)
         .with_context(|| format!("setting permissions of {}", path.display()))?;

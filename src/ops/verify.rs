@@ -19,7 +19,11 @@ pub fn run(ws: &Workspace, config: &Config, format: Format) -> anyhow::Result<()
                 .strip_prefix(std::env::current_dir().unwrap_or_default())
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|_| dockerfile_path.display().to_string());
-            verify(&manifest, &lock, committed.as_deref().map(|t| (shown.as_str(), t)))
+            verify(
+                &manifest,
+                &lock,
+                committed.as_deref().map(|t| (shown.as_str(), t)),
+            )
         }
     };
     match format {
@@ -41,7 +45,10 @@ pub fn run(ws: &Workspace, config: &Config, format: Format) -> anyhow::Result<()
         }
     }
     if findings.is_empty() {
-        config.shell.status("Verified", format!("{} satisfies {}", ws.lock_display, ws.manifest_display));
+        config.shell.status(
+            "Verified",
+            format!("{} satisfies {}", ws.lock_display, ws.manifest_display),
+        );
         return Ok(());
     }
     Err(anyhow::Error::new(Drift {
@@ -51,9 +58,14 @@ pub fn run(ws: &Workspace, config: &Config, format: Format) -> anyhow::Result<()
             if findings.len() == 1 { "" } else { "s" }
         ),
     }))
-    .hint(if findings.iter().any(|f| matches!(f, VerifyFinding::DockerfileDiffers { .. })) {
-        "run `mlr lock`, then `mlr dockerfile -o Dockerfile`, and commit the result"
-    } else {
-        "run `mlr lock` and commit the result"
-    })
+    .hint(
+        if findings
+            .iter()
+            .any(|f| matches!(f, VerifyFinding::DockerfileDiffers { .. }))
+        {
+            "run `mlr lock`, then `mlr dockerfile -o Dockerfile`, and commit the result"
+        } else {
+            "run `mlr lock` and commit the result"
+        },
+    )
 }

@@ -26,6 +26,20 @@ pub struct GitRequest {
 /// Resolves git requests through the cache.
 pub struct GitResolver<'a> {
     pub config: &'a Config,
+    /// The directory of `ml.toml`: relative local paths are relative to it.
+    pub root: &'a Path,
+}
+
+/// Where to fetch `url` from: relative local paths (`./vendor/x`, `../x`)
+/// are taken relative to the project root; everything else as written.
+pub fn fetch_location(url: &str, root: &Path) -> String {
+    let is_relative_path =
+        !url.contains("://") && !url.starts_with('/') && !(url.contains('@') && url.contains(':'));
+    if is_relative_path {
+        root.join(url).display().to_string()
+    } else {
+        url.to_string()
+    }
 }
 
 impl Source for GitResolver<'_> {
@@ -43,10 +57,11 @@ impl Source for GitResolver<'_> {
     fn resolve(&self, request: &GitRequest) -> anyhow::Result<GitPin> {
         let url = &request.source.url;
         reject_password(url)?;
-        let db = GitDb::open(&self.config.cache_dir, url)?;
-        self.config
-            .shell
-            .status("Fetching", format!("git {} ({})", request.name, redact_url(url)));
+        let db = GitDb::open(&self.config.cache_dir, &fetch_location(url, self.root))?;
+        self.config.shell.status(
+            "Fetching",
+            format!("git {} ({})", request.name, redact_url(url)),
+        );
         db.fetch_all()?;
         let commit = db.resolve_rev(&request.source.rev).map_err(|e| {
             let known = db.known_refs();
@@ -160,7 +175,14 @@ impl GitDb {
     pub fn fetch_commit(&self, commit: &str) -> anyhow::Result<()> {
         run_git(
             &self.path,
-            &["fetch", "--quiet", "--no-write-fetch-head", "--", &self.url, commit],
+            &[
+                "fetch",
+                "--quiet",
+                "--no-write-fetch-head",
+                "--",
+                &self.url,
+                commit,
+            ],
         )
         .with_context(|| format!("fetching commit {commit} from {}", redact_url(&self.url)))?;
         Ok(())
@@ -187,7 +209,15 @@ impl GitDb {
             candidates.push(rev.to_string());
         }
         for c in &candidates {
-            if let Ok(sha) = git_output(&self.path, &["rev-parse", "--verify", "--quiet", &format!("{c}^{{commit}}")]) {
+            if let Ok(sha) = git_output(
+                &self.path,
+                &[
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    &format!("{c}^{{commit}}"),
+                ],
+            ) {
                 return Ok(sha);
             }
         }
@@ -197,7 +227,15 @@ impl GitDb {
                 // Not reachable from any ref: ask for it by SHA.
                 let _ = self.fetch_commit(&rev);
             }
-            if let Ok(sha) = git_output(&self.path, &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")]) {
+            if let Ok(sha) = git_output(
+                &self.path,
+                &[
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    &format!("{rev}^{{commit}}"),
+                ],
+            ) {
                 return Ok(sha);
             }
         }
@@ -205,14 +243,22 @@ impl GitDb {
     }
 
     pub fn tree_of(&self, commit: &str) -> anyhow::Result<String> {
-        git_output(&self.path, &["rev-parse", "--verify", &format!("{commit}^{{tree}}")])
+        git_output(
+            &self.path,
+            &["rev-parse", "--verify", &format!("{commit}^{{tree}}")],
+        )
     }
 
     /// Branch and tag names, for hints (at most 10).
     pub fn known_refs(&self) -> Vec<String> {
         git_output(
             &self.path,
-            &["for-each-ref", "--format=%(refname)", "refs/remotes/origin", "refs/tags"],
+            &[
+                "for-each-ref",
+                "--format=%(refname)",
+                "refs/remotes/origin",
+                "refs/tags",
+            ],
         )
         .map(|out| {
             out.lines()
@@ -249,19 +295,35 @@ impl GitDb {
 
     /// `.gitmodules` of `commit`: (path, url) pairs.
     pub fn submodule_urls(&self, commit: &str) -> anyhow::Result<Vec<(String, String)>> {
-        let blob = match git_output(&self.path, &["rev-parse", "--verify", "--quiet", &format!("{commit}:.gitmodules")]) {
+        let blob = match git_output(
+            &self.path,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{commit}:.gitmodules"),
+            ],
+        ) {
             Ok(b) => b,
             Err(_) => return Ok(Vec::new()),
         };
         let out = git_output(
             &self.path,
-            &["config", "--blob", &blob, "--get-regexp", r"^submodule\..*\.(path|url)$"],
+            &[
+                "config",
+                "--blob",
+                &blob,
+                "--get-regexp",
+                r"^submodule\..*\.(path|url)$",
+            ],
         )
         .unwrap_or_default();
         let mut paths = std::collections::BTreeMap::new();
         let mut urls = std::collections::BTreeMap::new();
         for line in out.lines() {
-            let Some((key, value)) = line.split_once(' ') else { continue };
+            let Some((key, value)) = line.split_once(' ') else {
+                continue;
+            };
             let key = key.trim_start_matches("submodule.");
             if let Some(name) = key.strip_suffix(".path") {
                 paths.insert(name.to_string(), value.to_string());
@@ -379,9 +441,18 @@ mod tests {
 
     #[test]
     fn relative_submodule_urls() {
-        assert_eq!(join_submodule_url("file:///r/a.git", "../b.git"), "file:///r/b.git");
-        assert_eq!(join_submodule_url("https://h/o/a", "./c"), "https://h/o/a/c");
-        assert_eq!(join_submodule_url("https://h/o/a", "https://x/y"), "https://x/y");
+        assert_eq!(
+            join_submodule_url("file:///r/a.git", "../b.git"),
+            "file:///r/b.git"
+        );
+        assert_eq!(
+            join_submodule_url("https://h/o/a", "./c"),
+            "https://h/o/a/c"
+        );
+        assert_eq!(
+            join_submodule_url("https://h/o/a", "https://x/y"),
+            "https://x/y"
+        );
     }
 
     #[test]

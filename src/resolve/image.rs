@@ -103,12 +103,19 @@ async fn resolve_image(request: &ImageRequest) -> anyhow::Result<ImagePin> {
     let client = client_for(r);
     let auth = registry_auth(&r.registry)?;
     let reference = match (&r.tag, &r.digest) {
-        (Some(t), Some(d)) => {
-            Reference::with_tag_and_digest(r.registry.clone(), r.repository.clone(), t.clone(), d.clone())
+        (Some(t), Some(d)) => Reference::with_tag_and_digest(
+            r.registry.clone(),
+            r.repository.clone(),
+            t.clone(),
+            d.clone(),
+        ),
+        (None, Some(d)) => {
+            Reference::with_digest(r.registry.clone(), r.repository.clone(), d.clone())
         }
-        (None, Some(d)) => Reference::with_digest(r.registry.clone(), r.repository.clone(), d.clone()),
         (Some(t), None) => Reference::with_tag(r.registry.clone(), r.repository.clone(), t.clone()),
-        (None, None) => Reference::with_tag(r.registry.clone(), r.repository.clone(), "latest".into()),
+        (None, None) => {
+            Reference::with_tag(r.registry.clone(), r.repository.clone(), "latest".into())
+        }
     };
     let (bytes, digest) = client
         .pull_manifest_raw(
@@ -131,11 +138,18 @@ async fn resolve_image(request: &ImageRequest) -> anyhow::Result<ImagePin> {
     let mut platforms = Vec::new();
     let media_type;
     if let Some(entries) = &doc.manifests {
-        media_type = doc.media_type.clone().unwrap_or_else(|| OCI_INDEX.to_string());
+        media_type = doc
+            .media_type
+            .clone()
+            .unwrap_or_else(|| OCI_INDEX.to_string());
         for want in &request.platforms {
             let found = entries
                 .iter()
-                .find(|e| e.platform.as_ref().is_some_and(|p| platform_matches(want, p)))
+                .find(|e| {
+                    e.platform
+                        .as_ref()
+                        .is_some_and(|p| platform_matches(want, p))
+                })
                 .ok_or_else(|| {
                     let available: Vec<String> = entries
                         .iter()
@@ -160,22 +174,33 @@ async fn resolve_image(request: &ImageRequest) -> anyhow::Result<ImagePin> {
             });
         }
     } else {
-        media_type = doc.media_type.clone().unwrap_or_else(|| OCI_MANIFEST.to_string());
+        media_type = doc
+            .media_type
+            .clone()
+            .unwrap_or_else(|| OCI_MANIFEST.to_string());
         let config = doc
             .config
             .as_ref()
             .ok_or_else(|| anyhow!("the manifest has neither `manifests` nor `config`"))?;
         let mut blob = Vec::new();
         client
-            .pull_blob(&reference.clone_with_digest(computed.clone()), config.digest.as_str(), &mut blob)
+            .pull_blob(
+                &reference.clone_with_digest(computed.clone()),
+                config.digest.as_str(),
+                &mut blob,
+            )
             .await
             .map_err(|e| registry_error(e, r))
             .context("fetching the image config")?;
         let blob_digest = format!("sha256:{}", hex::encode(Sha256::digest(&blob)));
         if blob_digest != config.digest {
-            bail!("the image config hashes to {blob_digest}, not {}", config.digest);
+            bail!(
+                "the image config hashes to {blob_digest}, not {}",
+                config.digest
+            );
         }
-        let cfg: ImageConfigDoc = serde_json::from_slice(&blob).context("parsing the image config")?;
+        let cfg: ImageConfigDoc =
+            serde_json::from_slice(&blob).context("parsing the image config")?;
         let have = WirePlatform {
             os: cfg.os,
             architecture: cfg.architecture,

@@ -25,7 +25,10 @@ fn help_explains_every_command() {
 fn usage_errors_exit_2() {
     let p = Project::new();
     p.mlr().arg("frobnicate").assert().code(2);
-    p.mlr().args(["lock", "--check", "--locked"]).assert().code(2);
+    p.mlr()
+        .args(["lock", "--check", "--locked"])
+        .assert()
+        .code(2);
 }
 
 #[test]
@@ -44,7 +47,10 @@ fn init_writes_a_manifest_that_parses() {
     let p = Project::new();
     p.mlr().arg("init").assert().success();
     let manifest = p.read("ml.toml");
-    assert!(manifest.starts_with("#:schema ./.mlr/ml.toml.schema.json\n"), "{manifest}");
+    assert!(
+        manifest.starts_with("#:schema ./.mlr/ml.toml.schema.json\n"),
+        "{manifest}"
+    );
     let schema = p.read(".mlr/ml.toml.schema.json");
     assert_eq!(schema, mlr::schema::manifest_schema());
     mlr::manifest::parse(&manifest, "ml.toml").expect("the template parses");
@@ -60,7 +66,10 @@ fn init_writes_a_manifest_that_parses() {
 #[test]
 fn manifest_found_from_a_subdirectory_and_by_path() {
     let p = Project::new();
-    p.file("ml.toml", "[base]\nimage = \"127.0.0.1:1/x:y\"\n\n[pip]\npackages = [\"a\"]\n");
+    p.file(
+        "ml.toml",
+        "[base]\nimage = \"127.0.0.1:1/x:y\"\n\n[pip]\npackages = [\"a\"]\n",
+    );
     p.file("sub/dir/.keep", "");
     p.mlr()
         .current_dir(p.path("sub/dir"))
@@ -76,4 +85,18 @@ fn manifest_found_from_a_subdirectory_and_by_path() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("cannot lock yet"));
+}
+
+#[test]
+fn init_cleans_an_awkward_directory_name() {
+    let p = Project::new();
+    p.file("-My Project+1_/.keep", "");
+    p.mlr()
+        .current_dir(p.path("-My Project+1_"))
+        .arg("init")
+        .assert()
+        .success();
+    let manifest = p.read("-My Project+1_/ml.toml");
+    assert!(manifest.contains("name = \"my-project-1\""), "{manifest}");
+    mlr::manifest::parse(&manifest, "ml.toml").expect("the template parses");
 }

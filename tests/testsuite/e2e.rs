@@ -3,7 +3,9 @@
 
 use predicates::prelude::*;
 
-use crate::support::{GitRepo, ImageCleanup, Project, Registry, Service, docker, docker_run, require};
+use crate::support::{
+    GitRepo, ImageCleanup, Project, Registry, Service, docker, docker_run, require,
+};
 
 #[test]
 fn lock_build_run_verify_and_drift() {
@@ -49,8 +51,14 @@ healthcheck = {{ cmd = ["true"], interval = "30s", retries = 3 }}
     // Lock pins the digest and the commit.
     project.mlr().arg("lock").assert().success();
     let lock = project.read("ml.lock");
-    assert!(lock.contains(&format!("digest = \"{}\"", pushed.digest)), "{lock}");
-    assert!(lock.contains(&format!("commit = \"{first_commit}\"")), "{lock}");
+    assert!(
+        lock.contains(&format!("digest = \"{}\"", pushed.digest)),
+        "{lock}"
+    );
+    assert!(
+        lock.contains(&format!("commit = \"{first_commit}\"")),
+        "{lock}"
+    );
 
     // Build with Docker.
     let tag = format!("mlr-e2e-test:{}", std::process::id());
@@ -63,7 +71,10 @@ healthcheck = {{ cmd = ["true"], interval = "30s", retries = 3 }}
         .stderr(predicate::str::contains("Built"));
 
     // The image shows the locked commit, the env value and a non-root user.
-    let out = docker_run(&tag, &["cat /opt/built-from; echo \"$GREETING\"; id -un; id -u; pwd; sh /work/app/run.sh"]);
+    let out = docker_run(
+        &tag,
+        &["cat /opt/built-from; echo \"$GREETING\"; id -un; id -u; pwd; sh /work/app/run.sh"],
+    );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines,
@@ -80,10 +91,25 @@ healthcheck = {{ cmd = ["true"], interval = "30s", retries = 3 }}
     );
 
     // Labels carry the lock's identity; the healthcheck is configured.
-    let inspect = docker(&["image", "inspect", "--format", "{{json .Config.Labels}} {{json .Config.Healthcheck}}", &tag]);
+    let inspect = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config.Labels}} {{json .Config.Healthcheck}}",
+        &tag,
+    ]);
     let inspect = String::from_utf8_lossy(&inspect.stdout).to_string();
-    assert!(inspect.contains("dev.mlr.manifest-fingerprint"), "{inspect}");
-    assert!(inspect.contains(&format!("\"org.opencontainers.image.base.digest\":\"{}\"", pushed.digest)), "{inspect}");
+    assert!(
+        inspect.contains("dev.mlr.manifest-fingerprint"),
+        "{inspect}"
+    );
+    assert!(
+        inspect.contains(&format!(
+            "\"org.opencontainers.image.base.digest\":\"{}\"",
+            pushed.digest
+        )),
+        "{inspect}"
+    );
     assert!(inspect.contains("\"Retries\":3"), "{inspect}");
 
     // Verify passes.
@@ -96,7 +122,9 @@ healthcheck = {{ cmd = ["true"], interval = "30s", retries = 3 }}
         .arg("verify")
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("stale: ml.toml changed since the lock was written"))
+        .stdout(predicate::str::contains(
+            "stale: ml.toml changed since the lock was written",
+        ))
         .stderr(predicate::str::contains("hint: run `mlr lock`"));
     project
         .mlr()
@@ -120,16 +148,32 @@ healthcheck = {{ cmd = ["true"], interval = "30s", retries = 3 }}
     let moved = registry.push_image_with("e2e/base", "v1", "linux/amd64", "moved-upstream");
     assert_ne!(moved.digest, pushed.digest);
     // Forget the engine's copy of the base so the build must pull by digest.
-    docker(&["image", "rm", "-f", &format!("{}/e2e/base@{}", registry.addr(), pushed.digest)]);
+    docker(&[
+        "image",
+        "rm",
+        "-f",
+        &format!("{}/e2e/base@{}", registry.addr(), pushed.digest),
+    ]);
 
     // The build from the existing lock still uses the locked commit and digest.
     let tag2 = format!("{tag}-again");
     let _cleanup2 = ImageCleanup::new([tag2.clone()]);
-    project.mlr().args(["build", "--tag", &tag2]).assert().success();
-    let out = docker_run(&tag2, &["cat /opt/built-from; cat /etc/mlr-marker 2>/dev/null || echo no-marker"]);
+    project
+        .mlr()
+        .args(["build", "--tag", &tag2])
+        .assert()
+        .success();
+    let out = docker_run(
+        &tag2,
+        &["cat /opt/built-from; cat /etc/mlr-marker 2>/dev/null || echo no-marker"],
+    );
     assert_eq!(
         out.lines().collect::<Vec<_>>(),
-        ["built from the first commit", &format!("commit {first_commit}"), "no-marker"],
+        [
+            "built from the first commit",
+            &format!("commit {first_commit}"),
+            "no-marker"
+        ],
         "{out}"
     );
     assert_eq!(project.read("ml.lock"), lock);

@@ -8,4 +8,5 @@ mod e2e;
 mod lock;
 mod manifest;
 mod rig;
+mod schema;
 mod verify;
