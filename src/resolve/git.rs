@@ -33,9 +33,9 @@ pub struct GitResolver<'a> {
 /// Where to fetch `url` from: relative local paths (`./vendor/x`, `../x`)
 /// are taken relative to the project root; everything else as written.
 pub fn fetch_location(url: &str, root: &Path) -> String {
-    let is_relative_path =
-        !url.contains("://") && !url.starts_with('/') && !(url.contains('@') && url.contains(':'));
-    if is_relative_path {
+    let scp_like = url.contains('@') && url.contains(':');
+    let absolute = url.contains("://") || url.starts_with('/') || scp_like;
+    if !absolute {
         root.join(url).display().to_string()
     } else {
         url.to_string()
