@@ -179,3 +179,49 @@ healthcheck = {{ cmd = ["true"], interval = "30s", retries = 3 }}
     assert_eq!(project.read("ml.lock"), lock);
     project.mlr().arg("verify").assert().success();
 }
+
+#[test]
+fn submodules_are_pinned_and_exported_at_their_commits() {
+    require!(Service::Registry);
+    require!(Service::Git);
+    require!(Service::Docker);
+    let registry = Registry::start();
+    registry.push_image("sub/base", "v1", "linux/amd64");
+    let dirs = tempfile::tempdir().unwrap();
+    let lib = GitRepo::init(&dirs.path().join("lib"));
+    let lib_commit = lib.commit_file("lib.txt", "lib at first commit\n", "lib");
+    let main = GitRepo::init(&dirs.path().join("main"));
+    main.commit_file("main.txt", "main\n", "main");
+    main.add_submodule(&lib.url(), "third_party/lib");
+    // The submodule's upstream moves on; the pin must not.
+    lib.commit_file("lib.txt", "lib moved\n", "moved");
+
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            "[base]\nimage = \"{}\"\n\n[git.main]\nurl = \"{}\"\nrev = \"main\"\nsubmodules = true\nbuild = [\"cp third_party/lib/lib.txt /opt/lib.txt\"]\n\n[image]\nuser = \"root\"\n",
+            registry.reference("sub/base", "v1"),
+            main.url()
+        ),
+    );
+    project.mlr().arg("lock").assert().success();
+    let lock = project.read("ml.lock");
+    assert!(
+        lock.contains(&format!(
+            "{{ path = \"third_party/lib\", commit = \"{lib_commit}\" }}"
+        )),
+        "{lock}"
+    );
+    let tag = format!("mlr-submodule-test:{}", std::process::id());
+    let _cleanup = ImageCleanup::new([tag.clone()]);
+    project
+        .mlr()
+        .args(["build", "--tag", &tag])
+        .assert()
+        .success();
+    let out = docker_run(&tag, &["cat", "/opt/lib.txt"]);
+    assert_eq!(out, "lib at first commit\n");
+    // root was asked for explicitly.
+    assert_eq!(docker_run(&tag, &["id", "-u"]), "0\n");
+}
