@@ -73,3 +73,25 @@ push_busybox_image() {
   docker push "$ref" >/dev/null
   rm -rf "$rootfs"
 }
+
+# A Debian bookworm minbase root filesystem in DIR (debootstrap), built once:
+# skipped when DIR/etc/os-release exists. Built in DIR.partial and renamed,
+# so an interrupted run never looks complete. The mirror is the machine's
+# own (debian.sources `URIs:`), else deb.debian.org.
+ensure_debian_rootfs() {
+  local dir=$1 mirror
+  if [ -e "$dir/etc/os-release" ]; then return 0; fi
+  mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  mirror=${mirror:-http://deb.debian.org/debian}
+  echo "== debootstrap bookworm minbase into $dir (mirror $mirror)"
+  rm -rf "$dir.partial"
+  mkdir -p "$(dirname "$dir")"
+  if ! debootstrap --variant=minbase bookworm "$dir.partial" "$mirror" >"$dir.log" 2>&1; then
+    echo "debootstrap failed; its log:" >&2
+    tail -n 50 "$dir.log" >&2
+    tail -n 50 "$dir.partial/debootstrap/debootstrap.log" >&2 2>/dev/null || true
+    return 1
+  fi
+  rm -rf "$dir"
+  mv "$dir.partial" "$dir"
+}

@@ -143,7 +143,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         ColorArg::Never => ColorChoice::Never,
     };
     let frozen = matches!(&cli.command, Command::Lock(a) if a.frozen);
-    let config = Config::new(g.offline || frozen, Shell::new(verbosity, color));
+    let mut config = Config::new(g.offline || frozen, Shell::new(verbosity, color));
+    config.mirrors = crate::settings::load()?;
     let workspace = || Workspace::locate(g.manifest_path.as_deref());
     match &cli.command {
         Command::Init { force } => ops::init::run(&config, *force),

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::settings::Mirrors;
 use crate::shell::Shell;
 
 /// What every operation may consult besides its own arguments.
@@ -12,6 +13,8 @@ pub struct Config {
     /// No network: work from the lock and the cache only.
     pub offline: bool,
     pub shell: Shell,
+    /// Where registry and index bytes really come from.
+    pub mirrors: Mirrors,
 }
 
 impl Config {
@@ -20,6 +23,7 @@ impl Config {
             cache_dir: default_cache_dir(),
             offline,
             shell,
+            mirrors: Mirrors::default(),
         }
     }
 }

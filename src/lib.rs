@@ -10,8 +10,10 @@
 
 pub mod build;
 pub mod cli;
+pub mod compat;
 pub mod config;
 pub mod error;
+pub mod http;
 pub mod lock;
 pub mod manifest;
 pub mod ops;
@@ -19,5 +21,6 @@ pub mod redact;
 pub mod render;
 pub mod resolve;
 pub mod schema;
+pub mod settings;
 pub mod shell;
 pub mod verify;

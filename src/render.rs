@@ -23,6 +23,7 @@ pub const LABEL_LOCK: &str = "dev.mlr.lock-sha256";
 /// Paths inside the build context.
 pub fn context_path(kind: ContextItem<'_>) -> String {
     match kind {
+        ContextItem::Pip(group) => format!("pip/{group}"),
         ContextItem::Git(name) => format!("git/{name}"),
         ContextItem::Copy(i) => format!("copy/{i}"),
     }
@@ -31,6 +32,8 @@ pub fn context_path(kind: ContextItem<'_>) -> String {
 /// Something `mlr build` places in the build context.
 #[derive(Debug, Clone, Copy)]
 pub enum ContextItem<'a> {
+    /// A pip group's locked files and requirements.txt.
+    Pip(&'a str),
     Git(&'a str),
     Copy(usize),
 }
@@ -47,11 +50,13 @@ pub fn dockerfile(manifest: &Manifest, lock: &Lockfile) -> anyhow::Result<String
         "# This Dockerfile is {GENERATED} from ml.lock; do not edit."
     );
     d.push_str("# To regenerate it, run `mlr dockerfile`.\n");
-    let _ = writeln!(
-        d,
-        "FROM {}/{}@{}",
-        base.registry, base.repository, base.digest
-    );
+    let python = lock.python.as_ref().filter(|_| !lock.pip.is_empty());
+    let from = format!("{}/{}@{}", base.registry, base.repository, base.digest);
+    if python.is_some() {
+        let _ = writeln!(d, "FROM {from} AS mlr-python");
+    } else {
+        let _ = writeln!(d, "FROM {from}");
+    }
 
     if !manifest.env.is_empty() {
         let mut line = String::from("ENV");
@@ -67,6 +72,9 @@ pub fn dockerfile(manifest: &Manifest, lock: &Lockfile) -> anyhow::Result<String
         !user.is_empty() && !user.bytes().all(|b| b.is_ascii_digit()) && user != "root";
     if named_user {
         d.push_str(&create_user(user));
+    }
+    if let Some(py) = python {
+        d.push_str(&python_stages(lock, py, &framework_names(manifest)));
     }
 
     for pin in &lock.git {
@@ -152,6 +160,148 @@ pub fn dockerfile(manifest: &Manifest, lock: &Lockfile) -> anyhow::Result<String
         let _ = writeln!(d, "CMD {}", json_array(c));
     }
     Ok(d)
+}
+
+/// Where the Python environment lives in the image.
+pub const VENV: &str = "/opt/mlr/venv";
+
+/// The pip groups, installed in this order, each in its own layer.
+pub const PIP_GROUPS: [&str; 2] = ["framework", "packages"];
+
+/// Normalized names of the `[framework]` packages.
+fn framework_names(manifest: &Manifest) -> Vec<String> {
+    manifest
+        .framework
+        .iter()
+        .flat_map(|f| f.packages.keys())
+        .map(|n| crate::resolve::pip::normalize(n))
+        .collect()
+}
+
+/// Which pip group each locked package belongs to in the prod image:
+/// the framework and everything only it pulls in first, then the rest.
+/// Packages wanted only by non-prod profiles are left out.
+pub fn pip_groups(
+    lock: &Lockfile,
+    framework: &[String],
+    profile_only: &[String],
+) -> Vec<(String, &'static str)> {
+    use std::collections::BTreeMap;
+    let mut group: BTreeMap<&str, &'static str> = BTreeMap::new();
+    // A package is in the framework group when a framework package needs it.
+    let mut changed = true;
+    for p in &lock.pip {
+        if framework.contains(&p.name) {
+            group.insert(&p.name, "framework");
+        }
+    }
+    while changed {
+        changed = false;
+        for p in &lock.pip {
+            if !group.contains_key(p.name.as_str())
+                && p.via
+                    .iter()
+                    .any(|v| group.get(v.as_str()) == Some(&"framework"))
+            {
+                group.insert(&p.name, "framework");
+                changed = true;
+            }
+        }
+    }
+    // Prod needs what a prod request (or something prod needs) pulls in.
+    let mut prod: std::collections::BTreeSet<&str> = lock
+        .pip
+        .iter()
+        .filter(|p| p.requested.is_some() && !profile_only.contains(&p.name))
+        .map(|p| p.name.as_str())
+        .collect();
+    prod.extend(group.keys().copied());
+    changed = true;
+    while changed {
+        changed = false;
+        for p in &lock.pip {
+            if !prod.contains(p.name.as_str()) && p.via.iter().any(|v| prod.contains(v.as_str())) {
+                prod.insert(&p.name);
+                changed = true;
+            }
+        }
+    }
+    lock.pip
+        .iter()
+        .filter(|p| prod.contains(p.name.as_str()))
+        .map(|p| {
+            (
+                p.name.clone(),
+                *group.get(p.name.as_str()).unwrap_or(&"packages"),
+            )
+        })
+        .collect()
+}
+
+/// Python from the distro into a venv, then one stage per pip group whose
+/// venv is copied into the final image, so the wheels never enter a layer
+/// of it. Nothing is resolved at build time: `--no-index --no-deps
+/// --require-hashes` over the locked files placed in the context.
+fn python_stages(lock: &Lockfile, py: &crate::lock::PythonPin, framework: &[String]) -> String {
+    let mut d = String::new();
+    let sdists = lock.pip.iter().any(|p| p.artifacts.iter().any(|a| a.sdist));
+    let build_tools = if sdists {
+        " build-essential python3-dev"
+    } else {
+        ""
+    };
+    let (major_minor, want) = (py.version.clone(), py.version.replace('.', ", "));
+    let _ = writeln!(
+        d,
+        "RUN set -eu; \\\n\
+         \x20   if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \\\n\
+         \x20     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3 python3-venv{build_tools} && \\\n\
+         \x20     rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/ldconfig/aux-cache /var/log/apt /var/log/dpkg.log; \\\n\
+         \x20   fi; \\\n\
+         \x20   python3 -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == ({want}) else \"the base image provides Python %d.%d; ml.lock needs {major_minor}\" % v)'; \\\n\
+         \x20   python3 -m venv {VENV}"
+    );
+    let groups = pip_groups(lock, framework, &[]);
+    let used: Vec<&str> = PIP_GROUPS
+        .iter()
+        .copied()
+        .filter(|g| groups.iter().any(|(_, pg)| pg == g))
+        .collect();
+    for g in &used {
+        let _ = writeln!(d, "\nFROM mlr-python AS mlr-pip-{g}");
+        let _ = writeln!(d, "COPY {} /tmp/mlr-pip", context_path(ContextItem::Pip(g)));
+        let _ = writeln!(
+            d,
+            "RUN PIP_DISABLE_PIP_VERSION_CHECK=1 {VENV}/bin/python -m pip install --no-index --no-deps --require-hashes --no-compile -r /tmp/mlr-pip/requirements.txt"
+        );
+    }
+    d.push_str("\nFROM mlr-python\n");
+    for g in &used {
+        let _ = writeln!(d, "COPY --from=mlr-pip-{g} {VENV} {VENV}");
+    }
+    let _ = writeln!(d, "ENV VIRTUAL_ENV={VENV} PATH={VENV}/bin:$PATH");
+    d
+}
+
+/// The `requirements.txt` of one pip group for one platform: each locked
+/// file by its path in the build stage, with its sha256.
+pub fn pip_requirements(
+    lock: &Lockfile,
+    framework: &[String],
+    group: &str,
+    platform: &str,
+) -> Vec<(String, String, String)> {
+    let groups = pip_groups(lock, framework, &[]);
+    let mut out = Vec::new();
+    for p in &lock.pip {
+        if !groups.iter().any(|(n, g)| *n == p.name && *g == group) {
+            continue;
+        }
+        if let Some(a) = p.artifacts.iter().find(|a| a.platform == platform) {
+            out.push((a.filename.clone(), a.url.clone(), a.sha256.clone()));
+        }
+    }
+    out
 }
 
 /// `sha256` hex of the canonical lock text: the lock's identity.

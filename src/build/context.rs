@@ -22,6 +22,7 @@ pub fn prepare(
     manifest: &Manifest,
     lock: &Lockfile,
     dockerfile: &str,
+    platform: &str,
     config: &Config,
 ) -> anyhow::Result<()> {
     std::fs::write(dir.join("Dockerfile"), dockerfile)
@@ -30,6 +31,9 @@ pub fn prepare(
         let dest = dir.join(context_path(ContextItem::Git(&pin.name)));
         export_git(pin, &dest, project_dir, config)
             .with_context(|| format!("preparing git source `{}`", pin.name))?;
+    }
+    if lock.python.is_some() && !lock.pip.is_empty() {
+        place_pip_files(dir, manifest, lock, platform, config)?;
     }
     for (i, copy) in manifest.image.copy.iter().enumerate() {
         let src = project_dir.join(&copy.src);
@@ -42,6 +46,66 @@ pub fn prepare(
         }
         copy_tree(&src, &dest)
             .with_context(|| format!("copying `{}` into the build context", copy.src))?;
+    }
+    Ok(())
+}
+
+/// Download (or take from the cache) every locked pip file of `platform`,
+/// check its sha256, and lay each group out with its requirements.txt.
+fn place_pip_files(
+    dir: &Path,
+    manifest: &Manifest,
+    lock: &Lockfile,
+    platform: &str,
+    config: &Config,
+) -> anyhow::Result<()> {
+    let framework: Vec<String> = manifest
+        .framework
+        .iter()
+        .flat_map(|f| f.packages.keys())
+        .map(|n| crate::resolve::pip::normalize(n))
+        .collect();
+    let mut http: Option<crate::http::Http> = None;
+    for group in crate::render::PIP_GROUPS {
+        let files = crate::render::pip_requirements(lock, &framework, group, platform);
+        if files.is_empty() {
+            continue;
+        }
+        let group_dir = dir.join(context_path(ContextItem::Pip(group)));
+        std::fs::create_dir_all(&group_dir)
+            .with_context(|| format!("creating {}", group_dir.display()))?;
+        let mut requirements = String::new();
+        for (filename, url, sha256) in &files {
+            if filename.contains('/') || filename.starts_with('.') {
+                bail!("refusing the locked file name `{filename}`");
+            }
+            let cached = config.cache_dir.join("pip").join(sha256).join(filename);
+            let fresh = cached.is_file() && crate::http::file_sha256(&cached)? == *sha256;
+            if !fresh {
+                if config.offline {
+                    return Err(hinted(
+                        format!("{filename} is not in the cache"),
+                        "run `mlr build` once without --offline",
+                    ));
+                }
+                config.shell.status("Downloading", filename);
+                if http.is_none() {
+                    http = Some(crate::http::Http::new()?);
+                }
+                let client = http.as_ref().expect("just set");
+                client
+                    .download_verified(&config.mirrors.url(url), sha256, &cached)
+                    .with_context(|| format!("downloading {filename}"))?;
+            }
+            let dest = group_dir.join(filename);
+            if std::fs::hard_link(&cached, &dest).is_err() {
+                std::fs::copy(&cached, &dest)
+                    .with_context(|| format!("copying {filename} into the build context"))?;
+            }
+            requirements.push_str(&format!("/tmp/mlr-pip/{filename} --hash=sha256:{sha256}\n"));
+        }
+        std::fs::write(group_dir.join("requirements.txt"), requirements)
+            .context("writing requirements.txt into the build context")?;
     }
     Ok(())
 }

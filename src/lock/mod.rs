@@ -28,6 +28,8 @@ pub struct Lockfile {
     pub version: i64,
     /// `sha256:` over the normalized `ml.toml` the lock was made from.
     pub fingerprint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python: Option<PythonPin>,
     #[serde(default, rename = "image", skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<ImagePin>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -111,6 +113,21 @@ pub struct PipArtifact {
     pub url: String,
     pub sha256: String,
     pub size: u64,
+    /// A source distribution, built at image build time (no wheel fits).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sdist: bool,
+}
+
+/// The interpreter and platform level pip packages were resolved for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PythonPin {
+    /// `3.11`.
+    pub version: String,
+    /// glibc of the base image; wheels up to `manylinux_<glibc>` were allowed.
+    pub glibc: String,
+    /// The base image's distribution, from its `/etc/os-release` (`debian 12`).
+    pub os: String,
 }
 
 /// A git source pinned to a commit and tree.

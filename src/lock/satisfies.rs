@@ -101,11 +101,18 @@ fn short(fp: &str) -> &str {
 pub fn satisfies(manifest: &Manifest, lock: &Lockfile) -> Vec<Finding> {
     let mut findings = Vec::new();
 
-    // The base image.
+    // The base image: `[base] image`, or the tag `[cuda]` picks.
     let locked_base = lock.image("base");
-    match (&manifest.base, locked_base) {
-        (Some(base), Some(pin)) => {
-            if let Err(why) = image_satisfies(&base.image, &manifest.project.platforms, pin) {
+    let wanted_base = crate::resolve::image::base_reference(manifest);
+    match (wanted_base, locked_base) {
+        (Err(e), _) => findings.push(Finding::NotSatisfied {
+            kind: Kind::Image,
+            name: "base".into(),
+            requested: format!("{e}"),
+            locked: locked_base.map_or_else(|| "nothing".to_string(), |p| p.requested.clone()),
+        }),
+        (Ok(Some((wanted, _))), Some(pin)) => {
+            if let Err(why) = image_satisfies(&wanted, &manifest.project.platforms, pin) {
                 findings.push(Finding::NotSatisfied {
                     kind: Kind::Image,
                     name: "base".into(),
@@ -114,19 +121,17 @@ pub fn satisfies(manifest: &Manifest, lock: &Lockfile) -> Vec<Finding> {
                 });
             }
         }
-        (Some(base), None) => findings.push(Finding::NewRequirement {
+        (Ok(Some((wanted, _))), None) => findings.push(Finding::NewRequirement {
             kind: Kind::Image,
             name: "base".into(),
-            requested: base.image.to_string(),
+            requested: wanted.to_string(),
         }),
-        (None, Some(pin)) if manifest.cuda.is_none() => {
-            findings.push(Finding::RemovedRequirement {
-                kind: Kind::Image,
-                name: "base".into(),
-                locked: format!("{}@{}", pin.requested, pin.digest),
-            })
-        }
-        _ => {}
+        (Ok(None), Some(pin)) => findings.push(Finding::RemovedRequirement {
+            kind: Kind::Image,
+            name: "base".into(),
+            locked: format!("{}@{}", pin.requested, pin.digest),
+        }),
+        (Ok(None), None) => {}
     }
     for pin in &lock.images {
         if pin.name != "base" {
@@ -181,12 +186,8 @@ pub fn satisfies(manifest: &Manifest, lock: &Lockfile) -> Vec<Finding> {
         .filter_map(|p| p.requested.as_ref())
         .collect();
     direct_requests(Kind::Apt, &apt_requests, &apt_locked, &mut findings);
-    let pip_requests: Vec<&String> = manifest
-        .pip
-        .iter()
-        .flat_map(|p| p.packages.iter())
-        .chain(manifest.profiles.values().flat_map(|p| p.pip.iter()))
-        .collect();
+    let pip_wanted = crate::resolve::pip::plan::manifest_requests(manifest);
+    let pip_requests: Vec<&String> = pip_wanted.iter().collect();
     let pip_locked: Vec<&String> = lock
         .pip
         .iter()

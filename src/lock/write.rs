@@ -15,6 +15,12 @@ pub fn render(lock: &Lockfile) -> String {
     let mut out = String::from(HEADER);
     let _ = writeln!(out, "version = {}", lock.version);
     kv(&mut out, "fingerprint", &lock.fingerprint);
+    if let Some(p) = &lock.python {
+        out.push_str("\n[python]\n");
+        kv(&mut out, "version", &p.version);
+        kv(&mut out, "glibc", &p.glibc);
+        kv(&mut out, "os", &p.os);
+    }
 
     for i in &lock.images {
         out.push_str("\n[[image]]\n");
@@ -66,12 +72,13 @@ pub fn render(lock: &Lockfile) -> String {
         for a in &p.artifacts {
             let _ = writeln!(
                 out,
-                "    {{ platform = {}, filename = {}, url = {}, sha256 = {}, size = {} }},",
+                "    {{ platform = {}, filename = {}, url = {}, sha256 = {}, size = {}{} }},",
                 quote(&a.platform),
                 quote(&a.filename),
                 quote(&a.url),
                 quote(&a.sha256),
-                a.size
+                a.size,
+                if a.sdist { ", sdist = true" } else { "" }
             );
         }
         out.push_str("]\n");

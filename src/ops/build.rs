@@ -29,12 +29,14 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
         .prefix("mlr-build-")
         .tempdir()
         .map_err(|e| anyhow::anyhow!("creating the build context: {e}"))?;
+    let platform = build_platform(&lock.lock);
     crate::build::context::prepare(
         context.path(),
         &ws.root,
         &manifest,
         &lock.lock,
         &dockerfile,
+        &platform,
         config,
     )?;
     let tag = match &options.tag {
@@ -54,6 +56,25 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
     )?;
     config.shell.status("Built", format!("{tag} ({id})"));
     Ok(())
+}
+
+/// The locked platform this host builds: its own architecture when locked,
+/// else the first locked platform.
+fn build_platform(lock: &crate::lock::Lockfile) -> String {
+    let host = match std::env::consts::ARCH {
+        "aarch64" => "linux/arm64",
+        _ => "linux/amd64",
+    };
+    let locked: Vec<&str> = lock
+        .images
+        .iter()
+        .flat_map(|i| i.platforms.iter().map(|p| p.platform.as_str()))
+        .collect();
+    if locked.contains(&host) || locked.is_empty() {
+        host.to_string()
+    } else {
+        locked[0].to_string()
+    }
 }
 
 /// `<project name>:<first 12 hex of the lock's sha256>`.

@@ -82,7 +82,10 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
         .as_ref()
         .map(|names| names.iter().cloned().collect());
     if let Some(names) = &update {
-        check_update_names(&manifest, names)?;
+        let old_pip: Vec<String> = old
+            .map(|l| l.pip.iter().map(|p| p.name.clone()).collect())
+            .unwrap_or_default();
+        check_update_names(&manifest, names, &old_pip)?;
     }
     let wants_update = |name: &str| {
         update
@@ -91,7 +94,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
     };
 
     // Decide what must be resolved before touching the network.
-    let image_requests = image_requests(&manifest);
+    let image_requests = image_requests(&manifest)?;
     let git_requests = git_requests(&manifest);
     let keep_image = |r: &ImageRequest| {
         old.and_then(|l| l.image(&r.name))
@@ -103,6 +106,24 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
             .filter(|p| !wants_update(&r.name) && GitResolver::satisfied_by(r, p))
             .cloned()
     };
+    let base_kept = image_requests.iter().all(|r| keep_image(r).is_some());
+    let pip_update: Option<BTreeSet<String>> = update.as_ref().and_then(|u| {
+        if u.is_empty() {
+            Some(BTreeSet::new())
+        } else {
+            let names: BTreeSet<String> = u
+                .iter()
+                .map(|n| crate::resolve::pip::normalize(n))
+                .filter(|n| old.is_some_and(|l| l.pip.iter().any(|p| p.name == *n)))
+                .collect();
+            (!names.is_empty()).then_some(names)
+        }
+    });
+    let pip_wanted = crate::resolve::pip::plan::wants_python(&manifest);
+    let keep_pip = pip_wanted
+        && base_kept
+        && pip_update.is_none()
+        && old.is_some_and(|l| pip_still_fits(&manifest, l));
     let to_resolve: Vec<String> = image_requests
         .iter()
         .filter(|r| keep_image(r).is_none())
@@ -113,6 +134,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
                 .filter(|r| keep_git(r).is_none())
                 .map(|r| format!("git `{}`", r.name)),
         )
+        .chain((pip_wanted && !keep_pip).then(|| "pip packages".to_string()))
         .collect();
 
     if options.mode == LockMode::Locked {
@@ -172,6 +194,15 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
         };
         new.git.push(pin);
     }
+    if pip_wanted {
+        match old.filter(|_| keep_pip) {
+            Some(l) => {
+                new.python = l.python.clone();
+                new.pip = l.pip.clone();
+            }
+            None => lock_pip(config, &manifest, old, &mut new, pip_update)?,
+        }
+    }
     new.sort();
     let text = render(&new);
     let changes = changes(old, &new);
@@ -207,6 +238,121 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
             Ok(())
         }
     }
+}
+
+/// Whether the locked Python packages still fit the manifest: the same
+/// direct requests, interpreter, platforms and framework variant.
+fn pip_still_fits(manifest: &Manifest, lock: &Lockfile) -> bool {
+    use crate::resolve::pip::plan;
+    let Some(py) = &lock.python else { return false };
+    if manifest
+        .python
+        .as_ref()
+        .is_some_and(|p| plan::major_minor(&p.version) != py.version)
+    {
+        return false;
+    }
+    let mut wanted = plan::manifest_requests(manifest);
+    let mut locked: Vec<String> = lock
+        .pip
+        .iter()
+        .filter_map(|p| p.requested.clone())
+        .collect();
+    wanted.sort();
+    locked.sort();
+    if wanted != locked {
+        return false;
+    }
+    for platform in &manifest.project.platforms {
+        let platform = platform.to_string();
+        if lock.pip.iter().filter(|p| p.requested.is_some()).any(|p| {
+            !lock
+                .pip
+                .iter()
+                .any(|q| q.name == p.name && q.artifacts.iter().any(|a| a.platform == platform))
+        }) {
+            return false;
+        }
+    }
+    // The framework variant follows [cuda]: a changed CUDA needs new wheels.
+    let compat = crate::compat::Compat::builtin();
+    match plan::plan(manifest, compat, &py.version) {
+        Ok(p) => match &p.torch {
+            Some(variant) => lock.pip.iter().filter(|q| q.name == "torch").all(|q| {
+                crate::compat::check_torch_locked(variant, &q.version, &torch_deps(lock)).is_ok()
+            }),
+            None => true,
+        },
+        Err(_) => false,
+    }
+}
+
+/// Names of the packages torch pulls in, for the variant check.
+fn torch_deps(lock: &Lockfile) -> Vec<String> {
+    lock.pip
+        .iter()
+        .filter(|p| p.via.iter().any(|v| v == "torch"))
+        .map(|p| p.name.clone())
+        .collect()
+}
+
+/// Resolve `[python]`, `[framework]` and pip requirements into `new`.
+fn lock_pip(
+    config: &Config,
+    manifest: &Manifest,
+    old: Option<&Lockfile>,
+    new: &mut Lockfile,
+    upgrade: Option<BTreeSet<String>>,
+) -> anyhow::Result<()> {
+    use crate::resolve::pip::{self, PipRequest, plan};
+    let compat = crate::compat::Compat::builtin();
+    let base = new
+        .image("base")
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("pip packages need a base image"))?;
+    // The base's distribution decides the interpreter and the glibc level;
+    // an unchanged base keeps the recorded answer (no registry reads).
+    let python = match old.filter(|l| l.image("base").is_some_and(|b| b.digest == base.digest)) {
+        Some(l)
+            if l.python.as_ref().is_some_and(|p| {
+                manifest
+                    .python
+                    .as_ref()
+                    .is_none_or(|m| plan::major_minor(&m.version) == p.version)
+            }) =>
+        {
+            l.python.clone().expect("checked above")
+        }
+        _ => plan::python_environment(config, manifest, &base, compat)?,
+    };
+    let the_plan = plan::plan(manifest, compat, &python.version)?;
+    let index_url = the_plan.default_index.url.clone();
+    let uv_bin = pip::uv::locate(config, &index_url)?;
+    let request = PipRequest {
+        requirements: the_plan.requirements.clone(),
+        default_index: the_plan.default_index.clone(),
+        indexes: the_plan.indexes.clone(),
+        python: plan::parse_pair(&python.version)?,
+        glibc: plan::parse_pair(&python.glibc)?,
+        platforms: manifest.project.platforms.clone(),
+        preferences: old.map(|l| l.pip.clone()).unwrap_or_default(),
+        upgrade,
+    };
+    let pins = pip::resolve(config, &uv_bin, &request)?;
+    new.python = Some(python);
+    new.pip = pins;
+    if let Some(variant) = &the_plan.torch {
+        let deps = torch_deps(new);
+        for t in new.pip.iter().filter(|p| p.name == "torch") {
+            crate::compat::check_torch_locked(variant, &t.version, &deps).map_err(|e| {
+                hinted(
+                    format!("the resolution locked torch {}, which is not the intended build: {e}", t.version),
+                    "check [cuda] version and the index mirrors; mlr never accepts a silent CPU or wrong-CUDA torch",
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn report(
@@ -250,23 +396,6 @@ fn is_conflict(e: &anyhow::Error) -> bool {
 /// partial lock is never written.
 fn unsupported(manifest: &Manifest, display: &str) -> anyhow::Result<()> {
     let mut missing = Vec::new();
-    if manifest.base.is_none() && manifest.cuda.is_some() {
-        missing.push("`[cuda]` without `[base] image` (choosing an nvidia/cuda base)");
-    }
-    if manifest.python.is_some() {
-        missing.push("`[python]`");
-    }
-    if manifest.framework.is_some() {
-        missing.push("`[framework]`");
-    }
-    if manifest
-        .pip
-        .as_ref()
-        .is_some_and(|p| !p.packages.is_empty() || !p.indexes.is_empty() || p.index_url.is_some())
-        || manifest.profiles.values().any(|p| !p.pip.is_empty())
-    {
-        missing.push("pip packages");
-    }
     if manifest
         .apt
         .as_ref()
@@ -283,20 +412,20 @@ fn unsupported(manifest: &Manifest, display: &str) -> anyhow::Result<()> {
             "{display} uses {}, which this version of mlr cannot lock yet",
             missing.join(", ")
         ),
-        "this mlr locks `[base] image` and `[git.*]` sources; remove the other tables for now",
+        "this mlr locks `[base] image`, `[git.*]` sources and Python packages; remove the other tables for now",
     ))
 }
 
-fn image_requests(manifest: &Manifest) -> Vec<ImageRequest> {
-    manifest
-        .base
-        .iter()
-        .map(|b| ImageRequest {
+fn image_requests(manifest: &Manifest) -> anyhow::Result<Vec<ImageRequest>> {
+    Ok(crate::resolve::image::base_reference(manifest)?
+        .into_iter()
+        .map(|(reference, confirm_tag)| ImageRequest {
             name: "base".into(),
-            reference: b.image.clone(),
+            reference,
             platforms: manifest.project.platforms.clone(),
+            confirm_tag,
         })
-        .collect()
+        .collect())
 }
 
 fn git_requests(manifest: &Manifest) -> Vec<GitRequest> {
@@ -310,15 +439,25 @@ fn git_requests(manifest: &Manifest) -> Vec<GitRequest> {
         .collect()
 }
 
-fn check_update_names(manifest: &Manifest, names: &BTreeSet<String>) -> anyhow::Result<()> {
+fn check_update_names(
+    manifest: &Manifest,
+    names: &BTreeSet<String>,
+    old_pip_names: &[String],
+) -> anyhow::Result<()> {
     let known: Vec<String> = manifest
         .base
         .iter()
         .map(|_| "base".to_string())
         .chain(manifest.git.keys().cloned())
+        .chain(
+            crate::resolve::pip::plan::manifest_requests(manifest)
+                .iter()
+                .map(|r| crate::resolve::pip::requirement_name(r)),
+        )
+        .chain(old_pip_names.iter().cloned())
         .collect();
     for n in names {
-        if !known.contains(n) {
+        if !known.contains(n) && !known.contains(&crate::resolve::pip::normalize(n)) {
             return Err(hinted(
                 format!("`--update {n}`: ml.toml has no entry named `{n}`"),
                 if known.is_empty() {
@@ -399,6 +538,7 @@ pub fn changes(old: Option<&Lockfile>, new: &Lockfile) -> Vec<Change> {
             _ => {}
         }
     }
+    pip_changes(old, new, &mut out);
     for o in &old.git {
         if new.git_pin(&o.name).is_none() {
             out.push(Change {
@@ -411,4 +551,48 @@ pub fn changes(old: Option<&Lockfile>, new: &Lockfile) -> Vec<Change> {
         }
     }
     out
+}
+
+/// `Updated numpy 1.26.3 → 1.26.4`, `Added …`, `Removed …` for pip pins
+/// (several versions of one name, one per platform group, are joined).
+fn pip_changes(old: &Lockfile, new: &Lockfile, out: &mut Vec<Change>) {
+    use std::collections::BTreeMap;
+    let versions = |l: &Lockfile| {
+        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for p in &l.pip {
+            m.entry(p.name.clone()).or_default().push(p.version.clone());
+        }
+        m
+    };
+    let (o, n) = (versions(old), versions(new));
+    for (name, nv) in &n {
+        match o.get(name) {
+            None => out.push(Change {
+                action: "Added",
+                kind: "pip",
+                name: name.clone(),
+                from: None,
+                to: Some(nv.join(", ")),
+            }),
+            Some(ov) if ov != nv => out.push(Change {
+                action: "Updated",
+                kind: "pip",
+                name: name.clone(),
+                from: Some(ov.join(", ")),
+                to: Some(nv.join(", ")),
+            }),
+            _ => {}
+        }
+    }
+    for (name, ov) in &o {
+        if !n.contains_key(name) {
+            out.push(Change {
+                action: "Removed",
+                kind: "pip",
+                name: name.clone(),
+                from: Some(ov.join(", ")),
+                to: None,
+            });
+        }
+    }
 }

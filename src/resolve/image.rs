@@ -16,6 +16,7 @@ use crate::error::{HintExt, hinted};
 use crate::lock::satisfies::image_satisfies;
 use crate::lock::{ImagePin, PlatformDigest};
 use crate::manifest::{ImageRef, Platform};
+use crate::settings::Mirrors;
 
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
@@ -29,6 +30,9 @@ pub struct ImageRequest {
     pub name: String,
     pub reference: ImageRef,
     pub platforms: Vec<Platform>,
+    /// Check the registry's tag list for the tag before pinning it (for
+    /// tags mlr chose itself, such as an `nvidia/cuda` tag from `[cuda]`).
+    pub confirm_tag: bool,
 }
 
 /// Resolves image requests against OCI registries.
@@ -52,12 +56,8 @@ impl Source for ImageResolver<'_> {
         self.config
             .shell
             .status("Resolving", format!("image {}", request.reference));
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("starting the async runtime")?;
-        runtime
-            .block_on(resolve_image(request))
+        runtime()?
+            .block_on(resolve_image(request, &self.config.mirrors))
             .with_context(|| format!("resolving image {}", request.reference))
     }
 }
@@ -98,25 +98,23 @@ struct ImageConfigDoc {
     variant: Option<String>,
 }
 
-async fn resolve_image(request: &ImageRequest) -> anyhow::Result<ImagePin> {
+async fn resolve_image(request: &ImageRequest, mirrors: &Mirrors) -> anyhow::Result<ImagePin> {
     let r = &request.reference;
-    let client = client_for(r);
-    let auth = registry_auth(&r.registry)?;
-    let reference = match (&r.tag, &r.digest) {
-        (Some(t), Some(d)) => Reference::with_tag_and_digest(
-            r.registry.clone(),
-            r.repository.clone(),
-            t.clone(),
-            d.clone(),
-        ),
-        (None, Some(d)) => {
-            Reference::with_digest(r.registry.clone(), r.repository.clone(), d.clone())
-        }
-        (Some(t), None) => Reference::with_tag(r.registry.clone(), r.repository.clone(), t.clone()),
-        (None, None) => {
-            Reference::with_tag(r.registry.clone(), r.repository.clone(), "latest".into())
-        }
+    // A mirror changes where the bytes come from, never what is pinned.
+    let (registry, repository) = mirrors.registry(&r.registry, &r.repository);
+    let source = ImageRef {
+        registry,
+        repository,
+        ..r.clone()
     };
+    let client = client_for(&source);
+    let auth = registry_auth(&source.registry)?;
+    let reference = oci_reference(&source);
+    if request.confirm_tag {
+        if let Some(tag) = &r.tag {
+            confirm_tag(&client, &auth, &reference, tag, r).await?;
+        }
+    }
     let (bytes, digest) = client
         .pull_manifest_raw(
             &reference,
@@ -246,7 +244,75 @@ fn platform_matches(want: &Platform, have: &WirePlatform) -> bool {
     }
 }
 
-fn client_for(r: &ImageRef) -> Client {
+/// Fail unless `tag` is in the repository's tag list, naming near tags.
+async fn confirm_tag(
+    client: &Client,
+    auth: &RegistryAuth,
+    reference: &Reference,
+    tag: &str,
+    canonical: &ImageRef,
+) -> anyhow::Result<()> {
+    let tags = client
+        .list_tags(reference, auth, None, None)
+        .await
+        .map_err(|e| registry_error(e, canonical))
+        .with_context(|| format!("listing the tags of {}", canonical.name()))?;
+    if tags.tags.iter().any(|t| t == tag) {
+        return Ok(());
+    }
+    let prefix: String = tag.chars().take(4).collect();
+    let mut near: Vec<&String> = tags
+        .tags
+        .iter()
+        .filter(|t| t.starts_with(&prefix))
+        .collect();
+    near.sort();
+    near.truncate(8);
+    Err(hinted(
+        format!("{} has no tag `{tag}`", canonical.name()),
+        if near.is_empty() {
+            "set `[base] image` explicitly".to_string()
+        } else {
+            format!(
+                "tags there include {}; set `[base] image` or change `[cuda]`",
+                near.iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+    ))
+}
+
+/// A current-thread runtime for one blocking call into the async OCI client.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// `r` as the OCI client names it: tag and/or digest, `latest` when neither.
+pub(crate) fn oci_reference(r: &ImageRef) -> Reference {
+    match (&r.tag, &r.digest) {
+        (Some(t), Some(d)) => Reference::with_tag_and_digest(
+            r.registry.clone(),
+            r.repository.clone(),
+            t.clone(),
+            d.clone(),
+        ),
+        (None, Some(d)) => {
+            Reference::with_digest(r.registry.clone(), r.repository.clone(), d.clone())
+        }
+        (Some(t), None) => Reference::with_tag(r.registry.clone(), r.repository.clone(), t.clone()),
+        (None, None) => {
+            Reference::with_tag(r.registry.clone(), r.repository.clone(), "latest".into())
+        }
+    }
+}
+
+/// A client for `r`'s registry: plain HTTP for loopback registries only.
+pub(crate) fn client_for(r: &ImageRef) -> Client {
     let protocol = if r.is_loopback() {
         ClientProtocol::HttpsExcept(vec![r.registry.clone()])
     } else {
@@ -281,7 +347,11 @@ pub fn registry_auth(registry: &str) -> anyhow::Result<RegistryAuth> {
     }
 }
 
-fn registry_error(e: oci_client::errors::OciDistributionError, r: &ImageRef) -> anyhow::Error {
+/// A registry failure with a hint for the common causes (auth, missing tag).
+pub(crate) fn registry_error(
+    e: oci_client::errors::OciDistributionError,
+    r: &ImageRef,
+) -> anyhow::Error {
     use oci_client::errors::OciDistributionError as E;
     let text = e.to_string();
     match e {
@@ -298,4 +368,46 @@ fn registry_error(e: oci_client::errors::OciDistributionError, r: &ImageRef) -> 
         ),
         other => anyhow::Error::new(other),
     }
+}
+
+/// The base image `ml.toml` asks for: `[base] image`, or the `nvidia/cuda`
+/// tag `[cuda]` picks (which must then be confirmed in the registry's tag
+/// list). `None` when there is neither.
+pub fn base_reference(
+    manifest: &crate::manifest::Manifest,
+) -> anyhow::Result<Option<(ImageRef, bool)>> {
+    use crate::compat::{Compat, Flavor};
+    use crate::manifest::CudaFlavor;
+    if let Some(b) = &manifest.base {
+        return Ok(Some((b.image.clone(), false)));
+    }
+    let Some(cuda) = &manifest.cuda else {
+        return Ok(None);
+    };
+    let flavor = match cuda.flavor {
+        Some(CudaFlavor::Base) => Flavor::Base,
+        Some(CudaFlavor::Runtime) => Flavor::Runtime,
+        Some(CudaFlavor::Devel) => Flavor::Devel,
+        // Source builds need nvcc.
+        None if manifest.git.values().any(|g| !g.build.is_empty()) => Flavor::Devel,
+        None => Flavor::Runtime,
+    };
+    let tag = Compat::builtin()
+        .cuda_image_tag(&cuda.version, cuda.cudnn.as_deref(), flavor, None)
+        .map_err(|e| {
+            hinted(
+                format!(
+                    "[cuda] cannot pick an nvidia/cuda base image: {}",
+                    e.message
+                ),
+                if e.alternatives.is_empty() {
+                    "set `[base] image` explicitly".to_string()
+                } else {
+                    format!("these would work: {}", e.alternatives.join("; "))
+                },
+            )
+        })?;
+    let reference = ImageRef::parse(&format!("nvidia/cuda:{tag}"))
+        .map_err(|e| anyhow!("the computed tag `{tag}` is not a valid reference: {e}"))?;
+    Ok(Some((reference, true)))
 }

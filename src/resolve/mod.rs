@@ -6,6 +6,8 @@
 
 pub mod git;
 pub mod image;
+pub mod image_files;
+pub mod pip;
 
 /// One kind of pinnable thing.
 pub trait Source {

@@ -68,7 +68,7 @@ fn manifest_found_from_a_subdirectory_and_by_path() {
     let p = Project::new();
     p.file(
         "ml.toml",
-        "[base]\nimage = \"127.0.0.1:1/x:y\"\n\n[pip]\npackages = [\"a\"]\n",
+        "[base]\nimage = \"127.0.0.1:1/x:y\"\n\n[apt]\npackages = [\"git\"]\n",
     );
     p.file("sub/dir/.keep", "");
     p.mlr()

@@ -383,14 +383,14 @@ fn unsupported_kinds_are_refused_before_any_write() {
     let project = Project::new();
     project.file(
         "ml.toml",
-        "[base]\nimage = \"127.0.0.1:1/x:y\"\n\n[pip]\npackages = [\"numpy<2\"]\n",
+        "[base]\nimage = \"127.0.0.1:1/x:y\"\n\n[apt]\npackages = [\"git\"]\n",
     );
     project
         .mlr()
         .arg("lock")
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("pip packages"))
+        .stderr(predicate::str::contains("apt packages"))
         .stderr(predicate::str::contains("cannot lock yet"));
     assert!(!project.exists("ml.lock"));
 }

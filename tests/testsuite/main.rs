@@ -4,9 +4,15 @@
 mod support;
 
 mod cli;
+mod cuda_base;
 mod e2e;
+mod framework;
+mod image_files;
 mod lock;
 mod manifest;
+mod pip;
+mod pip_build;
+mod pyindex_rig;
 mod rig;
 mod schema;
 mod verify;

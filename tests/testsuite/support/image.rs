@@ -1,10 +1,14 @@
 //! Deterministic OCI images built in memory: a busybox root filesystem for
 //! the host platform (runnable by the engine) or a one-file layer for any
-//! other platform, with their config, manifest and index blobs.
+//! other platform, a real root filesystem directory (the Debian base), or
+//! layers a test writes itself ([`Layer`]), with their config, manifest and
+//! index blobs.
 
-use std::collections::BTreeMap;
-use std::process::Command;
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -13,6 +17,7 @@ pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+jso
 pub(crate) const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub(crate) const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub(crate) const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+pub(crate) const OCI_LAYER_TAR_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub(crate) const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 pub(crate) const DOCKER_MANIFEST_LIST: &str =
     "application/vnd.docker.distribution.manifest.list.v2+json";
@@ -87,9 +92,151 @@ impl Platform {
 
 /// A single-platform image: what must be uploaded, in order.
 pub(crate) struct Image {
-    pub layer: Blob,
+    /// Bottom layer first.
+    pub layers: Vec<Blob>,
     pub config: Blob,
     pub manifest: Blob,
+}
+
+/// A layer as the registry stores it, and the digest of its uncompressed
+/// tar (the config's diff ID).
+struct LayerBlob {
+    blob: Blob,
+    diff_id: String,
+}
+
+impl LayerBlob {
+    fn tar(tar: Vec<u8>) -> LayerBlob {
+        let blob = Blob::new(OCI_LAYER_TAR, tar);
+        LayerBlob {
+            diff_id: blob.digest.clone(),
+            blob,
+        }
+    }
+
+    fn gzip(tar: &[u8]) -> LayerBlob {
+        // Level and header are fixed, so equal tars give equal blobs.
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(tar).expect("gzip a layer");
+        LayerBlob {
+            blob: Blob::new(OCI_LAYER_TAR_GZIP, encoder.finish().expect("gzip a layer")),
+            diff_id: sha256_digest(tar),
+        }
+    }
+}
+
+/// A layer a test writes entry by entry, e.g. to put whiteouts over a lower
+/// layer. Parent directories are added as `0755`; names sort in the tar.
+#[derive(Clone, Default)]
+pub struct Layer {
+    tree: Tree,
+    gzip: bool,
+}
+
+impl Layer {
+    pub fn new() -> Layer {
+        Layer::default()
+    }
+
+    /// A regular file (`0644`) at `path` (relative, e.g. `etc/hostname`).
+    pub fn file(mut self, path: &str, contents: &str) -> Layer {
+        self.tree.file(path, 0o644, contents.as_bytes().to_vec());
+        self
+    }
+
+    pub fn dir(mut self, path: &str) -> Layer {
+        self.tree.parents(path);
+        self.tree.dir(path, 0o755);
+        self
+    }
+
+    pub fn symlink(mut self, path: &str, target: &str) -> Layer {
+        self.tree.symlink(path, target);
+        self
+    }
+
+    /// `dir/.wh.name`: deletes `path` of the layers below.
+    pub fn whiteout(self, path: &str) -> Layer {
+        let marker = match path.rsplit_once('/') {
+            Some((dir, name)) => format!("{dir}/.wh.{name}"),
+            None => format!(".wh.{path}"),
+        };
+        self.file(&marker, "")
+    }
+
+    /// `dir/.wh..wh..opq`: hides everything the layers below have in `dir`.
+    pub fn opaque(self, dir: &str) -> Layer {
+        self.dir(dir).file(&format!("{dir}/.wh..wh..opq"), "")
+    }
+
+    /// Store the layer as `tar+gzip` instead of a plain tar.
+    pub fn gzip(mut self) -> Layer {
+        self.gzip = true;
+        self
+    }
+
+    fn blob(&self) -> LayerBlob {
+        let tar = self.tree.to_tar();
+        if self.gzip {
+            LayerBlob::gzip(&tar)
+        } else {
+            LayerBlob::tar(tar)
+        }
+    }
+}
+
+/// An image of `layers` (bottom first) for `platform`.
+pub(crate) fn layered_image(platform: &Platform, layers: &[Layer]) -> Image {
+    assemble(platform, layers.iter().map(Layer::blob).collect())
+}
+
+/// A single-layer image of the directory `rootfs`, as the system `tar`
+/// writes it: numeric owners, modes, symlinks and hard links kept, names
+/// sorted, mtimes 0. Device nodes, downloaded `.deb`s and apt lists are left
+/// out, as in Docker's official Debian images. The tar is built once per
+/// directory and platform in a test binary.
+pub(crate) fn rootfs_image(rootfs: &Path, platform: &Platform) -> Arc<Image> {
+    type Cache = Mutex<HashMap<(PathBuf, String), Arc<Image>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let key = (rootfs.to_path_buf(), format!("{platform:?}"));
+    let cache = CACHE.get_or_init(Cache::default);
+    // Held while building, so parallel tests build the 200 MB tar once.
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    cache
+        .entry(key)
+        .or_insert_with(|| {
+            let tar = rootfs_tar(rootfs);
+            Arc::new(assemble(platform, vec![LayerBlob::tar(tar)]))
+        })
+        .clone()
+}
+
+fn rootfs_tar(rootfs: &Path) -> Vec<u8> {
+    let out = Command::new("tar")
+        .args([
+            "--numeric-owner",
+            "--sort=name",
+            "--mtime=@0",
+            "--exclude=./dev/*",
+            "--exclude=./proc/*",
+            "--exclude=./sys/*",
+            "--exclude=./var/cache/apt/archives/*.deb",
+            "--exclude=./var/lib/apt/lists/*_*",
+            "-C",
+        ])
+        .arg(rootfs)
+        .args(["-cf", "-", "."])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap_or_else(|e| panic!("run tar on {}: {e}", rootfs.display()));
+    assert!(
+        out.status.success(),
+        "tar -C {} failed: {}",
+        rootfs.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 /// Builds the image for `platform`; a `marker` adds `/etc/mlr-marker`, so a
@@ -110,31 +257,39 @@ pub(crate) fn image(platform: &Platform, marker: Option<&str>) -> Image {
     if let Some(marker) = marker {
         tree.file(MARKER_PATH, 0o644, marker.as_bytes().to_vec());
     }
-    let layer = Blob::new(OCI_LAYER_TAR, tree.to_tar());
+    assemble(platform, vec![LayerBlob::tar(tree.to_tar())])
+}
 
+/// The config and manifest over `layers` (bottom first).
+fn assemble(platform: &Platform, layers: Vec<LayerBlob>) -> Image {
+    let diff_ids: Vec<&str> = layers.iter().map(|l| l.diff_id.as_str()).collect();
+    let history: Vec<_> = layers
+        .iter()
+        .map(|_| json!({ "created": "1970-01-01T00:00:00Z", "created_by": "mlr testsuite" }))
+        .collect();
     let mut config = json!({
         "created": "1970-01-01T00:00:00Z",
         "architecture": platform.architecture,
         "os": platform.os,
         "config": { "Env": [PATH_ENV], "Cmd": ["/bin/sh"] },
-        // The layer is uncompressed, so its diff ID is its digest.
-        "rootfs": { "type": "layers", "diff_ids": [layer.digest] },
-        "history": [{ "created": "1970-01-01T00:00:00Z", "created_by": "mlr testsuite" }],
+        "rootfs": { "type": "layers", "diff_ids": diff_ids },
+        "history": history,
     });
     if let Some(variant) = &platform.variant {
         config["variant"] = json!(variant);
     }
     let config = Blob::new(OCI_CONFIG, to_json(&config));
 
+    let layers: Vec<Blob> = layers.into_iter().map(|l| l.blob).collect();
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "config": config.descriptor(),
-        "layers": [layer.descriptor()],
+        "layers": layers.iter().map(Blob::descriptor).collect::<Vec<_>>(),
     });
     let manifest = Blob::new(OCI_MANIFEST, to_json(&manifest));
     Image {
-        layer,
+        layers,
         config,
         manifest,
     }

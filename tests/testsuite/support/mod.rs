@@ -1,6 +1,6 @@
 //! The test rig: real local peers for `mlr` (an OCI registry, a container
-//! engine, git repositories) and an isolated project directory to run the
-//! real binary in.
+//! engine, git repositories, a Python package index) and an isolated project
+//! directory to run the real binary in.
 //!
 //! Tests that need a service start with `require!(Service::Docker);`. On a
 //! machine without it the test prints `SKIP` and passes; with
@@ -9,18 +9,27 @@
 
 #![allow(dead_code)] // Not every test module uses every helper.
 
+mod debian;
 mod docker;
 mod git;
 mod image;
 mod project;
+mod pyindex;
+mod python;
 mod registry;
 mod service;
+mod wheel;
 
+pub use debian::debian_rootfs;
 pub use docker::{ImageCleanup, docker, docker_build, docker_run};
 pub use git::GitRepo;
+pub use image::Layer;
 pub use project::Project;
+pub use pyindex::{LoggedRequest, PyIndex, uv_binary};
+pub use python::{DEBIAN_12, push_debian_marker, shared_uv};
 pub use registry::{PushedImage, PushedIndex, Registry};
 pub use service::{Service, require};
+pub use wheel::{BuiltFile, WheelSpec, build_sdist, build_sdist_for, build_wheel};
 
 /// `require!(Service::Docker);` returns from the calling test when the
 /// service is missing (see [`require`]). `use crate::support::require`

@@ -13,7 +13,7 @@ use tempfile::TempDir;
 use ureq::RequestBuilder;
 use ureq::http::Response;
 
-use super::image::{self, Blob, Platform};
+use super::image::{self, Blob, Layer, Platform};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 const START_ATTEMPTS: usize = 5;
@@ -40,7 +40,22 @@ pub struct PushedImage {
     /// `sha256:…` of the manifest.
     pub digest: String,
     pub config_digest: String,
+    /// The top layer (the only one, for most images).
     pub layer_digest: String,
+    /// Every layer, bottom first.
+    pub layer_digests: Vec<String>,
+}
+
+impl PushedImage {
+    fn of(image: &image::Image) -> PushedImage {
+        let layer_digests: Vec<String> = image.layers.iter().map(|l| l.digest.clone()).collect();
+        PushedImage {
+            digest: image.manifest.digest.clone(),
+            config_digest: image.config.digest.clone(),
+            layer_digest: layer_digests.last().cloned().unwrap_or_default(),
+            layer_digests,
+        }
+    }
 }
 
 /// An image index and the platform manifests it lists.
@@ -153,6 +168,70 @@ impl Registry {
         self.push_index_marked(repo, tag, platforms, Some(marker))
     }
 
+    /// Pushes the root filesystem directory `rootfs` (e.g. the Debian base
+    /// of [`debian_rootfs`]) as a single-layer image for `platform` and
+    /// tags it. The engine can run it: modes, numeric owners, symlinks and
+    /// hard links are kept (see `image::rootfs_image` for what is left out).
+    /// The platform is only a label: the files stay those of the directory.
+    ///
+    /// [`debian_rootfs`]: super::debian_rootfs
+    pub fn push_rootfs(&self, repo: &str, tag: &str, rootfs: &Path, platform: &str) -> PushedImage {
+        let image = image::rootfs_image(rootfs, &Platform::parse(platform));
+        self.upload_image(repo, &image);
+        self.put_manifest(repo, tag, &image.manifest);
+        PushedImage::of(&image)
+    }
+
+    /// Pushes one rootfs image per `(directory, platform)` by digest, then an
+    /// OCI index listing them under `tag`. One directory may be given for
+    /// several platforms when a test only needs the index's shape.
+    pub fn push_rootfs_index(
+        &self,
+        repo: &str,
+        tag: &str,
+        images: &[(&Path, &str)],
+    ) -> PushedIndex {
+        let parsed: Vec<Platform> = images.iter().map(|(_, p)| Platform::parse(p)).collect();
+        let built: Vec<_> = images
+            .iter()
+            .zip(&parsed)
+            .map(|((rootfs, _), platform)| image::rootfs_image(rootfs, platform))
+            .collect();
+        for image in &built {
+            self.upload_image(repo, image);
+            self.put_manifest(repo, &image.manifest.digest, &image.manifest);
+        }
+        let entries: Vec<(&Platform, &Blob)> = parsed
+            .iter()
+            .zip(&built)
+            .map(|(p, i)| (p, &i.manifest))
+            .collect();
+        let index = image::index(&entries);
+        self.put_manifest(repo, tag, &index);
+        PushedIndex {
+            digest: index.digest,
+            manifests: images
+                .iter()
+                .zip(&built)
+                .map(|((_, p), i)| ((*p).to_owned(), i.manifest.digest.clone()))
+                .collect(),
+        }
+    }
+
+    /// Pushes an image made of `layers` (bottom first) for `platform`.
+    pub fn push_layers(
+        &self,
+        repo: &str,
+        tag: &str,
+        platform: &str,
+        layers: &[Layer],
+    ) -> PushedImage {
+        let image = image::layered_image(&Platform::parse(platform), layers);
+        self.upload_image(repo, &image);
+        self.put_manifest(repo, tag, &image.manifest);
+        PushedImage::of(&image)
+    }
+
     /// The digest `tag` (or a digest) currently resolves to, as a client
     /// accepting indexes and manifests sees it.
     pub fn resolve(&self, repo: &str, reference: &str) -> String {
@@ -197,11 +276,7 @@ impl Registry {
         let image = image::image(&Platform::parse(platform), marker);
         self.upload_image(repo, &image);
         self.put_manifest(repo, tag, &image.manifest);
-        PushedImage {
-            digest: image.manifest.digest,
-            config_digest: image.config.digest,
-            layer_digest: image.layer.digest,
-        }
+        PushedImage::of(&image)
     }
 
     fn push_index_marked(
@@ -235,7 +310,9 @@ impl Registry {
     }
 
     fn upload_image(&self, repo: &str, image: &image::Image) {
-        self.upload_blob(repo, &image.layer);
+        for layer in &image.layers {
+            self.upload_blob(repo, layer);
+        }
         self.upload_blob(repo, &image.config);
     }
 

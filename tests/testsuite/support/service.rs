@@ -18,6 +18,13 @@ pub enum Service {
     Git,
     /// `htpasswd` (apache2-utils), for registries behind basic auth.
     Htpasswd,
+    /// A debootstrapped Debian bookworm rootfs named by
+    /// `MLR_TEST_DEBIAN_ROOTFS` (see `support::debian_rootfs`), and the
+    /// GNU `tar` that packs it into an image.
+    DebianRootfs,
+    /// PyPI over HTTPS (the system certificate store, as mlr uses it), for
+    /// fetching uv and for the live smoke test.
+    PyPI,
 }
 
 impl Service {
@@ -53,16 +60,38 @@ impl Service {
             Service::Htpasswd => find_program("htpasswd").map(drop).ok_or_else(|| {
                 "`htpasswd` is not on PATH (apt-get install apache2-utils)".to_owned()
             }),
+            Service::DebianRootfs => {
+                find_program("tar").ok_or("`tar` is not on PATH (apt-get install tar)")?;
+                super::debian::debian_rootfs_checked().map(drop)
+            }
+            Service::PyPI => {
+                let out = Command::new("curl")
+                    .args(["-fsS", "-o", "/dev/null", "--max-time", "30"])
+                    .arg("https://pypi.org/simple/uv/")
+                    .stdin(Stdio::null())
+                    .output()
+                    .map_err(|e| format!("cannot run curl to reach PyPI: {e}"))?;
+                if out.status.success() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "PyPI is not reachable: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ))
+                }
+            }
         }
     }
 
     fn availability(self) -> &'static Result<(), String> {
-        static CELLS: [OnceLock<Result<(), String>>; 4] = [const { OnceLock::new() }; 4];
+        static CELLS: [OnceLock<Result<(), String>>; 6] = [const { OnceLock::new() }; 6];
         let index = match self {
             Service::Registry => 0,
             Service::Docker => 1,
             Service::Git => 2,
             Service::Htpasswd => 3,
+            Service::DebianRootfs => 4,
+            Service::PyPI => 5,
         };
         CELLS[index].get_or_init(|| self.check())
     }

@@ -1,0 +1,672 @@
+//! torch releases and their builds: which CUDA variant to install from which
+//! index, and the check that the locked wheel really is that variant.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::version::{
+    CudaVersion, describe_subset, join_or, normalize_name, python_minor, same_release, split_local,
+};
+use super::{Compat, Incompatible, default_true, python_problems, source_problems};
+
+/// PyTorch's wheel index; a variant `cu124` lives under `<index>/cu124`.
+const PYTORCH_INDEX: &str = "https://download.pytorch.org/whl";
+
+/// One torch release (`data/torch.toml`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TorchRow {
+    /// The torch release, `2.5.1`.
+    pub version: String,
+    /// The matching torchvision release.
+    pub torchvision: Option<String>,
+    /// The matching torchaudio release, where one was made.
+    pub torchaudio: Option<String>,
+    /// CPython `3.X` versions with wheels.
+    pub python: Vec<String>,
+    /// CUDA builds on the index, as local versions: `cu118`, `cu124`.
+    #[serde(default)]
+    pub variants: Vec<String>,
+    /// Whether `<index>/cpu` has a CPU build (`+cpu`).
+    #[serde(default = "default_true")]
+    pub cpu: bool,
+    /// The CUDA variant of PyPI's default Linux x86_64 wheel, `cu124`.
+    pub pypi_default: Option<String>,
+    /// The suffix of the `nvidia-*` wheels that build depends on, `cu12`.
+    pub pypi_nvidia_suffix: Option<String>,
+    /// Base URL of the variant indexes; default `https://download.pytorch.org/whl`.
+    pub index: Option<String>,
+    /// Where the row comes from.
+    pub source: Option<String>,
+    /// The PyPI release page the row was checked against.
+    pub pypi: Option<String>,
+    /// `false` when part of the row was not checked against its source.
+    #[serde(default = "default_true")]
+    pub verified: bool,
+    pub note: Option<String>,
+}
+
+/// The torch build to install for a torch version, CUDA and Python.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TorchVariant {
+    /// `2.5.1`
+    pub torch: String,
+    /// `cu124` or `cpu` for index builds; `None` for PyPI's default build.
+    pub local: Option<String>,
+    /// `12.4`; `None` for the CPU build.
+    pub cuda: Option<String>,
+    /// The index the build comes from; `None` for PyPI.
+    pub index_url: Option<String>,
+    pub torchvision: Option<String>,
+    pub torchaudio: Option<String>,
+    /// Whether this is PyPI's default wheel (no local version).
+    pub pypi_default: bool,
+    /// For PyPI's default build: the suffix of its `nvidia-*` dependencies,
+    /// which are what makes it a CUDA build (`cu12`).
+    pub nvidia_suffix: Option<String>,
+}
+
+impl TorchRow {
+    pub(crate) fn same_key(a: &TorchRow, b: &TorchRow) -> bool {
+        same_release(&a.version, &b.version)
+    }
+
+    fn index_url(&self, local: &str) -> String {
+        let base = self.index.as_deref().unwrap_or(PYTORCH_INDEX);
+        format!("{}/{local}", base.trim_end_matches('/'))
+    }
+
+    /// Every CUDA this release has a build for, index or PyPI default.
+    fn cudas(&self) -> Vec<CudaVersion> {
+        let mut out: Vec<CudaVersion> = self
+            .variants
+            .iter()
+            .chain(&self.pypi_default)
+            .filter_map(|v| CudaVersion::from_local(v))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn has_cuda(&self, cuda: CudaVersion) -> bool {
+        self.cudas().iter().any(|c| c.same_minor(cuda))
+    }
+
+    fn index_variant(&self, local: &str) -> TorchVariant {
+        TorchVariant {
+            torch: self.version.clone(),
+            local: Some(local.to_owned()),
+            cuda: CudaVersion::from_local(local).map(CudaVersion::minor_version),
+            index_url: Some(self.index_url(local)),
+            torchvision: self.torchvision.clone(),
+            torchaudio: self.torchaudio.clone(),
+            pypi_default: false,
+            nvidia_suffix: None,
+        }
+    }
+
+    fn pypi_variant(&self, cuda: CudaVersion) -> TorchVariant {
+        TorchVariant {
+            torch: self.version.clone(),
+            local: None,
+            cuda: Some(cuda.minor_version()),
+            index_url: None,
+            torchvision: self.torchvision.clone(),
+            torchaudio: self.torchaudio.clone(),
+            pypi_default: true,
+            nvidia_suffix: Some(
+                self.pypi_nvidia_suffix
+                    .clone()
+                    .unwrap_or_else(|| format!("cu{}", cuda.major)),
+            ),
+        }
+    }
+
+    pub(crate) fn problems(&self) -> Vec<String> {
+        let what = format!("torch {}", self.version);
+        let mut out = Vec::new();
+        if super::version::release(&self.version).is_none() {
+            out.push(format!("torch `{}` is not a release version", self.version));
+        }
+        out.extend(python_problems(&what, &self.python));
+        for v in self.variants.iter().chain(&self.pypi_default) {
+            if CudaVersion::from_local(v).is_none() {
+                out.push(format!("{what}: variant `{v}` is not `cuXY`"));
+            }
+        }
+        if let Some(s) = &self.pypi_nvidia_suffix {
+            if CudaVersion::parse(s.trim_start_matches("cu")).is_none() || !s.starts_with("cu") {
+                out.push(format!("{what}: nvidia suffix `{s}` is not `cuNN`"));
+            }
+        }
+        if self.variants.is_empty() && self.pypi_default.is_none() && !self.cpu {
+            out.push(format!("{what}: the row lists no build"));
+        }
+        out.extend(source_problems(&what, &self.source));
+        out
+    }
+}
+
+impl Compat {
+    /// The torch build for `torch` (optionally `2.5.1+cu121`), `cuda`
+    /// (`12.4`/`12.4.1`, `None` for CPU) and `python` (`3.11`).
+    ///
+    /// A CUDA build comes from its `cuXY` index when there is one, else
+    /// from PyPI when PyPI's default wheel is that CUDA. An explicit local
+    /// version wins over `cuda` when they agree and is an error otherwise.
+    pub fn torch(
+        &self,
+        torch: &str,
+        cuda: Option<&str>,
+        python: &str,
+    ) -> Result<TorchVariant, Incompatible> {
+        let (public, local) = split_local(torch.trim());
+        let row = self.torch_row(public)?;
+        let wanted = cuda.map(parse_cuda).transpose()?;
+
+        let variant = match (local, wanted) {
+            (Some("cpu"), Some(c)) => {
+                return Err(Incompatible::new(format!(
+                    "torch {torch} is the CPU build, but [cuda] version is {c}"
+                ))
+                .with(format!("torch {public} (without `+cpu`) with CUDA {c}"))
+                .with(format!("torch {torch} without [cuda]")));
+            }
+            (Some("cpu"), None) => self.torch_cpu(row)?,
+            (Some(l), wanted) => {
+                let Some(built) = CudaVersion::from_local(l) else {
+                    return Err(Incompatible::new(format!(
+                        "`{torch}`: `+{l}` is not a torch build (expected `+cuXY` or `+cpu`)"
+                    )));
+                };
+                if let Some(c) = wanted.filter(|c| !c.same_minor(built)) {
+                    return Err(Incompatible::new(format!(
+                        "torch {torch} is built for CUDA {built}, but [cuda] version is {c}"
+                    ))
+                    .with(format!("CUDA {built} with torch {torch}"))
+                    .with(self.torch_alternatives_for(row, c).join("; ")));
+                }
+                if !row.variants.iter().any(|v| v == l) {
+                    if row.pypi_default.as_deref() == Some(l) {
+                        return Err(Incompatible::new(format!(
+                            "torch {torch}: mlr's table lists no `+{l}` index build; PyPI's \
+                             default torch {} is the CUDA {built} build",
+                            row.version
+                        ))
+                        .with(format!(
+                            "torch {} (without `+{l}`) with CUDA {built}",
+                            row.version
+                        )));
+                    }
+                    return Err(self.no_cuda_build(row, built));
+                }
+                row.index_variant(l)
+            }
+            (None, None) => self.torch_cpu(row)?,
+            (None, Some(c)) => {
+                let local = c.local();
+                if row.variants.contains(&local) {
+                    row.index_variant(&local)
+                } else if row.pypi_default.as_deref() == Some(local.as_str()) {
+                    row.pypi_variant(c)
+                } else {
+                    return Err(self.no_cuda_build(row, c));
+                }
+            }
+        };
+
+        let py = python_minor(python)
+            .ok_or_else(|| Incompatible::new(format!("`{python}` is not a Python version")))?;
+        if !row.python.contains(&py) {
+            let with_py: Vec<&str> = self
+                .torch
+                .iter()
+                .filter(|r| r.python.contains(&py))
+                .map(|r| r.version.as_str())
+                .collect();
+            let mut err = Incompatible::new(format!(
+                "torch {} has no wheels for Python {py}",
+                row.version
+            ))
+            .with(format!(
+                "Python {} with torch {}",
+                join_or(&row.python),
+                row.version
+            ));
+            if !with_py.is_empty() {
+                err = err.with(format!(
+                    "torch {} with Python {py}",
+                    describe_subset(&self.torch_versions(), &with_py)
+                ));
+            }
+            return Err(err);
+        }
+        Ok(variant)
+    }
+
+    fn torch_row(&self, version: &str) -> Result<&TorchRow, Incompatible> {
+        if let Some(row) = self
+            .torch
+            .iter()
+            .find(|r| same_release(&r.version, version))
+        {
+            return Ok(row);
+        }
+        let all = self.torch_versions();
+        let mut err = Incompatible::new(format!(
+            "torch {version} is not in mlr's compatibility table ({} to {}); \
+             describe it with a [[compat.torch]] row in ml.toml",
+            all.first().copied().unwrap_or("-"),
+            all.last().copied().unwrap_or("-"),
+        ));
+        // Same-series releases first: `2.5` (no patch) or a typo'd patch.
+        let series: Vec<&str> = match super::version::release(version) {
+            Some(rel) if rel.len() >= 2 => all
+                .iter()
+                .copied()
+                .filter(|v| {
+                    super::version::release(v).is_some_and(|r| r.len() >= 2 && r[..2] == rel[..2])
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        if !series.is_empty() {
+            err = err.with(format!("torch {}", join_or(&series)));
+        } else if let Some(newest) = all.last() {
+            err = err.with(format!("torch {newest}"));
+        }
+        Err(err)
+    }
+
+    fn torch_cpu(&self, row: &TorchRow) -> Result<TorchVariant, Incompatible> {
+        if !row.cpu {
+            let mut err = Incompatible::new(format!(
+                "torch {} has no CPU build listed; set [cuda] version",
+                row.version
+            ));
+            let cudas: Vec<String> = row.cudas().iter().map(|c| c.to_string()).collect();
+            if !cudas.is_empty() {
+                err = err.with(format!(
+                    "CUDA {} with torch {}",
+                    join_or(&cudas),
+                    row.version
+                ));
+            }
+            return Err(err);
+        }
+        Ok(TorchVariant {
+            cuda: None,
+            ..row.index_variant("cpu")
+        })
+    }
+
+    fn torch_versions(&self) -> Vec<&str> {
+        self.torch.iter().map(|r| r.version.as_str()).collect()
+    }
+
+    fn no_cuda_build(&self, row: &TorchRow, cuda: CudaVersion) -> Incompatible {
+        let mut err = Incompatible::new(format!(
+            "torch {} has no build for CUDA {}",
+            row.version,
+            cuda.minor_version()
+        ));
+        for alt in self.torch_alternatives_for(row, cuda) {
+            err = err.with(alt);
+        }
+        err
+    }
+
+    /// What would work instead of `row` on `cuda`: the CUDA versions that
+    /// release has, and the releases that have `cuda`.
+    fn torch_alternatives_for(&self, row: &TorchRow, cuda: CudaVersion) -> Vec<String> {
+        let mut out = Vec::new();
+        let cudas: Vec<String> = row.cudas().iter().map(|c| c.to_string()).collect();
+        if !cudas.is_empty() {
+            out.push(format!(
+                "CUDA {} with torch {}",
+                join_or(&cudas),
+                row.version
+            ));
+        }
+        let with_cuda: Vec<&str> = self
+            .torch
+            .iter()
+            .filter(|r| r.has_cuda(cuda))
+            .map(|r| r.version.as_str())
+            .collect();
+        if !with_cuda.is_empty() {
+            out.push(format!(
+                "torch {} with CUDA {}",
+                describe_subset(&self.torch_versions(), &with_cuda),
+                cuda.minor_version()
+            ));
+        }
+        out
+    }
+}
+
+/// A `[cuda] version` as the queries take it.
+pub(crate) fn parse_cuda(cuda: &str) -> Result<CudaVersion, Incompatible> {
+    CudaVersion::parse(cuda).ok_or_else(|| {
+        Incompatible::new(format!(
+            "`{cuda}` is not a CUDA version (expected MAJOR.MINOR or MAJOR.MINOR.PATCH)"
+        ))
+    })
+}
+
+/// After resolution: is the locked torch (`locked_version`, with the names of
+/// the packages locked alongside it) really the build `variant` asked for?
+/// The point is the silent CPU torch of cog#436: a CPU wheel where CUDA was
+/// asked for is an error, never a warning.
+pub fn check_torch_locked(
+    variant: &TorchVariant,
+    locked_version: &str,
+    dependency_names: &[String],
+) -> Result<(), String> {
+    let locked = locked_version.trim();
+    let (public, local) = split_local(locked);
+    if !same_release(public, &variant.torch) {
+        return Err(format!(
+            "torch {locked} was locked, but torch {} was asked for",
+            variant.torch
+        ));
+    }
+    // The CUDA majors of the nvidia-*-cuNN wheels locked next to torch.
+    let mut nvidia: Vec<String> = dependency_names
+        .iter()
+        .map(|n| normalize_name(n))
+        .filter(|n| n.starts_with("nvidia-"))
+        .filter_map(|n| n.rsplit('-').next().map(str::to_owned))
+        .filter(|s| CudaVersion::parse(s.trim_start_matches("cu")).is_some() && s.starts_with("cu"))
+        .collect();
+    nvidia.sort();
+    nvidia.dedup();
+
+    let Some(cuda) = &variant.cuda else {
+        return match local {
+            Some(l) if l.starts_with("cu") => Err(format!(
+                "torch {locked} is a CUDA build, but the CPU build (+cpu) was asked for"
+            )),
+            None if !nvidia.is_empty() => Err(format!(
+                "torch {locked} is PyPI's CUDA build (it pulls nvidia-*-{} wheels), but the CPU \
+                 build from {} was asked for",
+                nvidia.join("/"),
+                variant.index_url.as_deref().unwrap_or("the CPU index")
+            )),
+            _ => Ok(()),
+        };
+    };
+    let cpu_only = |detail: &str| {
+        format!(
+            "torch {locked}{detail} is a CPU-only build: torch would not see the GPU; expected {}",
+            expected(variant)
+        )
+    };
+
+    match (&variant.local, local) {
+        (Some(want), Some(got)) if got == want => Ok(()),
+        (_, Some("cpu")) => Err(cpu_only("")),
+        (_, Some(got)) => match CudaVersion::from_local(got) {
+            Some(built) => Err(format!(
+                "torch {locked} is built for CUDA {built}, not CUDA {cuda}; expected {}",
+                expected(variant)
+            )),
+            None => Err(format!(
+                "torch {locked} has an unknown local version `+{got}`; expected {}",
+                expected(variant)
+            )),
+        },
+        (Some(want), None) if nvidia.is_empty() => Err(cpu_only(&format!(
+            " (without `+{want}` and without nvidia-* dependencies)"
+        ))),
+        (Some(want), None) => Err(format!(
+            "torch {locked} is PyPI's default build, not the `+{want}` build: it came from the \
+             wrong index; expected {}",
+            expected(variant)
+        )),
+        (None, None) => {
+            let want = variant.nvidia_suffix.as_deref().unwrap_or("cu");
+            if nvidia.iter().any(|s| s == want) {
+                Ok(())
+            } else if nvidia.is_empty() {
+                Err(cpu_only(&format!(
+                    " (without nvidia-*-{want} dependencies)"
+                )))
+            } else {
+                Err(format!(
+                    "torch {locked} pulls nvidia-*-{} wheels, not nvidia-*-{want}: it is not the \
+                     CUDA {cuda} build; expected {}",
+                    nvidia.join("/"),
+                    expected(variant)
+                ))
+            }
+        }
+    }
+}
+
+fn expected(variant: &TorchVariant) -> String {
+    match (&variant.local, &variant.index_url) {
+        (Some(local), Some(index)) => format!("torch {}+{local} from {index}", variant.torch),
+        _ => format!(
+            "PyPI's torch {} with nvidia-*-{} dependencies",
+            variant.torch,
+            variant.nvidia_suffix.as_deref().unwrap_or("cuNN")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compat() -> &'static Compat {
+        Compat::builtin()
+    }
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn torch_251_on_cuda_124_is_the_cu124_index_build() {
+        let v = compat().torch("2.5.1", Some("12.4"), "3.11").unwrap();
+        assert_eq!(
+            v,
+            TorchVariant {
+                torch: "2.5.1".into(),
+                local: Some("cu124".into()),
+                cuda: Some("12.4".into()),
+                index_url: Some("https://download.pytorch.org/whl/cu124".into()),
+                torchvision: Some("0.20.1".into()),
+                torchaudio: Some("2.5.1".into()),
+                pypi_default: false,
+                nvidia_suffix: None,
+            }
+        );
+        // A patch version picks the same build.
+        assert_eq!(
+            compat().torch("2.5.1", Some("12.4.1"), "3.11.9").unwrap(),
+            v
+        );
+    }
+
+    #[test]
+    fn torch_21_on_cuda_124_lists_what_would_work() {
+        let err = compat().torch("2.1.0", Some("12.4"), "3.11").unwrap_err();
+        assert_eq!(err.message, "torch 2.1.0 has no build for CUDA 12.4");
+        assert_eq!(
+            err.alternatives,
+            [
+                "CUDA 11.8 or 12.1 with torch 2.1.0",
+                "torch 2.4.0 to 2.6.0 with CUDA 12.4"
+            ]
+        );
+        let err = compat().torch("2.1.2", Some("12.4"), "3.11").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("torch 2.1.2 has no build for CUDA 12.4; would work:")
+        );
+    }
+
+    #[test]
+    fn python_without_wheels_is_an_error_naming_both() {
+        let err = compat().torch("2.0.1", Some("11.8"), "3.13").unwrap_err();
+        assert_eq!(err.message, "torch 2.0.1 has no wheels for Python 3.13");
+        assert_eq!(
+            err.alternatives[0],
+            "Python 3.8, 3.9, 3.10 or 3.11 with torch 2.0.1"
+        );
+        assert!(err.alternatives[1].starts_with("torch 2.5.0 to "), "{err}");
+        assert!(err.alternatives[1].ends_with(" with Python 3.13"), "{err}");
+    }
+
+    #[test]
+    fn no_cuda_is_the_cpu_build() {
+        let v = compat().torch("2.5.1", None, "3.11").unwrap();
+        assert_eq!(v.local.as_deref(), Some("cpu"));
+        assert_eq!(v.cuda, None);
+        assert_eq!(
+            v.index_url.as_deref(),
+            Some("https://download.pytorch.org/whl/cpu")
+        );
+        assert!(!v.pypi_default);
+    }
+
+    #[test]
+    fn explicit_local_versions_win_when_consistent() {
+        let v = compat().torch("2.5.1+cu121", Some("12.1"), "3.11").unwrap();
+        assert_eq!(v.local.as_deref(), Some("cu121"));
+        let v = compat().torch("2.5.1+cu121", None, "3.11").unwrap();
+        assert_eq!(v.cuda.as_deref(), Some("12.1"));
+        let v = compat().torch("2.5.1+cpu", None, "3.11").unwrap();
+        assert_eq!(v.local.as_deref(), Some("cpu"));
+
+        let err = compat()
+            .torch("2.5.1+cu121", Some("12.4"), "3.11")
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            "torch 2.5.1+cu121 is built for CUDA 12.1, but [cuda] version is 12.4"
+        );
+        assert!(
+            err.alternatives
+                .contains(&"CUDA 12.1 with torch 2.5.1+cu121".to_owned())
+        );
+        let err = compat()
+            .torch("2.5.1+cpu", Some("12.4"), "3.11")
+            .unwrap_err();
+        assert!(err.message.contains("CPU build"), "{err}");
+        let err = compat().torch("2.5.1+cu126", None, "3.11").unwrap_err();
+        assert_eq!(err.message, "torch 2.5.1 has no build for CUDA 12.6");
+        let err = compat().torch("2.5.1+rocm6.2", None, "3.11").unwrap_err();
+        assert!(err.message.contains("not a torch build"), "{err}");
+    }
+
+    #[test]
+    fn pypi_default_serves_a_cuda_without_an_index_build() {
+        // torch 2.11.0's index variants are not in the table; PyPI's default is CUDA 13.0.
+        let v = compat().torch("2.11.0", Some("13.0"), "3.12").unwrap();
+        assert!(v.pypi_default);
+        assert_eq!(v.local, None);
+        assert_eq!(v.index_url, None);
+        assert_eq!(v.nvidia_suffix.as_deref(), Some("cu13"));
+        assert_eq!(v.cuda.as_deref(), Some("13.0"));
+    }
+
+    #[test]
+    fn unknown_releases_point_to_overrides() {
+        let v = compat().torch("2.5", Some("12.4"), "3.11").unwrap();
+        assert_eq!(v.torch, "2.5.0");
+        let err = compat().torch("2.11.0+cu130", None, "3.12").unwrap_err();
+        assert_eq!(
+            err.alternatives,
+            ["torch 2.11.0 (without `+cu130`) with CUDA 13.0"]
+        );
+        let err = compat().torch("2.5.7", Some("12.4"), "3.11").unwrap_err();
+        assert!(err.message.contains("[[compat.torch]]"), "{err}");
+        assert_eq!(err.alternatives, ["torch 2.5.0 or 2.5.1"]);
+        let err = compat().torch("99.0", None, "3.11").unwrap_err();
+        assert!(
+            err.message
+                .starts_with("torch 99.0 is not in mlr's compatibility table (1.13.0 to ")
+        );
+        let err = compat().torch("2.5.1", Some("twelve"), "3.11").unwrap_err();
+        assert!(err.message.contains("not a CUDA version"), "{err}");
+    }
+
+    #[test]
+    fn locked_index_build_must_carry_its_local_version() {
+        let v = compat().torch("2.5.1", Some("12.4"), "3.11").unwrap();
+        let deps = names(&["nvidia-cudnn-cu12", "filelock"]);
+        assert_eq!(check_torch_locked(&v, "2.5.1+cu124", &deps), Ok(()));
+
+        let err = check_torch_locked(&v, "2.5.1+cpu", &[]).unwrap_err();
+        assert!(
+            err.contains("CPU-only") && err.contains("would not see the GPU"),
+            "{err}"
+        );
+        assert!(
+            err.contains("torch 2.5.1+cu124 from https://download.pytorch.org/whl/cu124"),
+            "{err}"
+        );
+
+        let err = check_torch_locked(&v, "2.5.1+cu118", &deps).unwrap_err();
+        assert!(err.contains("built for CUDA 11.8, not CUDA 12.4"), "{err}");
+
+        let err = check_torch_locked(&v, "2.5.1", &[]).unwrap_err();
+        assert!(err.contains("would not see the GPU"), "{err}");
+        let err = check_torch_locked(&v, "2.5.1", &deps).unwrap_err();
+        assert!(err.contains("wrong index"), "{err}");
+
+        let err = check_torch_locked(&v, "2.4.1+cu124", &deps).unwrap_err();
+        assert!(
+            err.contains("torch 2.4.1+cu124 was locked, but torch 2.5.1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn locked_pypi_default_must_pull_its_nvidia_wheels() {
+        let v = compat().torch("2.11.0", Some("13.0"), "3.12").unwrap();
+        let good = names(&["nvidia_cudnn_cu13", "cuda-toolkit", "triton"]);
+        assert_eq!(check_torch_locked(&v, "2.11.0", &good), Ok(()));
+
+        let err = check_torch_locked(&v, "2.11.0", &names(&["filelock"])).unwrap_err();
+        assert!(
+            err.contains("CPU-only") && err.contains("nvidia-*-cu13"),
+            "{err}"
+        );
+        let err = check_torch_locked(&v, "2.11.0", &names(&["nvidia-cudnn-cu12"])).unwrap_err();
+        assert!(err.contains("not nvidia-*-cu13"), "{err}");
+        let err = check_torch_locked(&v, "2.11.0+cpu", &[]).unwrap_err();
+        assert!(err.contains("would not see the GPU"), "{err}");
+    }
+
+    #[test]
+    fn locked_cpu_build_must_not_be_a_cuda_build() {
+        let v = compat().torch("2.5.1", None, "3.11").unwrap();
+        assert_eq!(check_torch_locked(&v, "2.5.1+cpu", &[]), Ok(()));
+        // aarch64 CPU wheels carry no local version.
+        assert_eq!(check_torch_locked(&v, "2.5.1", &names(&["sympy"])), Ok(()));
+        assert!(check_torch_locked(&v, "2.5.1+cu124", &[]).is_err());
+        assert!(check_torch_locked(&v, "2.5.1", &names(&["nvidia-cublas-cu12"])).is_err());
+    }
+
+    #[test]
+    fn every_release_has_consistent_builds() {
+        let c = compat();
+        for row in &c.torch {
+            for local in row.variants.iter().chain(&row.pypi_default) {
+                let cuda = CudaVersion::from_local(local).unwrap().to_string();
+                let py = &row.python[0];
+                let v = c.torch(&row.version, Some(&cuda), py).unwrap();
+                assert_eq!(v.cuda.as_deref(), Some(cuda.as_str()));
+            }
+            assert!(
+                c.torch(&row.version, None, row.python.last().unwrap())
+                    .is_ok()
+            );
+        }
+    }
+}

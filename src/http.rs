@@ -1,0 +1,91 @@
+//! HTTP downloads (Python indexes, tools) over rustls with the system
+//! certificate store, each checked against its expected sha256.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use sha2::{Digest, Sha256};
+
+use crate::redact::redact_url;
+
+/// A blocking facade over one async client.
+pub struct Http {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+}
+
+impl Http {
+    pub fn new() -> anyhow::Result<Http> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("mlr/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(std::time::Duration::from_secs(30))
+            .build()
+            .context("creating the HTTP client")?;
+        Ok(Http { runtime, client })
+    }
+
+    /// GET `url` with optional `Accept`, returning the body.
+    pub fn get(&self, url: &str, accept: Option<&str>) -> anyhow::Result<Vec<u8>> {
+        self.runtime.block_on(async {
+            let mut req = self.client.get(url);
+            if let Some(a) = accept {
+                req = req.header(reqwest::header::ACCEPT, a);
+            }
+            let resp = req
+                .send()
+                .await
+                .with_context(|| format!("requesting {}", redact_url(url)))?;
+            let status = resp.status();
+            if !status.is_success() {
+                bail!("{} answered {status}", redact_url(url));
+            }
+            let bytes = resp
+                .bytes()
+                .await
+                .with_context(|| format!("reading {}", redact_url(url)))?;
+            Ok(bytes.to_vec())
+        })
+    }
+
+    /// Download `url` to `dest` (atomically) if its sha256 is `sha256`.
+    pub fn download_verified(&self, url: &str, sha256: &str, dest: &Path) -> anyhow::Result<()> {
+        let bytes = self.get(url, None)?;
+        let actual = hex::encode(Sha256::digest(&bytes));
+        if actual != sha256 {
+            bail!(
+                "{} has sha256 {actual}, but {sha256} was expected; refusing to use it",
+                redact_url(url)
+            );
+        }
+        let dir = dest.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+        std::io::Write::write_all(&mut tmp, &bytes)
+            .with_context(|| format!("writing {}", dest.display()))?;
+        tmp.persist(dest)
+            .map_err(|e| e.error)
+            .with_context(|| format!("writing {}", dest.display()))?;
+        Ok(())
+    }
+}
+
+/// sha256 hex of a file's contents.
+pub fn file_sha256(path: &Path) -> anyhow::Result<String> {
+    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = std::io::Read::read(&mut f, &mut buf)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}

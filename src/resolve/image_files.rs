@@ -1,0 +1,1341 @@
+//! Files out of a locked image, read through the registry without pulling or
+//! running it: the Python and apt resolvers need the base image's
+//! `/etc/os-release`, glibc, apt sources and `/var/lib/dpkg/status`.
+//!
+//! Layers are applied as an engine would (upper layers shadow lower ones,
+//! `.wh.<name>` deletes, `.wh..wh..opq` hides a directory's lower contents)
+//! and symlinks are followed inside the image root. Layers are walked from
+//! the top down and the walk stops once every requested path is decided, so
+//! the large bottom layers are skipped when the answers sit higher up.
+//!
+//! Every blob (manifest, config, layer) is checked against its sha256 before
+//! it is read, and kept under `<cache>/blobs/sha256/<hex>`. A cached blob is
+//! hashed again on every use: one whose bytes no longer match (a tampered or
+//! truncated cache) is deleted with a warning and downloaded again, or is an
+//! error under `--offline`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fs::{self, File};
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use anyhow::{Context, anyhow, bail};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::image::{
+    DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, client_for, registry_auth,
+    registry_error, runtime,
+};
+use crate::config::Config;
+use crate::error::hinted;
+use crate::manifest::ImageRef;
+
+/// How many symlinks one lookup may follow (Linux's `MAXSYMLINKS`).
+const MAX_SYMLINKS: usize = 40;
+
+/// Requested files read out of one image manifest, by absolute path.
+#[derive(Debug, Clone, Default)]
+pub struct ImageFiles {
+    files: BTreeMap<String, Vec<u8>>,
+    platform: Option<ImagePlatform>,
+}
+
+/// The platform an image's config declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImagePlatform {
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+}
+
+impl ImageFiles {
+    /// The contents of `path` as requested (e.g. `/etc/os-release`), after
+    /// following symlinks; `None` if the image has no such regular file.
+    pub fn get(&self, path: &str) -> Option<&[u8]> {
+        self.files.get(path).map(Vec::as_slice)
+    }
+
+    /// [`ImageFiles::get`] as text (lossy UTF-8).
+    pub fn text(&self, path: &str) -> Option<String> {
+        self.get(path)
+            .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+    }
+
+    /// The os/architecture/variant from the image config.
+    pub fn platform(&self) -> Option<&ImagePlatform> {
+        self.platform.as_ref()
+    }
+}
+
+/// Reads `paths` (absolute, e.g. `/etc/os-release`) from the image manifest
+/// `manifest_digest` in `image`'s repository. A path that does not exist,
+/// is a directory, or is deleted by a whiteout is simply absent from the
+/// result. Registry mirrors in `config` decide where the bytes come from.
+pub fn read_image_files(
+    config: &Config,
+    image: &ImageRef,
+    manifest_digest: &str,
+    paths: &[&str],
+) -> anyhow::Result<ImageFiles> {
+    read(config, image, manifest_digest, paths).with_context(|| {
+        format!(
+            "reading {} from image {}@{manifest_digest}",
+            paths.join(", "),
+            image.name()
+        )
+    })
+}
+
+fn read(
+    config: &Config,
+    image: &ImageRef,
+    manifest_digest: &str,
+    paths: &[&str],
+) -> anyhow::Result<ImageFiles> {
+    let wanted: Vec<(String, String)> = paths
+        .iter()
+        .map(|p| {
+            if !p.starts_with('/') {
+                bail!("`{p}` is not an absolute path");
+            }
+            Ok((p.to_string(), normalize(p)))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let mut store = BlobStore::new(config, image, manifest_digest);
+
+    let manifest_path = store.manifest(manifest_digest)?;
+    let manifest: ManifestDoc = serde_json::from_slice(
+        &fs::read(&manifest_path)
+            .with_context(|| format!("reading {}", manifest_path.display()))?,
+    )
+    .context("parsing the image manifest")?;
+    if manifest.manifests.is_some() {
+        return Err(hinted(
+            format!("{manifest_digest} is an image index, not an image manifest"),
+            "pass the digest of one platform's manifest (the lock's per-platform digest)",
+        ));
+    }
+    let config_descriptor = manifest
+        .config
+        .as_ref()
+        .ok_or_else(|| anyhow!("the manifest has no `config`"))?;
+    let config_path = store.blob(config_descriptor, "config")?;
+    let image_config: ImageConfigDoc = serde_json::from_slice(
+        &fs::read(&config_path).with_context(|| format!("reading {}", config_path.display()))?,
+    )
+    .context("parsing the image config")?;
+
+    // Top layer first.
+    let mut layers: Vec<LayerIndex> = Vec::new();
+    let mut layer_files: Vec<(PathBuf, Compression)> = Vec::new();
+    let total = manifest.layers.len();
+    for descriptor in manifest.layers.iter().rev() {
+        let compression = Compression::for_media_type(&descriptor.media_type)?;
+        let view = Layers {
+            layers: &layers,
+            complete: false,
+        };
+        let mut capture: BTreeSet<String> = BTreeSet::new();
+        for (_, path) in &wanted {
+            if let Outcome::Undecided { pending } = view.resolve(path)? {
+                capture.insert(pending);
+            }
+        }
+        if capture.is_empty() {
+            break;
+        }
+        let file = store.blob(descriptor, "layer")?;
+        let index = scan_layer(&file, compression, &mut capture, true)
+            .with_context(|| format!("reading layer {}", descriptor.digest))?;
+        layers.push(index);
+        layer_files.push((file, compression));
+    }
+
+    let view = Layers {
+        layers: &layers,
+        complete: layers.len() == total,
+    };
+    let mut located: Vec<(String, usize, String)> = Vec::new();
+    let mut refetch: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for (requested, path) in &wanted {
+        match view.resolve(path)? {
+            Outcome::File { layer, path } => {
+                if !layers[layer].contents.contains_key(&path) {
+                    refetch.entry(layer).or_default().insert(path.clone());
+                }
+                located.push((requested.clone(), layer, path));
+            }
+            Outcome::Missing => {}
+            Outcome::Undecided { .. } => unreachable!("every layer was read"),
+        }
+    }
+    // A file reached through a link seen after it in the tar, or through
+    // a hard link, was not captured on the first pass.
+    for (layer, mut capture) in refetch {
+        let (file, compression) = &layer_files[layer];
+        let again = scan_layer(file, *compression, &mut capture, false)?;
+        layers[layer].contents.extend(again.contents);
+    }
+
+    let mut files = BTreeMap::new();
+    for (requested, layer, path) in located {
+        let bytes = layers[layer]
+            .contents
+            .get(&path)
+            .ok_or_else(|| anyhow!("`{path}` vanished from layer {layer} on a second read"))?;
+        files.insert(requested, bytes.clone());
+    }
+    Ok(ImageFiles {
+        files,
+        platform: Some(ImagePlatform {
+            os: image_config.os,
+            architecture: image_config.architecture,
+            variant: image_config.variant,
+        }),
+    })
+}
+
+/// Parsed `/etc/os-release` (os-release(5)).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OsRelease {
+    /// `ID`, `linux` when absent as the spec says.
+    pub id: String,
+    pub version_id: Option<String>,
+    /// `VERSION_CODENAME`, else `UBUNTU_CODENAME`.
+    pub codename: Option<String>,
+    pub id_like: Vec<String>,
+    pub pretty_name: Option<String>,
+}
+
+/// Parses os-release text: `KEY=value` lines, values optionally in single
+/// or double quotes with shell-style backslash escapes; comments and blank
+/// lines ignored.
+pub fn parse_os_release(text: &str) -> OsRelease {
+    let mut values: HashMap<&str, String> = HashMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        values.insert(key.trim(), unquote(value.trim()));
+    }
+    let nonempty = |key: &str| values.get(key).filter(|v| !v.is_empty()).cloned();
+    OsRelease {
+        id: nonempty("ID").unwrap_or_else(|| "linux".to_string()),
+        version_id: nonempty("VERSION_ID"),
+        codename: nonempty("VERSION_CODENAME").or_else(|| nonempty("UBUNTU_CODENAME")),
+        id_like: values
+            .get("ID_LIKE")
+            .map(|v| v.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default(),
+        pretty_name: nonempty("PRETTY_NAME"),
+    }
+}
+
+/// A shell-quoted value: `"..."` with `\"`, `\\`, `\$`, `` \` `` escapes,
+/// `'...'` literal, or bare with backslash escapes.
+fn unquote(value: &str) -> String {
+    let mut out = String::new();
+    let mut chars = value.chars();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (Some('\''), c) => out.push(c),
+            (_, '\\') => match chars.next() {
+                Some(next @ ('"' | '\\' | '$' | '`' | '\'')) => out.push(next),
+                Some(next) => {
+                    out.push('\\');
+                    out.push(next);
+                }
+                None => out.push('\\'),
+            },
+            // A comment only where the shell would see one.
+            (None, '#') if out.is_empty() || out.ends_with(char::is_whitespace) => break,
+            (_, c) => out.push(c),
+        }
+    }
+    out.trim_end().to_string()
+}
+
+// ---- the manifest and config documents -------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ManifestDoc {
+    #[serde(default)]
+    manifests: Option<serde_json::Value>,
+    config: Option<BlobDescriptor>,
+    #[serde(default)]
+    layers: Vec<BlobDescriptor>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BlobDescriptor {
+    #[serde(default)]
+    media_type: String,
+    digest: String,
+    size: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ImageConfigDoc {
+    os: String,
+    architecture: String,
+    variant: Option<String>,
+}
+
+// ---- layers: what each one holds, and the merged view ------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compression {
+    None,
+    Gzip,
+}
+
+impl Compression {
+    fn for_media_type(media_type: &str) -> anyhow::Result<Compression> {
+        // Non-distributable variants compress the same way.
+        let base = media_type.replace(".nondistributable", "");
+        match base.as_str() {
+            "application/vnd.oci.image.layer.v1.tar"
+            | "application/vnd.docker.image.rootfs.diff.tar" => Ok(Compression::None),
+            "application/vnd.oci.image.layer.v1.tar+gzip"
+            | "application/vnd.docker.image.rootfs.diff.tar.gzip"
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => Ok(Compression::Gzip),
+            "application/vnd.oci.image.layer.v1.tar+zstd" => Err(hinted(
+                "the image has a zstd-compressed layer, which mlr cannot read yet",
+                "use an image with gzip layers, or set the distro in ml.toml",
+            )),
+            other => bail!("unsupported layer media type `{other}`"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum EntryKind {
+    Dir,
+    File,
+    Symlink(String),
+    /// A hard link to another path of the same layer (normalized).
+    Hardlink(String),
+    /// Devices, fifos: never file contents.
+    Other,
+}
+
+/// One layer's entries (normalized paths without a leading `/`), its
+/// whiteouts, and the contents of the files that were asked for.
+#[derive(Debug, Default)]
+struct LayerIndex {
+    entries: HashMap<String, EntryKind>,
+    /// Paths deleted (with everything under them) from lower layers.
+    whiteouts: HashSet<String>,
+    /// Directories whose lower-layer contents are hidden.
+    opaque: HashSet<String>,
+    contents: HashMap<String, Vec<u8>>,
+}
+
+impl LayerIndex {
+    fn add(&mut self, path: String, kind: EntryKind) {
+        self.add_parents(&path);
+        self.entries.insert(path, kind);
+    }
+
+    /// Parents a tar leaves implicit (also those of whiteout markers) are
+    /// still directories of this layer.
+    fn add_parents(&mut self, path: &str) {
+        for parent in ancestors(path) {
+            self.entries
+                .entry(parent.to_string())
+                .or_insert(EntryKind::Dir);
+        }
+    }
+
+    /// Whether this layer hides `path` in the layers below it.
+    fn hides(&self, path: &str) -> bool {
+        if self.whiteouts.contains(path) {
+            return true;
+        }
+        ancestors(path).any(|dir| {
+            self.whiteouts.contains(dir)
+                || self.opaque.contains(dir)
+                || self
+                    .entries
+                    .get(dir)
+                    .is_some_and(|kind| *kind != EntryKind::Dir)
+        })
+    }
+}
+
+/// The merged view of the layers read so far, top first. `complete` when
+/// they are all of the image's layers, so a path in none of them is absent.
+struct Layers<'a> {
+    layers: &'a [LayerIndex],
+    complete: bool,
+}
+
+enum Lookup<'a> {
+    Found(usize, &'a EntryKind),
+    Absent,
+    Unknown,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    /// A regular file, at `path` of layer `layer`.
+    File { layer: usize, path: String },
+    /// No such file (absent, a directory, deleted, a dangling link).
+    Missing,
+    /// Decided by a lower layer: `pending` is the path being looked up.
+    Undecided { pending: String },
+}
+
+impl Layers<'_> {
+    fn lookup(&self, path: &str) -> Lookup<'_> {
+        for (i, layer) in self.layers.iter().enumerate() {
+            if let Some(kind) = layer.entries.get(path) {
+                return Lookup::Found(i, kind);
+            }
+            if layer.hides(path) {
+                return Lookup::Absent;
+            }
+        }
+        if self.complete {
+            Lookup::Absent
+        } else {
+            Lookup::Unknown
+        }
+    }
+
+    /// Follows `path` (normalized) component by component through the
+    /// merged layers, resolving symlinks against the image root.
+    fn resolve(&self, path: &str) -> anyhow::Result<Outcome> {
+        // Components still to walk, next on top.
+        let mut todo: Vec<String> = path.split('/').rev().map(str::to_string).collect();
+        let mut at: Vec<String> = Vec::new();
+        let mut links = 0;
+        while let Some(name) = todo.pop() {
+            match name.as_str() {
+                "" | "." => continue,
+                ".." => {
+                    at.pop();
+                    continue;
+                }
+                _ => {}
+            }
+            at.push(name);
+            let here = at.join("/");
+            match self.lookup(&here) {
+                Lookup::Unknown => {
+                    let rest: Vec<&str> = todo.iter().rev().map(String::as_str).collect();
+                    let pending = if rest.is_empty() {
+                        here
+                    } else {
+                        normalize_lexically(&format!("{here}/{}", rest.join("/")))
+                    };
+                    return Ok(Outcome::Undecided { pending });
+                }
+                Lookup::Absent => return Ok(Outcome::Missing),
+                Lookup::Found(_, EntryKind::Dir) => {}
+                Lookup::Found(_, EntryKind::Symlink(target)) => {
+                    links += 1;
+                    if links > MAX_SYMLINKS {
+                        bail!("too many levels of symbolic links resolving /{path}");
+                    }
+                    at.pop();
+                    if target.starts_with('/') {
+                        at.clear();
+                    }
+                    todo.extend(target.split('/').rev().map(str::to_string));
+                }
+                Lookup::Found(layer, EntryKind::File) => {
+                    return Ok(if todo.iter().all(|c| c.is_empty() || c == ".") {
+                        Outcome::File { layer, path: here }
+                    } else {
+                        Outcome::Missing
+                    });
+                }
+                Lookup::Found(layer, EntryKind::Hardlink(target)) => {
+                    let target_is_file =
+                        self.layers[layer].entries.get(target.as_str()) == Some(&EntryKind::File);
+                    let at_end = todo.iter().all(|c| c.is_empty() || c == ".");
+                    return Ok(if target_is_file && at_end {
+                        Outcome::File {
+                            layer,
+                            path: target.clone(),
+                        }
+                    } else {
+                        Outcome::Missing
+                    });
+                }
+                Lookup::Found(_, EntryKind::Other) => return Ok(Outcome::Missing),
+            }
+        }
+        Ok(Outcome::Missing)
+    }
+}
+
+/// Reads one layer tar: its index (when `index`) and the contents of the
+/// regular files in `capture`. A symlink on the way to a captured path adds
+/// the path it leads to, so `/etc/os-release -> ../usr/lib/os-release` is
+/// captured in the same pass when the target comes later in the tar.
+fn scan_layer(
+    file: &Path,
+    compression: Compression,
+    capture: &mut BTreeSet<String>,
+    index: bool,
+) -> anyhow::Result<LayerIndex> {
+    let opened = File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let reader: Box<dyn Read> = match compression {
+        Compression::None => Box::new(BufReader::with_capacity(1 << 20, opened)),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 20,
+            opened,
+        ))),
+    };
+    scan_tar(reader, capture, index)
+}
+
+fn scan_tar(
+    reader: impl Read,
+    capture: &mut BTreeSet<String>,
+    index: bool,
+) -> anyhow::Result<LayerIndex> {
+    let capture_limit = capture.len() * MAX_SYMLINKS + MAX_SYMLINKS;
+    let mut layer = LayerIndex::default();
+    let mut archive = tar::Archive::new(reader);
+    for entry in archive.entries().context("reading the layer tar")? {
+        let mut entry = entry.context("reading the layer tar")?;
+        let path = normalize(&String::from_utf8_lossy(&entry.path_bytes()));
+        if path.is_empty() {
+            continue;
+        }
+        let (dir, base) = match path.rsplit_once('/') {
+            Some((dir, base)) => (dir, base),
+            None => ("", path.as_str()),
+        };
+        if let Some(hidden) = base.strip_prefix(".wh.") {
+            if index {
+                layer.add_parents(&path);
+                if hidden == ".wh..opq" {
+                    layer.opaque.insert(dir.to_string());
+                } else if !hidden.starts_with(".wh.") {
+                    layer.whiteouts.insert(join(dir, hidden));
+                }
+            }
+            continue;
+        }
+        let link = || {
+            entry
+                .link_name_bytes()
+                .map(|l| String::from_utf8_lossy(&l).into_owned())
+                .unwrap_or_default()
+        };
+        let kind = match entry.header().entry_type() {
+            tar::EntryType::Directory => EntryKind::Dir,
+            tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
+            tar::EntryType::Symlink => EntryKind::Symlink(link()),
+            tar::EntryType::Link => EntryKind::Hardlink(normalize(&link())),
+            _ => EntryKind::Other,
+        };
+        match &kind {
+            EntryKind::File if capture.contains(&path) => {
+                let mut bytes = Vec::with_capacity(entry.size().min(1 << 24) as usize);
+                entry
+                    .read_to_end(&mut bytes)
+                    .with_context(|| format!("reading /{path} from the layer"))?;
+                layer.contents.insert(path.clone(), bytes);
+            }
+            EntryKind::Symlink(target) => {
+                let prefix = format!("{path}/");
+                let through: Vec<String> = capture
+                    .iter()
+                    .filter(|w| **w == path || w.starts_with(&prefix))
+                    .map(|w| {
+                        let base = if target.starts_with('/') { "" } else { dir };
+                        normalize_lexically(&format!("{base}/{target}/{}", &w[path.len()..]))
+                    })
+                    .collect();
+                if capture.len() < capture_limit {
+                    capture.extend(through);
+                }
+            }
+            _ => {}
+        }
+        if index {
+            layer.add(path, kind);
+        }
+    }
+    Ok(layer)
+}
+
+/// `/./etc//os-release/` → `etc/os-release`; `..` is kept for the resolver.
+fn normalize(path: &str) -> String {
+    path.split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Like [`normalize`], also folding `a/..`: only a guess of where a path
+/// leads, for choosing what to capture; the resolver decides for real.
+fn normalize_lexically(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out.join("/")
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// `a/b/c` → `a/b`, `a` (nearest first).
+fn ancestors(path: &str) -> impl Iterator<Item = &str> {
+    path.char_indices()
+        .rev()
+        .filter(|&(_, c)| c == '/')
+        .map(move |(i, _)| &path[..i])
+}
+
+// ---- blobs: verified downloads and the cache ---------------------------------
+
+/// Content-addressed blobs of one repository, cached and verified.
+struct BlobStore<'a> {
+    config: &'a Config,
+    /// The repository as named in the lock, for messages.
+    canonical: &'a ImageRef,
+    /// Where the bytes come from (a mirror, or the repository itself).
+    source: ImageRef,
+    dir: PathBuf,
+    net: Option<Net>,
+}
+
+/// The registry connection, made on the first cache miss.
+struct Net {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+    auth: RegistryAuth,
+    reference: Reference,
+}
+
+impl<'a> BlobStore<'a> {
+    fn new(config: &'a Config, canonical: &'a ImageRef, manifest_digest: &str) -> Self {
+        let (registry, repository) = config
+            .mirrors
+            .registry(&canonical.registry, &canonical.repository);
+        let source = ImageRef {
+            registry,
+            repository,
+            tag: None,
+            digest: Some(manifest_digest.to_string()),
+        };
+        let dir = config.cache_dir.join("blobs").join("sha256");
+        BlobStore {
+            config,
+            canonical,
+            source,
+            dir,
+            net: None,
+        }
+    }
+
+    fn net(&mut self) -> anyhow::Result<&mut Net> {
+        if self.config.offline {
+            return Err(hinted(
+                format!(
+                    "image {} is not in the cache and --offline forbids downloading it",
+                    self.canonical.name()
+                ),
+                "run once without --offline",
+            ));
+        }
+        if self.net.is_none() {
+            // `main` installs it; library callers (tests, other tools) may not.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let runtime = runtime()?;
+            let client = client_for(&self.source);
+            let auth = registry_auth(&self.source.registry)?;
+            let reference = Reference::with_digest(
+                self.source.registry.clone(),
+                self.source.repository.clone(),
+                self.source.digest.clone().unwrap_or_default(),
+            );
+            runtime.block_on(client.store_auth_if_needed(reference.resolve_registry(), &auth));
+            self.net = Some(Net {
+                runtime,
+                client,
+                auth,
+                reference,
+            });
+        }
+        Ok(self.net.as_mut().expect("just set"))
+    }
+
+    /// The verified manifest `digest`, fetched from `/manifests/`.
+    fn manifest(&mut self, digest: &str) -> anyhow::Result<PathBuf> {
+        let hex = sha256_hex(digest)?;
+        if let Some(path) = self.cached(hex)? {
+            return Ok(path);
+        }
+        self.config.shell.verbose(
+            "Fetching",
+            format!("manifest {digest} of {}", self.canonical.name()),
+        );
+        let source = self.source.clone();
+        let net = self.net()?;
+        let (bytes, _) = net
+            .runtime
+            .block_on(net.client.pull_manifest_raw(
+                &net.reference,
+                &net.auth,
+                &[OCI_MANIFEST, DOCKER_MANIFEST, OCI_INDEX, DOCKER_LIST],
+            ))
+            .map_err(|e| registry_error(e, &source))
+            .context("fetching the image manifest")?;
+        let mut writer = self.writer()?;
+        writer.write_all(&bytes)?;
+        self.commit(writer, hex, None, "manifest")
+    }
+
+    /// The verified blob of `descriptor`, from the cache or the registry.
+    fn blob(&mut self, descriptor: &BlobDescriptor, what: &str) -> anyhow::Result<PathBuf> {
+        let hex = sha256_hex(&descriptor.digest)?;
+        if let Some(path) = self.cached(hex)? {
+            return Ok(path);
+        }
+        let size = descriptor
+            .size
+            .map(|s| format!(" ({:.1} MB)", s as f64 / 1e6))
+            .unwrap_or_default();
+        self.config.shell.verbose(
+            "Downloading",
+            format!(
+                "{what} {} of {}{size}",
+                descriptor.digest,
+                self.canonical.name()
+            ),
+        );
+        let mut writer = self.writer()?;
+        let source = self.source.clone();
+        let net = self.net()?;
+        net.runtime
+            .block_on(
+                net.client
+                    .pull_blob(&net.reference, descriptor.digest.as_str(), &mut writer),
+            )
+            .map_err(|e| registry_error(e, &source))
+            .with_context(|| format!("downloading {what} {}", descriptor.digest))?;
+        self.commit(writer, hex, descriptor.size, what)
+    }
+
+    /// The cached blob if its bytes still hash to `hex`; a mismatching one
+    /// is removed (and will be downloaded again).
+    fn cached(&self, hex: &str) -> anyhow::Result<Option<PathBuf>> {
+        let path = self.dir.join(hex);
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+        };
+        let actual = hash_reader(file).with_context(|| format!("reading {}", path.display()))?;
+        if actual == hex {
+            return Ok(Some(path));
+        }
+        self.config.shell.warn(format!(
+            "cached blob sha256:{hex} hashes to sha256:{actual}; discarding it ({})",
+            path.display()
+        ));
+        fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        Ok(None)
+    }
+
+    fn writer(&self) -> anyhow::Result<HashingWriter> {
+        fs::create_dir_all(&self.dir)
+            .with_context(|| format!("creating {}", self.dir.display()))?;
+        let file = tempfile::NamedTempFile::new_in(&self.dir)
+            .with_context(|| format!("creating a temporary file in {}", self.dir.display()))?;
+        Ok(HashingWriter {
+            file,
+            hasher: Sha256::new(),
+            size: 0,
+        })
+    }
+
+    /// Moves a finished download into the cache if it hashes to `hex`.
+    fn commit(
+        &self,
+        mut writer: HashingWriter,
+        hex: &str,
+        size: Option<u64>,
+        what: &str,
+    ) -> anyhow::Result<PathBuf> {
+        writer.file.flush()?;
+        let actual = hex::encode(writer.hasher.finalize());
+        if actual != hex {
+            bail!(
+                "the registry's {what} sha256:{hex} hashes to sha256:{actual}; refusing to use it"
+            );
+        }
+        if let Some(size) = size {
+            if size != writer.size {
+                bail!(
+                    "the {what} sha256:{hex} is {} bytes, not {size}",
+                    writer.size
+                );
+            }
+        }
+        let path = self.dir.join(hex);
+        writer
+            .file
+            .persist(&path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    }
+}
+
+/// The `<hex>` of `sha256:<hex>`; other algorithms are refused.
+fn sha256_hex(digest: &str) -> anyhow::Result<&str> {
+    match digest.strip_prefix("sha256:") {
+        Some(hex)
+            if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+        {
+            Ok(hex)
+        }
+        _ => bail!("`{digest}` is not a sha256 digest"),
+    }
+}
+
+fn hash_reader(mut reader: impl Read) -> io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0; 1 << 20];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(hex::encode(hasher.finalize())),
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A temporary cache file that hashes what is written to it. Writes block:
+/// the runtime is current-thread and has nothing else to do meanwhile.
+struct HashingWriter {
+    file: tempfile::NamedTempFile,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl tokio::io::AsyncWrite for HashingWriter {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(self.get_mut().write(buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.get_mut().flush())
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tar built in memory with the `tar` crate.
+    struct TarBuilder {
+        builder: tar::Builder<Vec<u8>>,
+    }
+
+    impl Default for TarBuilder {
+        fn default() -> Self {
+            TarBuilder {
+                builder: tar::Builder::new(Vec::new()),
+            }
+        }
+    }
+
+    impl TarBuilder {
+        fn header(kind: tar::EntryType, size: u64) -> tar::Header {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(kind);
+            header.set_size(size);
+            header.set_mode(if kind == tar::EntryType::Directory {
+                0o755
+            } else {
+                0o644
+            });
+            header.set_mtime(0);
+            header
+        }
+
+        fn dir(mut self, path: &str) -> Self {
+            let mut header = Self::header(tar::EntryType::Directory, 0);
+            self.builder
+                .append_data(&mut header, path, io::empty())
+                .unwrap();
+            self
+        }
+
+        fn file(mut self, path: &str, data: &str) -> Self {
+            let mut header = Self::header(tar::EntryType::Regular, data.len() as u64);
+            self.builder
+                .append_data(&mut header, path, data.as_bytes())
+                .unwrap();
+            self
+        }
+
+        fn link(mut self, kind: tar::EntryType, path: &str, target: &str) -> Self {
+            let mut header = Self::header(kind, 0);
+            self.builder.append_link(&mut header, path, target).unwrap();
+            self
+        }
+
+        fn symlink(self, path: &str, target: &str) -> Self {
+            self.link(tar::EntryType::Symlink, path, target)
+        }
+
+        fn hardlink(self, path: &str, target: &str) -> Self {
+            self.link(tar::EntryType::Link, path, target)
+        }
+
+        fn whiteout(self, path: &str) -> Self {
+            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+            let marker = if dir.is_empty() {
+                format!(".wh.{name}")
+            } else {
+                format!("{dir}/.wh.{name}")
+            };
+            self.file(&marker, "")
+        }
+
+        fn opaque(self, dir: &str) -> Self {
+            self.file(&format!("{dir}/.wh..wh..opq"), "")
+        }
+
+        fn finish(self) -> Vec<u8> {
+            self.builder.into_inner().unwrap()
+        }
+    }
+
+    /// Reads `paths` from in-memory layers (bottom first), as `read` does.
+    fn read_layers(layers: &[Vec<u8>], paths: &[&str]) -> BTreeMap<String, String> {
+        read_layers_counted(layers, paths).0
+    }
+
+    /// Also returns how many layers (from the top) were scanned.
+    fn read_layers_counted(
+        layers: &[Vec<u8>],
+        paths: &[&str],
+    ) -> (BTreeMap<String, String>, usize) {
+        let wanted: Vec<String> = paths.iter().map(|p| normalize(p)).collect();
+        let mut indexes: Vec<LayerIndex> = Vec::new();
+        for tar in layers.iter().rev() {
+            let view = Layers {
+                layers: &indexes,
+                complete: false,
+            };
+            let mut capture = BTreeSet::new();
+            for path in &wanted {
+                if let Outcome::Undecided { pending } = view.resolve(path).unwrap() {
+                    capture.insert(pending);
+                }
+            }
+            if capture.is_empty() {
+                break;
+            }
+            indexes.push(scan_tar(&tar[..], &mut capture, true).unwrap());
+        }
+        let scanned = indexes.len();
+        let complete = scanned == layers.len();
+        let mut out = BTreeMap::new();
+        for (requested, path) in paths.iter().zip(&wanted) {
+            let view = Layers {
+                layers: &indexes,
+                complete,
+            };
+            match view.resolve(path).unwrap() {
+                Outcome::File { layer, path } => {
+                    let bytes = match indexes[layer].contents.get(&path) {
+                        Some(bytes) => bytes.clone(),
+                        None => {
+                            let tar = &layers[layers.len() - 1 - layer];
+                            let mut capture = BTreeSet::from([path.clone()]);
+                            let again = scan_tar(&tar[..], &mut capture, false).unwrap();
+                            again.contents[&path].clone()
+                        }
+                    };
+                    out.insert(requested.to_string(), String::from_utf8(bytes).unwrap());
+                }
+                Outcome::Missing => {}
+                Outcome::Undecided { .. } => panic!("undecided after every layer"),
+            }
+        }
+        (out, scanned)
+    }
+
+    fn found(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn reads_files_and_skips_directories_and_absent_paths() {
+        let layer = TarBuilder::default()
+            .dir("./etc/")
+            .file("./etc/hostname", "box\n")
+            .file("var/lib/dpkg/status", "Package: libc6\n")
+            .finish();
+        let got = read_layers(
+            &[layer],
+            &["/etc/hostname", "/var/lib/dpkg/status", "/etc", "/nope"],
+        );
+        assert_eq!(
+            got,
+            found(&[
+                ("/etc/hostname", "box\n"),
+                ("/var/lib/dpkg/status", "Package: libc6\n")
+            ])
+        );
+    }
+
+    #[test]
+    fn upper_layers_shadow_lower_ones_and_stop_the_walk() {
+        let lower = TarBuilder::default()
+            .file("etc/a", "lower a\n")
+            .file("etc/b", "lower b\n")
+            .finish();
+        let upper = TarBuilder::default().file("etc/a", "upper a\n").finish();
+        let layers = [lower, upper];
+        let (got, scanned) = read_layers_counted(&layers, &["/etc/a"]);
+        assert_eq!(got, found(&[("/etc/a", "upper a\n")]));
+        assert_eq!(scanned, 1, "the lower layer is not needed");
+        let (got, scanned) = read_layers_counted(&layers, &["/etc/a", "/etc/b"]);
+        assert_eq!(
+            got,
+            found(&[("/etc/a", "upper a\n"), ("/etc/b", "lower b\n")])
+        );
+        assert_eq!(scanned, 2);
+    }
+
+    #[test]
+    fn whiteouts_delete_lower_files_and_directories() {
+        let lower = TarBuilder::default()
+            .file("etc/gone", "x")
+            .file("etc/kept", "kept")
+            .file("opt/tool/bin", "tool")
+            .finish();
+        let upper = TarBuilder::default()
+            .whiteout("etc/gone")
+            .whiteout("opt/tool")
+            .finish();
+        let (got, scanned) = read_layers_counted(
+            &[lower, upper],
+            &["/etc/gone", "/etc/kept", "/opt/tool/bin"],
+        );
+        assert_eq!(got, found(&[("/etc/kept", "kept")]));
+        assert_eq!(scanned, 2);
+    }
+
+    #[test]
+    fn a_whiteout_alone_decides_without_reading_lower_layers() {
+        let lower = TarBuilder::default().file("etc/gone", "x").finish();
+        let upper = TarBuilder::default().whiteout("etc/gone").finish();
+        let (got, scanned) = read_layers_counted(&[lower, upper], &["/etc/gone"]);
+        assert!(got.is_empty());
+        assert_eq!(scanned, 1);
+    }
+
+    #[test]
+    fn a_file_recreated_above_its_whiteout_is_found() {
+        let bottom = TarBuilder::default().file("etc/conf", "v1").finish();
+        let middle = TarBuilder::default().whiteout("etc/conf").finish();
+        let top = TarBuilder::default().file("etc/conf", "v3").finish();
+        let got = read_layers(&[bottom, middle, top], &["/etc/conf"]);
+        assert_eq!(got, found(&[("/etc/conf", "v3")]));
+    }
+
+    #[test]
+    fn opaque_directories_hide_lower_contents_but_keep_their_own() {
+        let lower = TarBuilder::default()
+            .file("etc/apt/sources.list", "old")
+            .file("etc/apt/sources.list.d/x.list", "x")
+            .file("etc/other", "other")
+            .finish();
+        let upper = TarBuilder::default()
+            .dir("etc/apt")
+            .opaque("etc/apt")
+            .file("etc/apt/sources.list.d/new.sources", "new")
+            .finish();
+        let got = read_layers(
+            &[lower, upper],
+            &[
+                "/etc/apt/sources.list",
+                "/etc/apt/sources.list.d/x.list",
+                "/etc/apt/sources.list.d/new.sources",
+                "/etc/other",
+            ],
+        );
+        assert_eq!(
+            got,
+            found(&[
+                ("/etc/apt/sources.list.d/new.sources", "new"),
+                ("/etc/other", "other")
+            ])
+        );
+    }
+
+    #[test]
+    fn an_upper_file_replacing_a_directory_hides_what_was_below() {
+        let lower = TarBuilder::default().file("opt/thing/file", "x").finish();
+        let upper = TarBuilder::default()
+            .file("opt/thing", "now a file")
+            .finish();
+        let got = read_layers(&[lower, upper], &["/opt/thing/file", "/opt/thing"]);
+        assert_eq!(got, found(&[("/opt/thing", "now a file")]));
+    }
+
+    #[test]
+    fn relative_symlinks_resolve_within_the_image() {
+        // Debian's layout: the link sorts before its target.
+        let layer = TarBuilder::default()
+            .symlink("etc/os-release", "../usr/lib/os-release")
+            .file("usr/lib/os-release", "ID=debian\n")
+            .finish();
+        let (got, scanned) = read_layers_counted(&[layer], &["/etc/os-release"]);
+        assert_eq!(got, found(&[("/etc/os-release", "ID=debian\n")]));
+        assert_eq!(scanned, 1);
+    }
+
+    #[test]
+    fn symlink_targets_in_other_layers_and_absolute_targets() {
+        let lower = TarBuilder::default()
+            .file("usr/lib/os-release", "ID=ubuntu\n")
+            .finish();
+        let upper = TarBuilder::default()
+            .symlink("etc/os-release", "/usr/lib/os-release")
+            .finish();
+        let got = read_layers(&[lower, upper], &["/etc/os-release"]);
+        assert_eq!(got, found(&[("/etc/os-release", "ID=ubuntu\n")]));
+    }
+
+    #[test]
+    fn directory_symlinks_merged_usr_and_target_before_link() {
+        // `lib -> usr/lib`, with the file earlier in the tar than the link.
+        let layer = TarBuilder::default()
+            .file("usr/lib/x86_64-linux-gnu/libc.so.6", "ELF")
+            .symlink("lib", "usr/lib")
+            .symlink("usr/lib/x86_64-linux-gnu/libc.so", "libc.so.6")
+            .finish();
+        let got = read_layers(
+            &[layer],
+            &[
+                "/lib/x86_64-linux-gnu/libc.so.6",
+                "/lib/x86_64-linux-gnu/libc.so",
+            ],
+        );
+        assert_eq!(
+            got,
+            found(&[
+                ("/lib/x86_64-linux-gnu/libc.so.6", "ELF"),
+                ("/lib/x86_64-linux-gnu/libc.so", "ELF")
+            ])
+        );
+    }
+
+    #[test]
+    fn dotdot_cannot_escape_the_root() {
+        let layer = TarBuilder::default()
+            .file("etc/real", "inside")
+            .symlink("etc/escape", "../../../../etc/real")
+            .finish();
+        let got = read_layers(&[layer], &["/etc/escape"]);
+        assert_eq!(got, found(&[("/etc/escape", "inside")]));
+    }
+
+    #[test]
+    fn symlink_loops_and_dangling_links() {
+        let layer = TarBuilder::default()
+            .symlink("a", "b")
+            .symlink("b", "a")
+            .symlink("dangling", "/nowhere")
+            .finish();
+        let got = read_layers(std::slice::from_ref(&layer), &["/dangling"]);
+        assert!(got.is_empty());
+        let mut capture = BTreeSet::from(["a".to_string()]);
+        let index = scan_tar(&layer[..], &mut capture, true).unwrap();
+        let view = Layers {
+            layers: std::slice::from_ref(&index),
+            complete: true,
+        };
+        let err = view.resolve("a").unwrap_err();
+        assert!(err.to_string().contains("too many levels"), "{err}");
+    }
+
+    #[test]
+    fn a_symlink_shadowed_by_an_upper_file_is_not_followed() {
+        let lower = TarBuilder::default()
+            .file("usr/lib/os-release", "lower")
+            .symlink("etc/os-release", "../usr/lib/os-release")
+            .finish();
+        let upper = TarBuilder::default()
+            .file("etc/os-release", "upper")
+            .finish();
+        let got = read_layers(&[lower, upper], &["/etc/os-release"]);
+        assert_eq!(got, found(&[("/etc/os-release", "upper")]));
+    }
+
+    #[test]
+    fn hard_links_read_their_target() {
+        let layer = TarBuilder::default()
+            .file("usr/bin/perl5.36.0", "perl")
+            .hardlink("usr/bin/perl", "./usr/bin/perl5.36.0")
+            .finish();
+        let got = read_layers(&[layer], &["/usr/bin/perl"]);
+        assert_eq!(got, found(&[("/usr/bin/perl", "perl")]));
+    }
+
+    #[test]
+    fn files_under_a_regular_file_do_not_exist() {
+        let layer = TarBuilder::default().file("etc/passwd", "root").finish();
+        let got = read_layers(&[layer], &["/etc/passwd/x"]);
+        assert!(got.is_empty());
+    }
+
+    #[test]
+    fn layer_media_types() {
+        use Compression::*;
+        let cases = [
+            ("application/vnd.oci.image.layer.v1.tar", None),
+            ("application/vnd.oci.image.layer.v1.tar+gzip", Gzip),
+            ("application/vnd.docker.image.rootfs.diff.tar.gzip", Gzip),
+            (
+                "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+                Gzip,
+            ),
+        ];
+        for (media_type, want) in cases {
+            assert_eq!(Compression::for_media_type(media_type).unwrap(), want);
+        }
+        let err =
+            Compression::for_media_type("application/vnd.oci.image.layer.v1.tar+zstd").unwrap_err();
+        assert!(err.to_string().contains("zstd"), "{err}");
+        assert!(Compression::for_media_type("text/plain").is_err());
+    }
+
+    #[test]
+    fn gzip_layers_are_read() {
+        let tar = TarBuilder::default().file("etc/x", "gz").finish();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).unwrap();
+        let gz = gz.finish().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("layer");
+        fs::write(&path, gz).unwrap();
+        let mut capture = BTreeSet::from(["etc/x".to_string()]);
+        let index = scan_layer(&path, Compression::Gzip, &mut capture, true).unwrap();
+        assert_eq!(index.contents["etc/x"], b"gz");
+    }
+
+    #[test]
+    fn os_release_debian() {
+        let text = r#"PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+NAME="Debian GNU/Linux"
+VERSION_ID="12"
+VERSION="12 (bookworm)"
+VERSION_CODENAME=bookworm
+ID=debian
+HOME_URL="https://www.debian.org/"
+"#;
+        assert_eq!(
+            parse_os_release(text),
+            OsRelease {
+                id: "debian".into(),
+                version_id: Some("12".into()),
+                codename: Some("bookworm".into()),
+                id_like: vec![],
+                pretty_name: Some("Debian GNU/Linux 12 (bookworm)".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn os_release_ubuntu_with_id_like_and_ubuntu_codename() {
+        let text = "NAME=\"Ubuntu\"\nVERSION_ID=\"22.04\"\nID=ubuntu\nID_LIKE=debian\n\
+                    UBUNTU_CODENAME=jammy\nPRETTY_NAME=\"Ubuntu 22.04.4 LTS\"\n";
+        let os = parse_os_release(text);
+        assert_eq!(os.id, "ubuntu");
+        assert_eq!(os.version_id.as_deref(), Some("22.04"));
+        assert_eq!(os.codename.as_deref(), Some("jammy"));
+        assert_eq!(os.id_like, vec!["debian"]);
+    }
+
+    #[test]
+    fn os_release_quoting_rules() {
+        let text = "# a comment\n\n\
+                    ID='rhel'\n\
+                    ID_LIKE=\"fedora  centos\"\n\
+                    PRETTY_NAME=\"Say \\\"hi\\\" \\$HOME \\\\ ok\"\n\
+                    VERSION_ID=9.4 # trailing comment\n\
+                    VERSION_CODENAME=\n\
+                    garbage line\n";
+        let os = parse_os_release(text);
+        assert_eq!(os.id, "rhel");
+        assert_eq!(os.id_like, vec!["fedora", "centos"]);
+        assert_eq!(os.pretty_name.as_deref(), Some("Say \"hi\" $HOME \\ ok"));
+        assert_eq!(os.version_id.as_deref(), Some("9.4"));
+        assert_eq!(os.codename, None);
+        assert_eq!(parse_os_release("").id, "linux");
+    }
+
+    #[test]
+    fn digests_must_be_sha256() {
+        assert!(sha256_hex(&format!("sha256:{}", "a".repeat(64))).is_ok());
+        assert!(sha256_hex(&format!("sha512:{}", "a".repeat(128))).is_err());
+        assert!(sha256_hex("sha256:../../etc/passwd").is_err());
+        assert!(sha256_hex(&format!("sha256:{}", "A".repeat(64))).is_err());
+    }
+}

@@ -1,0 +1,580 @@
+//! Python packages: the direct requirements (framework, `[pip]`, profiles)
+//! and their whole closure are resolved with uv for the image's interpreter,
+//! once per locked platform, and each package is pinned to the exact
+//! artifact (wheel, or a flagged sdist) that platform installs.
+//!
+//! Index routing: a package matched by a `[[pip.index]]` pattern is only
+//! ever taken from that index (uv "explicit" indexes with sources); every
+//! other package only from the default index.
+
+pub mod plan;
+pub mod tags;
+pub mod uv;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::config::Config;
+use crate::error::hinted;
+use crate::lock::{PipArtifact, PipPin};
+use crate::manifest::Platform;
+use crate::redact::{redact_text, redact_url};
+use tags::Target;
+
+/// PyPI's simple index, the default.
+pub const PYPI: &str = "https://pypi.org/simple";
+
+/// The name of the root project uv sees; never a real package.
+const ROOT: &str = "mlr-environment-root";
+
+/// A named index and the package-name globs routed to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSpec {
+    pub name: String,
+    /// Canonical URL (mirrors are applied when fetching).
+    pub url: String,
+    pub patterns: Vec<String>,
+}
+
+/// Everything one pip resolution needs.
+#[derive(Debug, Clone)]
+pub struct PipRequest {
+    /// Direct requirements: (as `ml.lock` records it, as uv is asked).
+    pub requirements: Vec<(String, String)>,
+    pub default_index: IndexSpec,
+    pub indexes: Vec<IndexSpec>,
+    /// CPython `(3, 11)`.
+    pub python: (u32, u32),
+    /// glibc of the base image, `(2, 36)`.
+    pub glibc: (u32, u32),
+    pub platforms: Vec<Platform>,
+    /// Existing pins, kept where they still fit (minimal change).
+    pub preferences: Vec<PipPin>,
+    /// `None`: keep preferences. `Some(empty)`: upgrade all. Else these names.
+    pub upgrade: Option<BTreeSet<String>>,
+}
+
+/// PEP 503 normalized name.
+pub fn normalize(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut dash = false;
+    for c in name.chars() {
+        if c == '-' || c == '_' || c == '.' {
+            dash = true;
+        } else {
+            if dash && !out.is_empty() {
+                out.push('-');
+            }
+            dash = false;
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// The distribution name a PEP 508 requirement starts with, normalized.
+pub fn requirement_name(requirement: &str) -> String {
+    let end = requirement
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)))
+        .unwrap_or(requirement.len());
+    normalize(&requirement[..end])
+}
+
+/// Whether `name` matches a glob (`*` and `?`), both normalized.
+pub fn glob_matches(pattern: &str, name: &str) -> bool {
+    fn go(p: &[u8], n: &[u8]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    go(normalize(pattern).as_bytes(), normalize(name).as_bytes())
+}
+
+impl PipRequest {
+    /// The index a package is routed to.
+    pub fn index_for(&self, name: &str) -> &IndexSpec {
+        self.indexes
+            .iter()
+            .find(|i| i.patterns.iter().any(|p| glob_matches(p, name)))
+            .unwrap_or(&self.default_index)
+    }
+}
+
+/// One package as uv resolved it for one platform.
+#[derive(Debug, Clone)]
+struct Resolved {
+    version: String,
+    via: Vec<String>,
+    direct: bool,
+}
+
+/// Resolve with uv at `uv_bin`, one platform after another; later
+/// platforms prefer the versions earlier ones chose.
+pub fn resolve(
+    config: &Config,
+    uv_bin: &Path,
+    request: &PipRequest,
+) -> anyhow::Result<Vec<PipPin>> {
+    let mut by_key: BTreeMap<(String, String), PipPin> = BTreeMap::new();
+    let mut preferred: BTreeMap<String, String> = request
+        .preferences
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone()))
+        .collect();
+    for platform in &request.platforms {
+        let arch = tags::machine(&platform.architecture)
+            .with_context(|| format!("no Python platform for {platform}"))?;
+        let target = Target {
+            python: request.python,
+            arch: arch.to_string(),
+            glibc: request.glibc,
+        };
+        config.shell.status(
+            "Resolving",
+            format!(
+                "pip for {platform} (python {}.{}, manylinux_{}_{})",
+                request.python.0, request.python.1, request.glibc.0, request.glibc.1
+            ),
+        );
+        let work = tempfile::Builder::new()
+            .prefix("mlr-pip-")
+            .tempdir()
+            .context("creating a temporary directory")?;
+        let resolved = compile_versions(config, uv_bin, request, &target, &preferred, work.path())?;
+        let artifacts =
+            compile_artifacts(config, uv_bin, request, &target, &resolved, work.path())?;
+        for (name, r) in &resolved {
+            let Some(pkg) = artifacts.get(name) else {
+                bail!("uv did not report artifacts for {name} {}", r.version);
+            };
+            let artifact = choose_artifact(config, name, &r.version, pkg, &target, platform)?;
+            let pin = by_key
+                .entry((name.clone(), r.version.clone()))
+                .or_insert_with(|| PipPin {
+                    name: name.clone(),
+                    version: r.version.clone(),
+                    index: request.index_for(name).name.clone(),
+                    requested: direct_request(&request.requirements, name),
+                    via: Vec::new(),
+                    artifacts: Vec::new(),
+                });
+            pin.via.extend(r.via.iter().filter(|v| *v != ROOT).cloned());
+            if r.direct && pin.requested.is_none() {
+                pin.requested = direct_request(&request.requirements, name);
+            }
+            pin.artifacts.push(artifact);
+            preferred.insert(name.clone(), r.version.clone());
+        }
+    }
+    let mut pins: Vec<PipPin> = by_key.into_values().collect();
+    for p in &mut pins {
+        p.via.sort();
+        p.via.dedup();
+        p.artifacts.sort_by(|a, b| a.platform.cmp(&b.platform));
+    }
+    Ok(pins)
+}
+
+fn direct_request(requirements: &[(String, String)], name: &str) -> Option<String> {
+    requirements
+        .iter()
+        .find(|(r, _)| requirement_name(r) == name)
+        .map(|(r, _)| r.clone())
+}
+
+impl PipRequest {
+    fn is_direct(&self, name: &str) -> bool {
+        self.requirements
+            .iter()
+            .any(|(r, _)| requirement_name(r) == name)
+    }
+}
+
+/// The `pyproject.toml` uv compiles: the direct requirements, plus the
+/// explicit indexes and the packages routed to them.
+fn pyproject(request: &PipRequest, extra_routed: &BTreeSet<String>, config: &Config) -> String {
+    use crate::lock::write::quote;
+    let mut deps: Vec<String> = request
+        .requirements
+        .iter()
+        .map(|(_, uv)| uv.clone())
+        .collect();
+    for name in extra_routed {
+        if !request.is_direct(name) {
+            deps.push(name.clone());
+        }
+    }
+    let mut s = format!(
+        "[project]\nname = \"{ROOT}\"\nversion = \"0\"\nrequires-python = \"=={}.{}.*\"\ndependencies = [\n",
+        request.python.0, request.python.1
+    );
+    for d in &deps {
+        s.push_str(&format!("    {},\n", quote(d)));
+    }
+    s.push_str("]\n");
+    for index in &request.indexes {
+        s.push_str(&format!(
+            "\n[[tool.uv.index]]\nname = {}\nurl = {}\nexplicit = true\n",
+            quote(&index.name),
+            quote(&config.mirrors.url(&index.url))
+        ));
+    }
+    let routed: Vec<(String, &str)> = deps
+        .iter()
+        .map(|d| requirement_name(d))
+        .filter_map(|n| {
+            let idx = request.index_for(&n);
+            (idx.name != request.default_index.name).then_some((n, idx.name.as_str()))
+        })
+        .collect();
+    if !routed.is_empty() {
+        s.push_str("\n[tool.uv.sources]\n");
+        let mut seen = BTreeSet::new();
+        for (n, idx) in routed {
+            if seen.insert(n.clone()) {
+                s.push_str(&format!("{} = {{ index = {} }}\n", quote(&n), quote(idx)));
+            }
+        }
+    }
+    s
+}
+
+fn uv_command(
+    config: &Config,
+    uv_bin: &Path,
+    request: &PipRequest,
+    target: &Target,
+    dir: &Path,
+) -> Command {
+    let mut cmd = Command::new(uv_bin);
+    // Only credentials and the proxy reach uv from the environment; no
+    // user uv configuration may change a resolution.
+    for (key, _) in std::env::vars_os() {
+        let k = key.to_string_lossy();
+        if k.starts_with("UV_")
+            && !(k.starts_with("UV_INDEX_")
+                && (k.ends_with("_USERNAME") || k.ends_with("_PASSWORD")))
+        {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.current_dir(dir)
+        .env("UV_CACHE_DIR", config.cache_dir.join("uv"))
+        .env("UV_NO_PROGRESS", "1")
+        .stdin(std::process::Stdio::null())
+        .args([
+            "pip",
+            "compile",
+            "pyproject.toml",
+            "--no-config",
+            "--no-header",
+            "--quiet",
+        ])
+        .arg("--python-version")
+        .arg(format!("{}.{}", target.python.0, target.python.1))
+        .arg("--python-platform")
+        .arg(format!(
+            "{}-manylinux_{}_{}",
+            target.arch, target.glibc.0, target.glibc.1
+        ))
+        .arg("--default-index")
+        .arg(config.mirrors.url(&request.default_index.url))
+        .arg("--index-strategy")
+        .arg("first-index");
+    if config.offline {
+        cmd.arg("--offline");
+    }
+    cmd
+}
+
+fn run_uv(mut cmd: Command) -> anyhow::Result<()> {
+    let out = cmd.output().context("running uv")?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = redact_text(String::from_utf8_lossy(&out.stderr).trim());
+    Err(hinted(
+        format!("pip resolution failed:\n{stderr}"),
+        "check the requirements in ml.toml and that the indexes are reachable",
+    ))
+}
+
+/// First uv run: versions and "via" annotations, with preferences.
+fn compile_versions(
+    config: &Config,
+    uv_bin: &Path,
+    request: &PipRequest,
+    target: &Target,
+    preferred: &BTreeMap<String, String>,
+    dir: &Path,
+) -> anyhow::Result<BTreeMap<String, Resolved>> {
+    let mut routed: BTreeSet<String> = BTreeSet::new();
+    let mut first_vias: Option<BTreeMap<String, Resolved>> = None;
+    for _round in 0..3 {
+        std::fs::write(
+            dir.join("pyproject.toml"),
+            pyproject(request, &routed, config),
+        )
+        .context("writing pyproject.toml for uv")?;
+        // Existing pins act as preferences: uv keeps what it can.
+        let seed: String = preferred
+            .iter()
+            .map(|(n, v)| format!("{n}=={v}\n"))
+            .collect();
+        std::fs::write(dir.join("requirements.txt"), seed).context("writing preferences for uv")?;
+        let mut cmd = uv_command(config, uv_bin, request, target, dir);
+        cmd.args(["--annotation-style", "line", "-o", "requirements.txt"]);
+        match &request.upgrade {
+            Some(names) if names.is_empty() => {
+                cmd.arg("--upgrade");
+            }
+            Some(names) => {
+                for n in names {
+                    cmd.arg("--upgrade-package").arg(n);
+                }
+            }
+            None => {}
+        }
+        run_uv(cmd)?;
+        let text =
+            std::fs::read_to_string(dir.join("requirements.txt")).context("reading uv's output")?;
+        let resolved = parse_requirements(&text);
+        // Transitive packages matched by an index pattern must come from
+        // that index: route them explicitly and resolve again.
+        let missing: Vec<String> = resolved
+            .keys()
+            .filter(|n| {
+                request.index_for(n).name != request.default_index.name
+                    && !routed.contains(*n)
+                    && !request.is_direct(n)
+            })
+            .cloned()
+            .collect();
+        let vias = first_vias.get_or_insert_with(|| resolved.clone());
+        if missing.is_empty() {
+            // Keep the "via" of the first round: routing adds no real edge.
+            let mut out = resolved;
+            for (name, r) in &mut out {
+                if routed.contains(name) {
+                    if let Some(orig) = vias.get(name) {
+                        r.via = orig.via.clone();
+                        r.direct = orig.direct;
+                    }
+                }
+            }
+            return Ok(out);
+        }
+        routed.extend(missing);
+    }
+    bail!("index routing did not settle after three resolutions")
+}
+
+/// `name==version  # via a, b` lines.
+fn parse_requirements(text: &str) -> BTreeMap<String, Resolved> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.starts_with(' ') || line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let (spec, comment) = match line.split_once('#') {
+            Some((s, c)) => (s.trim(), c.trim()),
+            None => (line.trim(), ""),
+        };
+        let Some((name, version)) = spec.split_once("==") else {
+            continue;
+        };
+        let via: Vec<String> = comment
+            .strip_prefix("via ")
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.split_whitespace().next().unwrap_or("").to_string())
+                    .filter(|s| !s.is_empty())
+                    .map(|s| if s == ROOT { s } else { normalize(&s) })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let direct = via.iter().any(|v| v == ROOT);
+        out.insert(
+            normalize(name.trim()),
+            Resolved {
+                version: version.trim().to_string(),
+                via,
+                direct,
+            },
+        );
+    }
+    out
+}
+
+/// pylock.toml (PEP 751), the parts mlr reads.
+#[derive(Debug, Deserialize)]
+struct Pylock {
+    #[serde(default)]
+    packages: Vec<PylockPackage>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct PylockPackage {
+    name: String,
+    version: Option<String>,
+    #[serde(default)]
+    wheels: Vec<PylockFile>,
+    sdist: Option<PylockFile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct PylockFile {
+    url: Option<String>,
+    name: Option<String>,
+    size: Option<u64>,
+    #[serde(default)]
+    hashes: BTreeMap<String, String>,
+}
+
+/// Second uv run: the same versions (as constraints), as pylock.toml, for
+/// the artifacts (URLs, hashes, sizes).
+fn compile_artifacts(
+    config: &Config,
+    uv_bin: &Path,
+    request: &PipRequest,
+    target: &Target,
+    resolved: &BTreeMap<String, Resolved>,
+    dir: &Path,
+) -> anyhow::Result<BTreeMap<String, PylockPackage>> {
+    let pins: String = resolved
+        .iter()
+        .map(|(n, r)| format!("{n}=={}\n", r.version))
+        .collect();
+    std::fs::write(dir.join("pins.txt"), pins).context("writing pins for uv")?;
+    let _ = std::fs::remove_file(dir.join("pylock.toml"));
+    let mut cmd = uv_command(config, uv_bin, request, target, dir);
+    cmd.args(["-c", "pins.txt", "-o", "pylock.toml"]);
+    run_uv(cmd)?;
+    let text =
+        std::fs::read_to_string(dir.join("pylock.toml")).context("reading uv's pylock.toml")?;
+    let lock: Pylock = toml_edit::de::from_str(&text).context("parsing uv's pylock.toml")?;
+    let mut out = BTreeMap::new();
+    for p in lock.packages {
+        let name = normalize(&p.name);
+        if let (Some(v), Some(r)) = (&p.version, resolved.get(&name)) {
+            if *v != r.version {
+                bail!("uv changed {name} from {} to {v} between runs", r.version);
+            }
+        }
+        out.insert(name, p);
+    }
+    Ok(out)
+}
+
+fn choose_artifact(
+    config: &Config,
+    name: &str,
+    version: &str,
+    pkg: &PylockPackage,
+    target: &Target,
+    platform: &Platform,
+) -> anyhow::Result<PipArtifact> {
+    let filename_of = |f: &PylockFile| -> Option<String> {
+        f.name.clone().or_else(|| {
+            f.url
+                .as_deref()
+                .and_then(|u| u.rsplit('/').next())
+                .map(|n| {
+                    n.split(['#', '?'])
+                        .next()
+                        .unwrap_or(n)
+                        .replace("%2B", "+")
+                        .replace("%2b", "+")
+                })
+        })
+    };
+    let best = pkg
+        .wheels
+        .iter()
+        .filter_map(|w| {
+            let f = filename_of(w)?;
+            tags::rank(&f, target).map(|r| (r, f, w))
+        })
+        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    let (file, filename, sdist) = match best {
+        Some((_, f, w)) => (w, f, false),
+        None => match &pkg.sdist {
+            Some(s) => {
+                config.shell.warn(format!(
+                    "{name} {version} has no wheel for {platform}; locking its sdist, which the build compiles"
+                ));
+                (s, filename_of(s).unwrap_or_default(), true)
+            }
+            None => {
+                return Err(hinted(
+                    format!(
+                        "{name} {version} has no wheel for {platform} (python {}.{}) and no sdist",
+                        target.python.0, target.python.1
+                    ),
+                    "pick a version with a wheel for this platform, or remove the platform from project.platforms",
+                ));
+            }
+        },
+    };
+    let sha256 = file
+        .hashes
+        .get("sha256")
+        .cloned()
+        .with_context(|| format!("the index gave no sha256 for {filename}"))?;
+    let url = file
+        .url
+        .clone()
+        .with_context(|| format!("the index gave no URL for {filename}"))?;
+    let canonical = config.mirrors.canonical_url(&url);
+    if canonical.contains('@') && canonical.contains("://") {
+        bail!(
+            "refusing to lock a URL with credentials: {}",
+            redact_url(&canonical)
+        );
+    }
+    Ok(PipArtifact {
+        platform: platform.to_string(),
+        filename,
+        url: canonical,
+        sha256,
+        size: file.size.unwrap_or(0),
+        sdist,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_globs() {
+        assert_eq!(normalize("Foo.Bar__baz"), "foo-bar-baz");
+        assert_eq!(requirement_name("Torch==2.5.1+cu124"), "torch");
+        assert_eq!(
+            requirement_name("mycorp_utils ; python_version>='3.9'"),
+            "mycorp-utils"
+        );
+        assert!(glob_matches("mycorp-*", "MyCorp_Utils"));
+        assert!(!glob_matches("mycorp-*", "mycorputils"));
+        assert!(glob_matches("torch*", "torchvision"));
+    }
+
+    #[test]
+    fn parses_annotated_requirements() {
+        let text = "certifi==2026.10.18       # via requests\n    # from https://pypi.org/simple\nnumpy==1.26.0             # via mlr-environment-root (pyproject.toml)\nurllib3==2.8.0 # via requests, Botocore\n";
+        let r = parse_requirements(text);
+        assert_eq!(r["certifi"].version, "2026.10.18");
+        assert_eq!(r["certifi"].via, ["requests"]);
+        assert!(r["numpy"].direct);
+        assert_eq!(r["urllib3"].via, ["requests", "botocore"]);
+    }
+}

@@ -1,0 +1,249 @@
+//! From `ml.toml` to what uv is asked: the direct requirements (framework
+//! packages turned into the right CUDA variant, `[pip]`, profiles), the
+//! indexes and their routing, and the Python environment of the base image.
+
+use anyhow::Context;
+
+use super::{IndexSpec, PYPI, normalize, requirement_name};
+use crate::compat::{Compat, TorchVariant};
+use crate::config::Config;
+use crate::error::hinted;
+use crate::lock::{ImagePin, PythonPin};
+use crate::manifest::{ImageRef, Manifest};
+
+/// The requirements as `ml.toml` states them (framework as `name==version`),
+/// in a fixed order: what `ml.lock` records as `requested` and what
+/// `satisfies` compares, offline and without data tables.
+pub fn manifest_requests(manifest: &Manifest) -> Vec<String> {
+    let mut out: Vec<String> = manifest
+        .framework
+        .iter()
+        .flat_map(|f| f.packages.iter().map(|(n, v)| format!("{n}=={v}")))
+        .collect();
+    out.extend(manifest.pip.iter().flat_map(|p| p.packages.iter().cloned()));
+    out.extend(
+        manifest
+            .profiles
+            .values()
+            .flat_map(|p| p.pip.iter().cloned()),
+    );
+    out
+}
+
+/// Whether the manifest asks for any Python package.
+pub fn wants_python(manifest: &Manifest) -> bool {
+    !manifest_requests(manifest).is_empty()
+}
+
+/// What uv is asked, for one manifest and interpreter.
+#[derive(Debug, Clone)]
+pub struct PipPlan {
+    /// `(requested as in the lock, requirement given to uv)`; today the
+    /// same string, kept apart so uv may be asked more than the lock records.
+    pub requirements: Vec<(String, String)>,
+    pub default_index: IndexSpec,
+    pub indexes: Vec<IndexSpec>,
+    /// The torch build the lock must contain, checked after resolution.
+    pub torch: Option<TorchVariant>,
+}
+
+impl PipPlan {
+    pub fn uv_requirements(&self) -> Vec<String> {
+        self.requirements.iter().map(|(_, r)| r.clone()).collect()
+    }
+}
+
+/// Plan the resolution: framework versions become exact requirements for
+/// the CUDA variant `[cuda]` asks for, from that variant's index.
+pub fn plan(manifest: &Manifest, compat: &Compat, python: &str) -> anyhow::Result<PipPlan> {
+    let cuda = manifest.cuda.as_ref().map(|c| c.version.as_str());
+    let pip = manifest.pip.as_ref();
+    let default_url = pip
+        .and_then(|p| p.index_url.clone())
+        .unwrap_or_else(|| PYPI.to_string());
+    let default_index = IndexSpec {
+        name: if default_url == PYPI {
+            "pypi".into()
+        } else {
+            "default".into()
+        },
+        url: default_url,
+        patterns: Vec::new(),
+    };
+    let mut indexes: Vec<IndexSpec> = pip
+        .map(|p| {
+            p.indexes
+                .iter()
+                .map(|i| IndexSpec {
+                    name: i.name.clone(),
+                    url: i.url.clone(),
+                    patterns: i.packages.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut requirements = Vec::new();
+    let mut torch = None;
+    if let Some(framework) = &manifest.framework {
+        let packages = &framework.packages;
+        let torch_version = packages.get("torch");
+        let variant = match torch_version {
+            Some(v) => Some(compat.torch(v, cuda, python).map_err(|e| {
+                hinted(
+                    format!("[framework] torch = \"{v}\": {}", e.message),
+                    if e.alternatives.is_empty() {
+                        "change the torch, CUDA or Python version".to_string()
+                    } else {
+                        format!("these would work: {}", e.alternatives.join("; "))
+                    },
+                )
+            })?),
+            None => None,
+        };
+        // The variant's index serves the torch family; the requirement stays
+        // as written, and the locked build is checked after resolution, so
+        // an index that serves the wrong build is caught, not trusted.
+        for (name, version) in packages {
+            let requested = format!("{name}=={version}");
+            requirements.push((requested.clone(), requested));
+        }
+        if let Some(v) = &variant {
+            if let (Some(url), Some(local)) = (&v.index_url, &v.local) {
+                indexes.insert(
+                    0,
+                    IndexSpec {
+                        name: format!("pytorch-{local}"),
+                        url: url.clone(),
+                        patterns: vec!["torch".into(), "torchvision".into(), "torchaudio".into()],
+                    },
+                );
+            }
+        }
+        torch = variant;
+    }
+    for r in manifest
+        .pip
+        .iter()
+        .flat_map(|p| p.packages.iter())
+        .chain(manifest.profiles.values().flat_map(|p| p.pip.iter()))
+    {
+        requirements.push((r.clone(), r.clone()));
+    }
+    Ok(PipPlan {
+        requirements,
+        default_index,
+        indexes,
+        torch,
+    })
+}
+
+/// The distribution and interpreter of the base image, read from its
+/// `/etc/os-release` through the registry (no pull, no run).
+pub fn python_environment(
+    config: &Config,
+    manifest: &Manifest,
+    base: &ImagePin,
+    compat: &Compat,
+) -> anyhow::Result<PythonPin> {
+    use crate::resolve::image_files::{parse_os_release, read_image_files};
+    let reference = ImageRef {
+        registry: base.registry.clone(),
+        repository: base.repository.clone(),
+        tag: None,
+        digest: Some(base.digest.clone()),
+    };
+    let digest = &base
+        .platforms
+        .first()
+        .context("the base image pin has no platform")?
+        .digest;
+    config.shell.status(
+        "Inspecting",
+        format!("{}/{} for its Python", base.registry, base.repository),
+    );
+    let files = read_image_files(config, &reference, digest, &["/etc/os-release"])?;
+    let os = files
+        .text("/etc/os-release")
+        .map(|t| parse_os_release(&t))
+        .ok_or_else(|| {
+            hinted(
+                format!("the base image {} has no /etc/os-release, so mlr cannot tell which Python and glibc it provides", base.requested),
+                "use a Debian or Ubuntu based image for pip packages",
+            )
+        })?;
+    let version_id = os.version_id.clone().unwrap_or_default();
+    let shown = format!("{} {}", os.id, version_id);
+    let glibc = compat.os_glibc(&os.id, &version_id).ok_or_else(|| {
+        hinted(
+            format!(
+                "mlr does not know the glibc of {shown} (the base image {})",
+                base.requested
+            ),
+            "use a Debian 11-13 or Ubuntu 20.04-24.04 based image",
+        )
+    })?;
+    let distro_python = compat.os_python(&os.id, &version_id);
+    let version = match (&manifest.python, distro_python) {
+        (Some(p), Some(d)) => {
+            let wanted = major_minor(&p.version);
+            if wanted != d {
+                return Err(hinted(
+                    format!(
+                        "[python] version = \"{}\", but the base image ({shown}) provides Python {d}",
+                        p.version
+                    ),
+                    format!(
+                        "set [python] version = \"{d}\", or choose a base image whose distribution ships Python {wanted}"
+                    ),
+                ));
+            }
+            wanted
+        }
+        (None, Some(d)) => d.to_string(),
+        (_, None) => {
+            return Err(hinted(
+                format!("mlr does not know which Python {shown} provides"),
+                "use a Debian 11-13 or Ubuntu 20.04-24.04 based image",
+            ));
+        }
+    };
+    Ok(PythonPin {
+        version,
+        glibc: format!("{}.{}", glibc.0, glibc.1),
+        os: shown,
+    })
+}
+
+/// `3.11.4` → `3.11`.
+pub fn major_minor(v: &str) -> String {
+    v.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+/// `"3.11"` → `(3, 11)`.
+pub fn parse_pair(v: &str) -> anyhow::Result<(u32, u32)> {
+    let mut it = v.split('.');
+    let a = it.next().and_then(|x| x.parse().ok());
+    let b = it.next().and_then(|x| x.parse().ok());
+    match (a, b) {
+        (Some(a), Some(b)) => Ok((a, b)),
+        _ => anyhow::bail!("`{v}` is not MAJOR.MINOR"),
+    }
+}
+
+/// The normalized names of the framework packages.
+pub fn framework_names(manifest: &Manifest) -> Vec<String> {
+    manifest
+        .framework
+        .iter()
+        .flat_map(|f| f.packages.keys())
+        .map(|n| normalize(n))
+        .collect()
+}
+
+/// The normalized names of the direct requirements.
+pub fn requested_names(plan: &PipPlan) -> Vec<String> {
+    plan.requirements
+        .iter()
+        .map(|(r, _)| requirement_name(r))
+        .collect()
+}

@@ -1,0 +1,158 @@
+//! Wheel filename tags (PEP 425/427, manylinux PEP 600) and which wheel
+//! suits a target interpreter and platform best.
+
+/// What an image's Python can install.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// CPython `(3, 11)`.
+    pub python: (u32, u32),
+    /// `x86_64`, `aarch64`, ...
+    pub arch: String,
+    /// glibc of the image, `(2, 36)`.
+    pub glibc: (u32, u32),
+}
+
+/// The Python machine name for a container platform architecture.
+pub fn machine(architecture: &str) -> Option<&'static str> {
+    Some(match architecture {
+        "amd64" => "x86_64",
+        "arm64" => "aarch64",
+        "ppc64le" => "ppc64le",
+        "s390x" => "s390x",
+        "386" => "i686",
+        "riscv64" => "riscv64",
+        "arm" => "armv7l",
+        _ => return None,
+    })
+}
+
+/// Lower is better; `None` when the wheel cannot be installed on `target`.
+pub fn rank(filename: &str, target: &Target) -> Option<u32> {
+    let stem = filename.strip_suffix(".whl")?;
+    let parts: Vec<&str> = stem.split('-').collect();
+    if parts.len() < 5 {
+        return None;
+    }
+    let n = parts.len();
+    let (pys, abis, plats) = (parts[n - 3], parts[n - 2], parts[n - 1]);
+    let mut best: Option<u32> = None;
+    for py in pys.split('.') {
+        for abi in abis.split('.') {
+            let Some(interp) = interpreter_rank(py, abi, target) else {
+                continue;
+            };
+            for plat in plats.split('.') {
+                if let Some(p) = platform_rank(plat, target) {
+                    let r = interp * 1000 + p;
+                    best = Some(best.map_or(r, |b| b.min(r)));
+                }
+            }
+        }
+    }
+    best
+}
+
+fn interpreter_rank(py: &str, abi: &str, t: &Target) -> Option<u32> {
+    let (major, minor) = t.python;
+    let cp = format!("cp{major}{minor}");
+    match abi {
+        _ if py == cp && abi == cp => Some(0),
+        "abi3" => {
+            let v: u32 = py.strip_prefix(&format!("cp{major}"))?.parse().ok()?;
+            minor.checked_sub(v).map(|d| 1 + d)
+        }
+        "none" => {
+            if py == cp {
+                Some(100)
+            } else if py == format!("py{major}{minor}") {
+                Some(101)
+            } else if py == format!("py{major}") {
+                Some(103)
+            } else {
+                let v: u32 = py.strip_prefix(&format!("py{major}"))?.parse().ok()?;
+                (v < minor).then_some(102)
+            }
+        }
+        _ => None,
+    }
+}
+
+fn platform_rank(plat: &str, t: &Target) -> Option<u32> {
+    if plat == "any" {
+        return Some(999);
+    }
+    let arch = &t.arch;
+    let glibc = |maj: u32, min: u32| -> Option<u32> {
+        ((maj, min) <= t.glibc).then(|| 100u32.saturating_sub(min))
+    };
+    if let Some(rest) = plat.strip_prefix("manylinux_") {
+        let (ver, a) = rest.split_once(&format!("_{arch}"))?;
+        if !a.is_empty() {
+            return None;
+        }
+        let (maj, min) = ver.split_once('_')?;
+        return glibc(maj.parse().ok()?, min.parse().ok()?);
+    }
+    for (legacy, min) in [
+        ("manylinux2014", 17),
+        ("manylinux2010", 12),
+        ("manylinux1", 5),
+    ] {
+        if plat == format!("{legacy}_{arch}") {
+            return glibc(2, min);
+        }
+    }
+    if plat == format!("linux_{arch}") {
+        return Some(500);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t() -> Target {
+        Target {
+            python: (3, 11),
+            arch: "x86_64".into(),
+            glibc: (2, 36),
+        }
+    }
+
+    #[test]
+    fn picks_the_most_specific_compatible_wheel() {
+        let t = t();
+        let specific = rank(
+            "numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+            &t,
+        );
+        let abi3 = rank(
+            "cn-3.5.2-cp37-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
+            &t,
+        );
+        let pure = rank("requests-2.32.0-py3-none-any.whl", &t);
+        assert!(specific.unwrap() < abi3.unwrap() && abi3.unwrap() < pure.unwrap());
+        assert!(
+            rank("x-1-cp311-cp311-manylinux_2_17_x86_64.whl", &t)
+                < rank("x-1-cp311-cp311-manylinux_2_12_x86_64.whl", &t)
+        );
+        assert!(rank("torch-2.5.1+cu124-cp311-cp311-linux_x86_64.whl", &t).is_some());
+    }
+
+    #[test]
+    fn rejects_what_cannot_install() {
+        let t = t();
+        assert_eq!(rank("x-1-cp312-cp312-manylinux_2_17_x86_64.whl", &t), None);
+        assert_eq!(
+            rank("x-1-cp311-cp311-manylinux_2_39_x86_64.whl", &t),
+            None,
+            "glibc too new"
+        );
+        assert_eq!(rank("x-1-cp311-cp311-manylinux_2_17_aarch64.whl", &t), None);
+        assert_eq!(rank("x-1-cp311-cp311-musllinux_1_1_x86_64.whl", &t), None);
+        assert_eq!(rank("x-1-cp311-cp311-win_amd64.whl", &t), None);
+        assert_eq!(rank("x-1-cp312-abi3-manylinux_2_17_x86_64.whl", &t), None);
+        assert_eq!(rank("not-a-wheel.tar.gz", &t), None);
+    }
+}

@@ -1,0 +1,154 @@
+//! `[framework]` + `[cuda]`: the right torch build from the right index,
+//! against a PyTorch-style index on 127.0.0.1 that mirrors
+//! download.pytorch.org (whose name the lock keeps).
+
+use predicates::prelude::*;
+
+use crate::support::{
+    Project, PyIndex, Registry, Service, WheelSpec, push_debian_marker, require, shared_uv,
+};
+
+struct Torch {
+    _registry: Registry,
+    index: PyIndex,
+    project: Project,
+    base: String,
+}
+
+fn torch_env() -> Torch {
+    let registry = Registry::start();
+    push_debian_marker(&registry, "fw/base", "12", "linux/amd64");
+    let index = PyIndex::start();
+    let tag = "cp311-cp311-linux_x86_64";
+    index.add_local_variants("torch", "2.5.1", &["cu118", "cu124", "cpu"], tag);
+    index.add_local_variants("torchvision", "0.20.1", &["cu118", "cu124", "cpu"], tag);
+    Torch {
+        base: registry.reference("fw/base", "12"),
+        _registry: registry,
+        index,
+        project: Project::new(),
+    }
+}
+
+impl Torch {
+    fn manifest(&self, torch: &str, cuda: &str) {
+        self.project.file(
+            "ml.toml",
+            format!(
+                "[base]\nimage = \"{}\"\n\n[cuda]\nversion = \"{cuda}\"\n\n[framework]\ntorch = \"{torch}\"\ntorchvision = \"0.20.1\"\n\n[pip]\nindex-url = \"{}\"\n",
+                self.base,
+                self.index.url()
+            ),
+        );
+    }
+
+    fn mlr(&self) -> assert_cmd::Command {
+        let mut cmd = self.project.mlr();
+        cmd.env("MLR_UV", shared_uv()).env(
+            "MLR_INDEX_MIRRORS",
+            format!(
+                "https://download.pytorch.org/whl={}",
+                self.index.url_of("whl")
+            ),
+        );
+        cmd
+    }
+}
+
+#[test]
+fn each_cuda_version_locks_its_torch_build_with_canonical_urls() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let t = torch_env();
+    for (cuda, local) in [("12.4", "cu124"), ("11.8", "cu118")] {
+        t.manifest("2.5.1", cuda);
+        t.mlr().arg("lock").assert().success();
+        let lock = t.project.read("ml.lock");
+        for name in ["torch", "torchvision"] {
+            let block = lock
+                .split("[[pip]]")
+                .find(|b| b.contains(&format!("name = \"{name}\"")))
+                .unwrap_or_else(|| panic!("{name} missing:\n{lock}"));
+            let version = if name == "torch" { "2.5.1" } else { "0.20.1" };
+            assert!(
+                block.contains(&format!("version = \"{version}+{local}\"")),
+                "{block}"
+            );
+            assert!(
+                block.contains(&format!("index = \"pytorch-{local}\"")),
+                "{block}"
+            );
+            assert!(
+                block.contains(&format!("url = \"https://download.pytorch.org/whl/{local}/{name}-{version}%2B{local}-cp311-cp311-linux_x86_64.whl\"")),
+                "the lock keeps the canonical URL, not the mirror: {block}"
+            );
+            assert!(
+                block.contains(&format!("requested = \"{name}=={version}\"")),
+                "{block}"
+            );
+        }
+        let pip_part = &lock[lock.find("[[pip]]").unwrap()..];
+        assert!(
+            !pip_part.contains("127.0.0.1"),
+            "no mirror address in the pins:\n{lock}"
+        );
+        t.mlr().arg("verify").assert().success();
+    }
+}
+
+#[test]
+fn an_impossible_combination_names_both_sides_and_alternatives() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let t = torch_env();
+    t.manifest("2.1.0", "12.4");
+    t.mlr()
+        .arg("lock")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("torch"))
+        .stderr(predicate::str::contains("2.1.0"))
+        .stderr(predicate::str::contains("12.4"))
+        .stderr(predicate::str::contains("hint: these would work:"));
+    assert!(!t.project.exists("ml.lock"));
+}
+
+#[test]
+fn a_resolution_that_lands_on_the_wrong_build_fails() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let registry = Registry::start();
+    push_debian_marker(&registry, "fw/base", "12", "linux/amd64");
+    // A broken mirror: its cu124 index serves only the CPU build.
+    let index = PyIndex::start();
+    let cpu = WheelSpec::new("torch", "2.5.1").tag("cp311-cp311-linux_x86_64");
+    index.add_wheel_to(
+        "whl/cu124",
+        &WheelSpec {
+            version: "2.5.1+cpu".into(),
+            ..cpu
+        },
+    );
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            "[base]\nimage = \"{}\"\n\n[cuda]\nversion = \"12.4\"\n\n[framework]\ntorch = \"2.5.1\"\n\n[pip]\nindex-url = \"{}\"\n",
+            registry.reference("fw/base", "12"),
+            index.url()
+        ),
+    );
+    project
+        .mlr()
+        .env("MLR_UV", shared_uv())
+        .env(
+            "MLR_INDEX_MIRRORS",
+            format!("https://download.pytorch.org/whl={}", index.url_of("whl")),
+        )
+        .arg("lock")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("2.5.1+cpu"))
+        .stderr(predicate::str::contains("not the intended build"));
+    assert!(!project.exists("ml.lock"), "a wrong build is never locked");
+}

@@ -1,0 +1,460 @@
+//! `mlr lock` for Python packages, with uv against real indexes on
+//! 127.0.0.1 (and one live PyPI smoke test).
+
+use predicates::prelude::*;
+
+use crate::support::{
+    DEBIAN_12, Project, PyIndex, Registry, Service, WheelSpec, push_debian_marker, require,
+    shared_uv,
+};
+
+/// A registry with a Debian-12-looking base, a local index, a project.
+struct Env {
+    registry: Registry,
+    index: PyIndex,
+    project: Project,
+    base: String,
+}
+
+fn env() -> Env {
+    let registry = Registry::start();
+    push_debian_marker(&registry, "py/base", "12", "linux/amd64");
+    let base = registry.reference("py/base", "12");
+    Env {
+        registry,
+        index: PyIndex::start(),
+        project: Project::new(),
+        base,
+    }
+}
+
+impl Env {
+    fn manifest(&self, body: &str) {
+        self.project.file(
+            "ml.toml",
+            format!(
+                "[base]\nimage = \"{}\"\n\n[pip]\nindex-url = \"{}\"\n{body}",
+                self.base,
+                self.index.url()
+            ),
+        );
+    }
+
+    fn mlr(&self) -> assert_cmd::Command {
+        let mut cmd = self.project.mlr();
+        cmd.env("MLR_UV", shared_uv());
+        cmd
+    }
+
+    fn lock(&self) -> String {
+        self.project.read("ml.lock")
+    }
+}
+
+/// The `[[pip]]` block of `name` in a lock.
+fn block<'a>(lock: &'a str, name: &str) -> &'a str {
+    let start = lock
+        .find(&format!("[[pip]]\nname = \"{name}\"\n"))
+        .unwrap_or_else(|| panic!("no [[pip]] {name} in:\n{lock}"));
+    let rest = &lock[start + 1..];
+    let end = rest.find("\n[[").map_or(rest.len(), |e| e + 1);
+    &lock[start..start + 1 + end]
+}
+
+#[test]
+fn exact_pins_closure_extras_and_markers() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let e = env();
+    let app = e.index.add_wheel(
+        &WheelSpec::new("app", "1.0")
+            .requires("lib>=1")
+            .requires("fancy[extra1]==2.0")
+            .requires("oldonly; python_version < '3.0'"),
+    );
+    e.index.add_wheel(&WheelSpec::new("lib", "1.0"));
+    let lib2 = e.index.add_wheel(&WheelSpec::new("lib", "2.0"));
+    e.index.add_wheel(
+        &WheelSpec::new("fancy", "2.0")
+            .extra("extra1")
+            .requires("helper==0.5; extra == 'extra1'"),
+    );
+    e.index.add_wheel(&WheelSpec::new("helper", "0.5"));
+    e.index.add_wheel(&WheelSpec::new("oldonly", "1.0"));
+    e.manifest("packages = [\"app==1.0\"]\n");
+    e.mlr()
+        .arg("lock")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("Added pip lib 2.0"));
+    let lock = e.lock();
+    assert!(
+        lock.contains("[python]\nversion = \"3.11\"\nglibc = \"2.36\"\nos = \"debian 12\"\n"),
+        "{lock}"
+    );
+    let a = block(&lock, "app");
+    assert!(
+        a.contains("version = \"1.0\"") && a.contains("requested = \"app==1.0\""),
+        "{a}"
+    );
+    assert!(a.contains(&format!("sha256 = \"{}\"", app.sha256)), "{a}");
+    assert!(
+        a.contains(&format!("url = \"{}\"", e.index.file_url(&app.filename))),
+        "{a}"
+    );
+    assert!(a.contains("index = \"default\""), "{a}");
+    let l = block(&lock, "lib");
+    assert!(
+        l.contains("version = \"2.0\"") && l.contains("via = [\"app\"]"),
+        "{l}"
+    );
+    assert!(l.contains(&lib2.sha256), "{l}");
+    assert!(!l.contains("requested"), "lib is not direct: {l}");
+    assert!(
+        block(&lock, "helper").contains("via = [\"fancy\"]"),
+        "the extra's dependency is locked"
+    );
+    assert!(
+        !lock.contains("name = \"oldonly\""),
+        "a false marker adds nothing:\n{lock}"
+    );
+    // Twice: byte-identical and no rewrite.
+    e.mlr().arg("lock").assert().success();
+    assert_eq!(e.lock(), lock);
+    e.mlr().arg("verify").assert().success();
+}
+
+#[test]
+fn two_platforms_get_their_own_wheels() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let registry = Registry::start();
+    let dirs = tempfile::tempdir().unwrap();
+    let mut roots = Vec::new();
+    for arch in ["amd64", "arm64"] {
+        let root = dirs.path().join(arch);
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(root.join("etc/os-release"), DEBIAN_12).unwrap();
+        roots.push((root, format!("linux/{arch}")));
+    }
+    let images: Vec<(&std::path::Path, &str)> = roots
+        .iter()
+        .map(|(r, p)| (r.as_path(), p.as_str()))
+        .collect();
+    registry.push_rootfs_index("py/multi", "12", &images);
+    let index = PyIndex::start();
+    let x86 =
+        index.add_wheel(&WheelSpec::new("native", "1.0").tag("cp311-cp311-manylinux_2_17_x86_64"));
+    let arm =
+        index.add_wheel(&WheelSpec::new("native", "1.0").tag("cp311-cp311-manylinux_2_17_aarch64"));
+    index.add_wheel(&WheelSpec::new("native", "1.0").tag("cp312-cp312-manylinux_2_17_x86_64"));
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            "[project]\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n\n[base]\nimage = \"{}\"\n\n[pip]\nindex-url = \"{}\"\npackages = [\"native\"]\n",
+            registry.reference("py/multi", "12"),
+            index.url()
+        ),
+    );
+    project
+        .mlr()
+        .env("MLR_UV", shared_uv())
+        .arg("lock")
+        .assert()
+        .success();
+    let lock = project.read("ml.lock");
+    let b = block(&lock, "native");
+    let amd = format!(
+        "{{ platform = \"linux/amd64\", filename = \"{}\"",
+        x86.filename
+    );
+    let arm64 = format!(
+        "{{ platform = \"linux/arm64\", filename = \"{}\"",
+        arm.filename
+    );
+    assert!(b.contains(&amd) && b.contains(&arm64), "{b}");
+    assert!(b.contains(&x86.sha256) && b.contains(&arm.sha256), "{b}");
+    assert!(!b.contains("cp312"), "{b}");
+}
+
+#[test]
+fn a_package_pinned_to_an_index_never_comes_from_another() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let e = env();
+    let internal = PyIndex::start();
+    // The same name on both indexes: the public one is the attacker's.
+    let public_evil = e.index.add_wheel(&WheelSpec::new("mycorp-utils", "9.9"));
+    let good = internal.add_wheel(&WheelSpec::new("mycorp-utils", "1.2").requires("mycorp-core"));
+    internal.add_wheel(&WheelSpec::new("mycorp-core", "1.0"));
+    e.index.add_wheel(&WheelSpec::new("mycorp-core", "6.6"));
+    // A public package that also exists on the internal index.
+    internal.add_wheel(&WheelSpec::new("six", "0.0.1"));
+    let six = e.index.add_wheel(&WheelSpec::new("six", "1.16.0"));
+    e.manifest(&format!(
+        "packages = [\"mycorp-utils\", \"six\"]\n\n[[pip.index]]\nname = \"internal\"\nurl = \"{}\"\npackages = [\"mycorp-*\"]\n",
+        internal.url()
+    ));
+    e.mlr().arg("lock").assert().success();
+    let lock = e.lock();
+    let u = block(&lock, "mycorp-utils");
+    assert!(
+        u.contains("index = \"internal\"") && u.contains(&good.sha256),
+        "{u}"
+    );
+    assert!(!lock.contains(&public_evil.sha256), "{lock}");
+    let c = block(&lock, "mycorp-core");
+    assert!(
+        c.contains("version = \"1.0\"") && c.contains("index = \"internal\""),
+        "transitive routing: {c}"
+    );
+    let s = block(&lock, "six");
+    assert!(
+        s.contains(&six.sha256) && s.contains("index = \"default\""),
+        "{s}"
+    );
+    // The direct requirement is never even asked of the public index. (A
+    // transitive name is discovered there in a first pass, then routed;
+    // its public files are never fetched or locked.)
+    assert!(
+        !e.index.requested_project("mycorp-utils"),
+        "{:?}",
+        e.index.requests()
+    );
+    assert!(
+        !e.index
+            .requests()
+            .iter()
+            .any(|r| r.starts_with("/files/mycorp_core-6.6") && !r.ends_with(".metadata")),
+        "{:?}",
+        e.index.requests()
+    );
+    assert!(
+        !internal.requested_project("six"),
+        "{:?}",
+        internal.requests()
+    );
+}
+
+#[test]
+fn minimal_updates_and_the_change_summary() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let e = env();
+    e.index.add_wheel(&WheelSpec::new("numpy", "1.26.3"));
+    e.index
+        .add_wheel(&WheelSpec::new("pandas", "2.0").requires("numpy>=1.20"));
+    e.index.add_wheel(&WheelSpec::new("tqdm", "4.0"));
+    e.manifest("packages = [\"pandas\"]\n");
+    e.mlr().arg("lock").assert().success();
+    // Upstream publishes a newer numpy; adding an unrelated package keeps it.
+    e.index.add_wheel(&WheelSpec::new("numpy", "1.26.4"));
+    e.manifest("packages = [\"pandas\", \"tqdm\"]\n");
+    e.mlr()
+        .arg("lock")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("Added pip tqdm 4.0"))
+        .stderr(predicate::str::contains("numpy").not());
+    assert!(block(&e.lock(), "numpy").contains("version = \"1.26.3\""));
+    // --update numpy moves numpy only.
+    e.mlr()
+        .args(["lock", "--update", "numpy"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "Updated pip numpy 1.26.3 → 1.26.4",
+        ))
+        .stderr(predicate::str::contains("pandas").not());
+    // Removing a requirement removes its pin.
+    e.manifest("packages = [\"pandas\"]\n");
+    e.mlr()
+        .arg("lock")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("Removed pip tqdm"));
+    assert!(!e.lock().contains("name = \"tqdm\""));
+}
+
+#[test]
+fn index_credentials_never_reach_the_lock_or_the_output() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let e = env();
+    let password = "idx-s3cret-PW";
+    let private = PyIndex::start_with_auth("reader", password);
+    let wheel = private.add_wheel(&WheelSpec::new("secret-sauce", "1.0"));
+    e.manifest(&format!(
+        "packages = [\"secret-sauce\"]\n\n[[pip.index]]\nname = \"private\"\nurl = \"{}\"\npackages = [\"secret-*\"]\n",
+        private.url()
+    ));
+    // Without credentials: a clear failure.
+    e.mlr()
+        .arg("lock")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("error:"));
+    let out = e
+        .mlr()
+        .env("UV_INDEX_PRIVATE_USERNAME", "reader")
+        .env("UV_INDEX_PRIVATE_PASSWORD", password)
+        .args(["lock", "--verbose"])
+        .assert()
+        .success();
+    let lock = e.lock();
+    assert!(
+        block(&lock, "secret-sauce").contains(&wheel.sha256),
+        "{lock}"
+    );
+    let output = out.get_output();
+    for text in [
+        lock.as_str(),
+        &String::from_utf8_lossy(&output.stdout),
+        &String::from_utf8_lossy(&output.stderr),
+    ] {
+        assert!(!text.contains(password), "{text}");
+        assert!(!text.contains("reader@"), "{text}");
+    }
+}
+
+/// Live PyPI: requests and numpy for Python 3.11 on amd64 and arm64; every
+/// locked sha256 equals the one PyPI lists for that file.
+#[test]
+fn live_pypi_smoke() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let registry = Registry::start();
+    let dirs = tempfile::tempdir().unwrap();
+    let mut roots = Vec::new();
+    for arch in ["amd64", "arm64"] {
+        let root = dirs.path().join(arch);
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(root.join("etc/os-release"), DEBIAN_12).unwrap();
+        roots.push((root, format!("linux/{arch}")));
+    }
+    let images: Vec<(&std::path::Path, &str)> = roots
+        .iter()
+        .map(|(r, p)| (r.as_path(), p.as_str()))
+        .collect();
+    registry.push_rootfs_index("py/live", "12", &images);
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            "[project]\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n\n[base]\nimage = \"{}\"\n\n[python]\nversion = \"3.11\"\n\n[pip]\npackages = [\"requests\", \"numpy\"]\n",
+            registry.reference("py/live", "12")
+        ),
+    );
+    project
+        .mlr()
+        .env("MLR_UV", shared_uv())
+        .arg("lock")
+        .assert()
+        .success();
+    let lock: mlr::lock::Lockfile = mlr::lock::parse(&project.read("ml.lock"), "ml.lock")
+        .unwrap()
+        .lock;
+    let names: Vec<&str> = lock.pip.iter().map(|p| p.name.as_str()).collect();
+    for want in [
+        "requests",
+        "numpy",
+        "urllib3",
+        "idna",
+        "certifi",
+        "charset-normalizer",
+    ] {
+        assert!(names.contains(&want), "{names:?}");
+    }
+    let numpy = lock.pip.iter().find(|p| p.name == "numpy").unwrap();
+    let amd = numpy
+        .artifacts
+        .iter()
+        .find(|a| a.platform == "linux/amd64")
+        .unwrap();
+    let arm = numpy
+        .artifacts
+        .iter()
+        .find(|a| a.platform == "linux/arm64")
+        .unwrap();
+    assert!(
+        amd.filename.contains("x86_64") && amd.filename.contains("cp311"),
+        "{amd:?}"
+    );
+    assert!(
+        arm.filename.contains("aarch64") && arm.filename.contains("cp311"),
+        "{arm:?}"
+    );
+    for pin in &lock.pip {
+        let listed = pypi_hashes(&pin.name);
+        for a in &pin.artifacts {
+            assert_eq!(
+                listed.get(&a.filename),
+                Some(&a.sha256),
+                "{} {}: PyPI lists another hash",
+                pin.name,
+                a.filename
+            );
+            assert!(
+                a.url.starts_with("https://files.pythonhosted.org/"),
+                "{}",
+                a.url
+            );
+            assert!(a.size > 0);
+        }
+    }
+}
+
+/// filename → sha256 from PyPI's simple API (PEP 691 JSON). PyPI's
+/// `/pypi/<name>/json` API answers 404 through this machine's proxy; the
+/// simple API lists the same hashes.
+fn pypi_hashes(name: &str) -> std::collections::BTreeMap<String, String> {
+    let out = std::process::Command::new("curl")
+        .args(["-fsSL", "-H", "Accept: application/vnd.pypi.simple.v1+json"])
+        .arg(format!("https://pypi.org/simple/{name}/"))
+        .output()
+        .expect("run curl");
+    assert!(
+        out.status.success(),
+        "curl failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| {
+            Some((
+                f["filename"].as_str()?.to_string(),
+                f["hashes"]["sha256"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn python_version_must_match_the_distribution() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let e = env();
+    e.index.add_wheel(&WheelSpec::new("x", "1.0"));
+    e.project.file(
+        "ml.toml",
+        format!(
+            "[base]\nimage = \"{}\"\n\n[python]\nversion = \"3.10\"\n\n[pip]\nindex-url = \"{}\"\npackages = [\"x\"]\n",
+            e.base,
+            e.index.url()
+        ),
+    );
+    e.mlr()
+        .arg("lock")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("provides Python 3.11"))
+        .stderr(predicate::str::contains(
+            "hint: set [python] version = \"3.11\"",
+        ));
+    assert!(!e.project.exists("ml.lock"));
+    let _ = &e.registry;
+}

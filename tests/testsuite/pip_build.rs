@@ -1,0 +1,80 @@
+//! End to end on the engine: a Debian bookworm base from the local
+//! registry, Python 3.11 from apt, locked pip packages from a local index.
+
+use crate::support::{
+    ImageCleanup, Project, PyIndex, Registry, Service, WheelSpec, debian_rootfs, docker,
+    docker_run, require, shared_uv,
+};
+
+#[test]
+fn the_image_runs_exactly_the_locked_versions() {
+    require!(Service::Registry);
+    require!(Service::Docker);
+    require!(Service::DebianRootfs);
+    require!(Service::PyPI);
+    let registry = Registry::start();
+    let rootfs = debian_rootfs().expect("checked by require!");
+    registry.push_rootfs("debian", "bookworm", &rootfs, "linux/amd64");
+    let index = PyIndex::start();
+    // Built into the local index by the test: a package and its dependency,
+    // with a newer dependency that the pin must not pick up later.
+    index.add_wheel(
+        &WheelSpec::new("hello-mlr", "1.0")
+            .requires("tinydep>=1")
+            .file("hello_mlr/__init__.py", "VERSION = '1.0'\n"),
+    );
+    index.add_wheel(
+        &WheelSpec::new("tinydep", "1.1").file("tinydep/__init__.py", "VERSION = '1.1'\n"),
+    );
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            "[project]\nname = \"pyimage\"\n\n[base]\nimage = \"{}\"\n\n[python]\nversion = \"3.11\"\n\n[pip]\nindex-url = \"{}\"\npackages = [\"hello-mlr==1.0\"]\n\n[image]\nuser = \"ml\"\n",
+            registry.reference("debian", "bookworm"),
+            index.url()
+        ),
+    );
+    project
+        .mlr()
+        .env("MLR_UV", shared_uv())
+        .arg("lock")
+        .assert()
+        .success();
+    index.add_wheel(
+        &WheelSpec::new("tinydep", "9.9").file("tinydep/__init__.py", "VERSION = '9.9'\n"),
+    );
+
+    let tag = format!("mlr-pip-e2e:{}", std::process::id());
+    let _cleanup = ImageCleanup::new([tag.clone()]);
+    project
+        .mlr()
+        .args(["build", "--tag", &tag])
+        .assert()
+        .success();
+    let out = docker_run(
+        &tag,
+        &[
+            "python",
+            "-c",
+            "import sys, hello_mlr, tinydep; print(sys.version_info[:2], hello_mlr.VERSION, tinydep.VERSION)",
+        ],
+    );
+    assert_eq!(out, "(3, 11) 1.0 1.1\n");
+    // No locked wheel stayed in the image; pip left no compiled bytecode.
+    let out = docker_run(
+        &tag,
+        &[
+            "sh",
+            "-c",
+            "find / -xdev \\( -name 'hello_mlr*.whl' -o -name 'tinydep*.whl' -o -path '/tmp/mlr-pip*' \\) 2>/dev/null | wc -l; find /opt/mlr/venv -name '*.pyc' -path '*hello_mlr*' | wc -l; id -un",
+        ],
+    );
+    assert_eq!(out, "0\n0\nml\n");
+    let history = docker(&["history", "--no-trunc", &tag]);
+    let history = String::from_utf8_lossy(&history.stdout);
+    assert!(
+        !history.contains(&index.addr()),
+        "no index address in the image history:\n{history}"
+    );
+}
