@@ -74,7 +74,13 @@ pub fn dockerfile(manifest: &Manifest, lock: &Lockfile) -> anyhow::Result<String
         d.push_str(&create_user(user));
     }
     if let Some(py) = python {
-        d.push_str(&python_stages(lock, py, &framework_names(manifest)));
+        let profile_only = crate::resolve::pip::plan::profile_only_names(manifest);
+        d.push_str(&python_stages(
+            lock,
+            py,
+            &framework_names(manifest),
+            &profile_only,
+        ));
     }
 
     for pin in &lock.git {
@@ -242,7 +248,12 @@ pub fn pip_groups(
 /// venv is copied into the final image, so the wheels never enter a layer
 /// of it. Nothing is resolved at build time: `--no-index --no-deps
 /// --require-hashes` over the locked files placed in the context.
-fn python_stages(lock: &Lockfile, py: &crate::lock::PythonPin, framework: &[String]) -> String {
+fn python_stages(
+    lock: &Lockfile,
+    py: &crate::lock::PythonPin,
+    framework: &[String],
+    profile_only: &[String],
+) -> String {
     let mut d = String::new();
     let sdists = lock.pip.iter().any(|p| p.artifacts.iter().any(|a| a.sdist));
     let build_tools = if sdists {
@@ -261,7 +272,7 @@ fn python_stages(lock: &Lockfile, py: &crate::lock::PythonPin, framework: &[Stri
          \x20   python3 -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == ({want}) else \"the base image provides Python %d.%d; ml.lock needs {major_minor}\" % v)'; \\\n\
          \x20   python3 -m venv {VENV}"
     );
-    let groups = pip_groups(lock, framework, &[]);
+    let groups = pip_groups(lock, framework, profile_only);
     let used: Vec<&str> = PIP_GROUPS
         .iter()
         .copied()
@@ -288,10 +299,11 @@ fn python_stages(lock: &Lockfile, py: &crate::lock::PythonPin, framework: &[Stri
 pub fn pip_requirements(
     lock: &Lockfile,
     framework: &[String],
+    profile_only: &[String],
     group: &str,
     platform: &str,
 ) -> Vec<(String, String, String)> {
-    let groups = pip_groups(lock, framework, &[]);
+    let groups = pip_groups(lock, framework, profile_only);
     let mut out = Vec::new();
     for p in &lock.pip {
         if !groups.iter().any(|(n, g)| *n == p.name && *g == group) {
@@ -375,4 +387,117 @@ fn env_quote(v: &str) -> String {
 /// A POSIX shell single-quoted word.
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The Dockerfile the engine builds: the render, with the base image
+/// pulled through its registry mirror (same digest, so the same bytes).
+pub fn through_mirrors(
+    dockerfile: &str,
+    lock: &Lockfile,
+    mirrors: &crate::settings::Mirrors,
+) -> String {
+    let Some(base) = lock.image("base") else {
+        return dockerfile.to_string();
+    };
+    let (host, repository) = mirrors.registry(&base.registry, &base.repository);
+    if host == base.registry && repository == base.repository {
+        return dockerfile.to_string();
+    }
+    dockerfile.replace(
+        &format!("FROM {}/{}@", base.registry, base.repository),
+        &format!("FROM {host}/{repository}@"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::{PipArtifact, PipPin};
+
+    fn pin(name: &str, requested: Option<&str>, via: &[&str]) -> PipPin {
+        PipPin {
+            name: name.into(),
+            version: "1".into(),
+            index: "pypi".into(),
+            requested: requested.map(Into::into),
+            via: via.iter().map(|v| v.to_string()).collect(),
+            artifacts: vec![PipArtifact {
+                platform: "linux/amd64".into(),
+                filename: format!("{name}-1-py3-none-any.whl"),
+                url: format!("https://files.example/{name}-1-py3-none-any.whl"),
+                sha256: "0".repeat(64),
+                size: 1,
+                sdist: false,
+            }],
+        }
+    }
+
+    #[test]
+    fn framework_first_and_dev_only_packages_left_out_of_prod() {
+        let lock = Lockfile {
+            pip: vec![
+                pin("torch", Some("torch==2.5.1"), &[]),
+                pin("numpy", None, &["pandas", "torch"]),
+                pin("filelock", None, &["torch"]),
+                pin("pandas", Some("pandas"), &[]),
+                pin("ruff", Some("ruff"), &[]),
+                pin("pyflakes", None, &["ruff"]),
+            ],
+            ..Lockfile::new("sha256:x".into())
+        };
+        let groups = pip_groups(&lock, &["torch".to_string()], &["ruff".to_string()]);
+        let get = |n: &str| groups.iter().find(|(g, _)| g == n).map(|(_, g)| *g);
+        assert_eq!(get("torch"), Some("framework"));
+        assert_eq!(
+            get("numpy"),
+            Some("framework"),
+            "shared with the framework: installed with it"
+        );
+        assert_eq!(get("filelock"), Some("framework"));
+        assert_eq!(get("pandas"), Some("packages"));
+        assert_eq!(get("ruff"), None, "dev-only");
+        assert_eq!(get("pyflakes"), None, "only a dev package needs it");
+        let reqs = pip_requirements(
+            &lock,
+            &["torch".to_string()],
+            &["ruff".to_string()],
+            "packages",
+            "linux/amd64",
+        );
+        assert_eq!(reqs.len(), 1);
+        assert_eq!(reqs[0].0, "pandas-1-py3-none-any.whl");
+    }
+
+    #[test]
+    fn the_base_is_pulled_through_a_registry_mirror() {
+        let lock = Lockfile {
+            images: vec![crate::lock::ImagePin {
+                name: "base".into(),
+                requested: "docker.io/nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04".into(),
+                registry: "docker.io".into(),
+                repository: "nvidia/cuda".into(),
+                tag: Some("12.4.1-cudnn-devel-ubuntu22.04".into()),
+                digest: format!("sha256:{}", "a".repeat(64)),
+                media_type: "application/vnd.oci.image.index.v1+json".into(),
+                platforms: vec![],
+            }],
+            ..Lockfile::new("sha256:x".into())
+        };
+        let d = format!("FROM docker.io/nvidia/cuda@sha256:{}\n", "a".repeat(64));
+        let mirrors = crate::settings::Mirrors::new(
+            [("docker.io".to_string(), "127.0.0.1:5000/hub".to_string())],
+            [],
+        );
+        assert_eq!(
+            through_mirrors(&d, &lock, &mirrors),
+            format!(
+                "FROM 127.0.0.1:5000/hub/nvidia/cuda@sha256:{}\n",
+                "a".repeat(64)
+            )
+        );
+        assert_eq!(
+            through_mirrors(&d, &lock, &crate::settings::Mirrors::default()),
+            d
+        );
+    }
 }

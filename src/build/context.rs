@@ -67,7 +67,9 @@ fn place_pip_files(
         .collect();
     let mut http: Option<crate::http::Http> = None;
     for group in crate::render::PIP_GROUPS {
-        let files = crate::render::pip_requirements(lock, &framework, group, platform);
+        let profile_only = crate::resolve::pip::plan::profile_only_names(manifest);
+        let files =
+            crate::render::pip_requirements(lock, &framework, &profile_only, group, platform);
         if files.is_empty() {
             continue;
         }

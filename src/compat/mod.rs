@@ -84,7 +84,7 @@ impl CompatOverrides {
         out
     }
 
-    fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self == &CompatOverrides::default()
     }
 }

@@ -36,6 +36,19 @@ pub struct Manifest {
     pub image: ImageConfig,
     /// `[profile.NAME]`, keyed by NAME (for example `dev`).
     pub profiles: BTreeMap<String, Profile>,
+    /// `[compat]`: rows that extend or replace mlr's compatibility data.
+    pub compat: Option<crate::compat::CompatOverrides>,
+}
+
+impl Manifest {
+    /// The compatibility data for this manifest: built-in plus `[compat]`.
+    pub fn compat(&self) -> std::borrow::Cow<'static, crate::compat::Compat> {
+        let builtin = crate::compat::Compat::builtin();
+        match &self.compat {
+            Some(extra) => std::borrow::Cow::Owned(builtin.with_overrides(extra)),
+            None => std::borrow::Cow::Borrowed(builtin),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -58,6 +58,18 @@ pub fn manifest(w: &TomlManifest) -> Result<Manifest, Vec<Problem>> {
         .collect();
     v.base_or_cuda(w);
     v.flavor_has_nvcc(w);
+    let compat = w.compat.as_ref().filter(|c| !c.is_empty()).cloned();
+    if let Some(c) = &compat {
+        for problem in c.problems() {
+            v.push(
+                KeyPath::root().key("compat"),
+                Target::Key,
+                Invalid::new(problem).hint(
+                    "each row needs every key of the built-in table it extends (see the book)",
+                ),
+            );
+        }
+    }
 
     if !v.problems.is_empty() {
         return Err(v.problems);
@@ -74,6 +86,7 @@ pub fn manifest(w: &TomlManifest) -> Result<Manifest, Vec<Problem>> {
         env,
         image,
         profiles,
+        compat,
     })
 }
 

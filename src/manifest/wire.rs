@@ -46,6 +46,10 @@ pub struct TomlManifest {
     /// default `prod` image.
     #[serde(default)]
     pub profile: BTreeMap<String, TomlProfile>,
+    /// Extra compatibility rows (`[[compat.torch]]`, `[[compat.tensorflow]]`,
+    /// `[[compat.jax]]`, `[[compat.cuda_image]]`, `[[compat.os]]`) for releases newer
+    /// than this mlr; a row with the same key replaces the built-in one.
+    pub compat: Option<crate::compat::CompatOverrides>,
 }
 
 /// `[project]`

@@ -25,6 +25,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
         }
     };
     let dockerfile = crate::render::dockerfile(&manifest, &lock.lock)?;
+    let dockerfile = crate::render::through_mirrors(&dockerfile, &lock.lock, &config.mirrors);
     let context = tempfile::Builder::new()
         .prefix("mlr-build-")
         .tempdir()

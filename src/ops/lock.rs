@@ -275,8 +275,8 @@ fn pip_still_fits(manifest: &Manifest, lock: &Lockfile) -> bool {
         }
     }
     // The framework variant follows [cuda]: a changed CUDA needs new wheels.
-    let compat = crate::compat::Compat::builtin();
-    match plan::plan(manifest, compat, &py.version) {
+    let compat = manifest.compat();
+    match plan::plan(manifest, &compat, &py.version) {
         Ok(p) => match &p.torch {
             Some(variant) => lock.pip.iter().filter(|q| q.name == "torch").all(|q| {
                 crate::compat::check_torch_locked(variant, &q.version, &torch_deps(lock)).is_ok()
@@ -305,7 +305,7 @@ fn lock_pip(
     upgrade: Option<BTreeSet<String>>,
 ) -> anyhow::Result<()> {
     use crate::resolve::pip::{self, PipRequest, plan};
-    let compat = crate::compat::Compat::builtin();
+    let compat = manifest.compat();
     let base = new
         .image("base")
         .cloned()
@@ -323,9 +323,9 @@ fn lock_pip(
         {
             l.python.clone().expect("checked above")
         }
-        _ => plan::python_environment(config, manifest, &base, compat)?,
+        _ => plan::python_environment(config, manifest, &base, &compat)?,
     };
-    let the_plan = plan::plan(manifest, compat, &python.version)?;
+    let the_plan = plan::plan(manifest, &compat, &python.version)?;
     let index_url = the_plan.default_index.url.clone();
     let uv_bin = pip::uv::locate(config, &index_url)?;
     let request = PipRequest {

@@ -376,7 +376,7 @@ pub(crate) fn registry_error(
 pub fn base_reference(
     manifest: &crate::manifest::Manifest,
 ) -> anyhow::Result<Option<(ImageRef, bool)>> {
-    use crate::compat::{Compat, Flavor};
+    use crate::compat::Flavor;
     use crate::manifest::CudaFlavor;
     if let Some(b) = &manifest.base {
         return Ok(Some((b.image.clone(), false)));
@@ -392,7 +392,8 @@ pub fn base_reference(
         None if manifest.git.values().any(|g| !g.build.is_empty()) => Flavor::Devel,
         None => Flavor::Runtime,
     };
-    let tag = Compat::builtin()
+    let tag = manifest
+        .compat()
         .cuda_image_tag(&cuda.version, cuda.cudnn.as_deref(), flavor, None)
         .map_err(|e| {
             hinted(

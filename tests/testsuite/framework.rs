@@ -152,3 +152,33 @@ fn a_resolution_that_lands_on_the_wrong_build_fails() {
         .stderr(predicate::str::contains("not the intended build"));
     assert!(!project.exists("ml.lock"), "a wrong build is never locked");
 }
+
+#[test]
+fn a_compat_row_in_the_manifest_admits_a_release_newer_than_mlr() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let t = torch_env();
+    t.index
+        .add_local_variants("torch", "9.0.0", &["cu130"], "cp311-cp311-linux_x86_64");
+    let manifest = format!(
+        "[base]\nimage = \"{}\"\n\n[cuda]\nversion = \"13.0\"\n\n[framework]\ntorch = \"9.0.0\"\n\n[pip]\nindex-url = \"{}\"\n",
+        t.base,
+        t.index.url()
+    );
+    t.project.file("ml.toml", &manifest);
+    t.mlr()
+        .arg("lock")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("9.0.0"));
+    t.project.file(
+        "ml.toml",
+        format!(
+            "{manifest}\n[[compat.torch]]\nversion = \"9.0.0\"\npython = [\"3.11\"]\nvariants = [\"cu130\"]\n"
+        ),
+    );
+    t.mlr().arg("lock").assert().success();
+    let lock = t.project.read("ml.lock");
+    assert!(lock.contains("version = \"9.0.0+cu130\""), "{lock}");
+    assert!(lock.contains("index = \"pytorch-cu130\""), "{lock}");
+}

@@ -726,12 +726,13 @@ print(z.read("mlr_rig_demo-1.0.dist-info/WHEEL").decode(), end="")
 
 #[test]
 fn uv_compiles_against_the_index() {
-    let Some(uv) = uv_binary() else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIP uv_compiles_against_the_index: no `uv` on PATH (or MLR_TEST_UV)"
-        );
-        return;
+    // The uv mlr drives (MLR_TEST_UV or PATH first, else mlr's own pinned download).
+    let uv = match uv_binary() {
+        Some(uv) => uv,
+        None => {
+            crate::support::require!(crate::support::Service::PyPI);
+            crate::support::shared_uv()
+        }
     };
     let index = PyIndex::start();
     let tag = "cp311-cp311-manylinux_2_17_x86_64";

@@ -88,24 +88,36 @@ pub fn plan(manifest: &Manifest, compat: &Compat, python: &str) -> anyhow::Resul
         let packages = &framework.packages;
         let torch_version = packages.get("torch");
         let variant = match torch_version {
-            Some(v) => Some(compat.torch(v, cuda, python).map_err(|e| {
-                hinted(
-                    format!("[framework] torch = \"{v}\": {}", e.message),
-                    if e.alternatives.is_empty() {
-                        "change the torch, CUDA or Python version".to_string()
-                    } else {
-                        format!("these would work: {}", e.alternatives.join("; "))
-                    },
-                )
-            })?),
+            Some(v) => Some(
+                compat
+                    .torch(v, cuda, python)
+                    .map_err(|e| incompatible("torch", v, &e))?,
+            ),
             None => None,
         };
         // The variant's index serves the torch family; the requirement stays
         // as written, and the locked build is checked after resolution, so
         // an index that serves the wrong build is caught, not trusted.
+        // TensorFlow and JAX get their CUDA extras (`tensorflow[and-cuda]`,
+        // `jax[cuda12]`) from the data tables.
         for (name, version) in packages {
             let requested = format!("{name}=={version}");
-            requirements.push((requested.clone(), requested));
+            let to_uv = match name.as_str() {
+                "tensorflow" => {
+                    compat
+                        .tensorflow(version, cuda, python)
+                        .map_err(|e| incompatible(name, version, &e))?
+                        .requirement
+                }
+                "jax" => {
+                    compat
+                        .jax(version, cuda, python)
+                        .map_err(|e| incompatible(name, version, &e))?
+                        .requirement
+                }
+                _ => requested.clone(),
+            };
+            requirements.push((requested, to_uv));
         }
         if let Some(v) = &variant {
             if let (Some(url), Some(local)) = (&v.index_url, &v.local) {
@@ -135,6 +147,17 @@ pub fn plan(manifest: &Manifest, compat: &Compat, python: &str) -> anyhow::Resul
         indexes,
         torch,
     })
+}
+
+fn incompatible(name: &str, version: &str, e: &crate::compat::Incompatible) -> anyhow::Error {
+    hinted(
+        format!("[framework] {name} = \"{version}\": {}", e.message),
+        if e.alternatives.is_empty() {
+            "change the framework, CUDA or Python version".to_string()
+        } else {
+            format!("these would work: {}", e.alternatives.join("; "))
+        },
+    )
 }
 
 /// The distribution and interpreter of the base image, read from its
@@ -245,5 +268,24 @@ pub fn requested_names(plan: &PipPlan) -> Vec<String> {
     plan.requirements
         .iter()
         .map(|(r, _)| requirement_name(r))
+        .collect()
+}
+
+/// Names requested only by `[profile.*] pip`, never by the prod image.
+pub fn profile_only_names(manifest: &Manifest) -> Vec<String> {
+    let prod: Vec<String> = framework_names(manifest)
+        .into_iter()
+        .chain(
+            manifest
+                .pip
+                .iter()
+                .flat_map(|p| p.packages.iter().map(|r| requirement_name(r))),
+        )
+        .collect();
+    manifest
+        .profiles
+        .values()
+        .flat_map(|p| p.pip.iter().map(|r| requirement_name(r)))
+        .filter(|n| !prod.contains(n))
         .collect()
 }
