@@ -458,3 +458,39 @@ fn python_version_must_match_the_distribution() {
     assert!(!e.project.exists("ml.lock"));
     let _ = &e.registry;
 }
+
+#[test]
+fn a_package_without_a_wheel_is_locked_as_its_flagged_sdist() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let e = env();
+    let sdist = e.index.add_sdist("sourceonly", "0.3");
+    let wheel = e.index.add_wheel(&WheelSpec::new("haswheel", "1.0"));
+    e.manifest("packages = [\"sourceonly\", \"haswheel\"]\n");
+    e.mlr()
+        .arg("lock")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "sourceonly 0.3 has no wheel for linux/amd64",
+        ));
+    let lock = e.lock();
+    let s = block(&lock, "sourceonly");
+    assert!(
+        s.contains(&format!("filename = \"{}\"", sdist.filename)),
+        "{s}"
+    );
+    assert!(
+        s.contains(&sdist.sha256) && s.contains("sdist = true"),
+        "{s}"
+    );
+    let w = block(&lock, "haswheel");
+    assert!(w.contains(&wheel.sha256) && !w.contains("sdist"), "{w}");
+    // The build installs compilers for it.
+    let dockerfile = e.mlr().arg("dockerfile").assert().success();
+    let dockerfile = String::from_utf8_lossy(&dockerfile.get_output().stdout).to_string();
+    assert!(
+        dockerfile.contains("build-essential python3-dev"),
+        "{dockerfile}"
+    );
+}

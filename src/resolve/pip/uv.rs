@@ -64,8 +64,23 @@ pub fn locate(config: &Config, index_url: &str) -> anyhow::Result<PathBuf> {
             "run once without --offline, or point MLR_UV at a uv binary",
         ));
     }
-    download(config, index_url, &cached)?;
-    Ok(cached)
+    // The project's index first (a PyPI mirror usually has uv), then PyPI.
+    let mut failure = None;
+    for index in [index_url, super::PYPI] {
+        match download(config, index, &cached) {
+            Ok(()) => return Ok(cached),
+            Err(e) => {
+                config
+                    .shell
+                    .verbose("Skipping", format!("{}: {e:#}", redact_url(index)));
+                failure.get_or_insert(e);
+            }
+        }
+        if index_url == super::PYPI {
+            break;
+        }
+    }
+    Err(failure.expect("at least one attempt"))
 }
 
 fn download(config: &Config, index_url: &str, dest: &Path) -> anyhow::Result<()> {
