@@ -125,6 +125,9 @@ pub struct BuildArgs {
     /// Container engine to build with
     #[arg(long, value_name = "BACKEND", value_parser = ["docker"])]
     pub backend: Option<String>,
+    /// Build every layer afresh (also re-fetches apt packages from their archive)
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// Run the parsed command.
@@ -175,6 +178,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             &ops::build::BuildOptions {
                 tag: a.tag.clone(),
                 backend: a.backend.clone(),
+                no_cache: a.no_cache,
             },
         ),
         Command::Verify { format } => ops::verify::run(&workspace()?, &config, (*format).into()),

@@ -73,6 +73,9 @@ pub fn dockerfile(manifest: &Manifest, lock: &Lockfile) -> anyhow::Result<String
     if named_user {
         d.push_str(&create_user(user));
     }
+    if !lock.apt.is_empty() {
+        d.push_str(&apt_layer(lock));
+    }
     if let Some(py) = python {
         let profile_only = crate::resolve::pip::plan::profile_only_names(manifest);
         d.push_str(&python_stages(
@@ -166,6 +169,85 @@ pub fn dockerfile(manifest: &Manifest, lock: &Lockfile) -> anyhow::Result<String
         let _ = writeln!(d, "CMD {}", json_array(c));
     }
     Ok(d)
+}
+
+/// The file name `apt-get download` gives a package.
+pub fn apt_download_name(name: &str, version: &str, arch: &str) -> String {
+    format!("{name}_{}_{arch}.deb", version.replace(':', "%3a"))
+}
+
+/// Every locked apt package in one layer: sources pointed at the locked
+/// snapshot (when there is one), each `.deb` downloaded at its exact
+/// version and checked against the lock's sha256, installed without
+/// recommends, then lists, caches and logs removed.
+fn apt_layer(lock: &Lockfile) -> String {
+    use std::collections::BTreeMap;
+    let mut d = String::from("RUN set -eu; \\\n");
+    let mut snapshot_lines: Vec<String> = Vec::new();
+    for p in &lock.apt {
+        if p.source.contains("snapshot.debian.org/") || p.source.contains("snapshot.ubuntu.com/") {
+            let line = format!(
+                "deb [check-valid-until=no] {} {} {}",
+                p.source, p.suite, p.component
+            );
+            if !snapshot_lines.contains(&line) {
+                snapshot_lines.push(line);
+            }
+        }
+    }
+    snapshot_lines.sort();
+    if !snapshot_lines.is_empty() {
+        d.push_str("    rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; \\\n");
+        let quoted: Vec<String> = snapshot_lines.iter().map(|l| shell_quote(l)).collect();
+        let _ = writeln!(
+            d,
+            "    printf '%s\\n' {} > /etc/apt/sources.list.d/mlr-snapshot.list; \\",
+            quoted.join(" ")
+        );
+    }
+    d.push_str("    apt-get update -q; \\\n    mkdir -p /tmp/mlr-apt; cd /tmp/mlr-apt; \\\n");
+    let mut by_arch: BTreeMap<&str, Vec<&crate::lock::AptPin>> = BTreeMap::new();
+    for p in &lock.apt {
+        if p.architecture != "all" {
+            by_arch.entry(&p.architecture).or_default().push(p);
+        }
+    }
+    if by_arch.is_empty() {
+        by_arch.insert("amd64", Vec::new());
+    }
+    let all: Vec<&crate::lock::AptPin> = lock
+        .apt
+        .iter()
+        .filter(|p| p.architecture == "all")
+        .collect();
+    d.push_str("    case \"$(dpkg --print-architecture)\" in \\\n");
+    for (arch, pins) in &by_arch {
+        let pins: Vec<&&crate::lock::AptPin> = pins.iter().chain(all.iter()).collect();
+        let wanted: Vec<String> = pins
+            .iter()
+            .map(|p| format!("{}={}", p.name, p.version))
+            .collect();
+        let sums: Vec<String> = pins
+            .iter()
+            .map(|p| {
+                format!(
+                    "'{}  {}'",
+                    p.sha256,
+                    apt_download_name(&p.name, &p.version, &p.architecture)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            d,
+            "      {arch}) apt-get download {} && \\\n        printf '%s\\n' {} | sha256sum -c --quiet - ;; \\",
+            wanted.join(" "),
+            sums.join(" ")
+        );
+    }
+    d.push_str("      *) echo \"ml.lock pins no apt packages for $(dpkg --print-architecture)\" >&2; exit 1 ;; \\\n    esac; \\\n");
+    d.push_str("    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ./*.deb; \\\n");
+    d.push_str("    cd /; rm -rf /tmp/mlr-apt /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb /var/log/apt /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache\n");
+    d
 }
 
 /// Where the Python environment lives in the image.

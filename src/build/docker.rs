@@ -27,6 +27,12 @@ impl Backend for Docker {
             .arg(iidfile.path())
             .arg("--file")
             .arg(request.context.join("Dockerfile"));
+        if request.no_cache {
+            cmd.arg("--no-cache");
+        }
+        if request.host_network {
+            cmd.arg("--network").arg("host");
+        }
         for (k, v) in &request.labels {
             cmd.arg("--label").arg(format!("{k}={v}"));
         }
@@ -74,6 +80,17 @@ impl Backend for Docker {
                 return Err(hinted(
                     "the Docker engine is not running".to_string(),
                     "start dockerd, or choose another backend with --backend",
+                ));
+            }
+            if let Some(line) = detail.lines().find(|l| {
+                l.contains("Can't find a source to download version") || l.contains("was not found")
+            }) {
+                return Err(hinted(
+                    format!(
+                        "a locked apt package is no longer served by its archive: {}",
+                        line.trim()
+                    ),
+                    "exact apt versions expire on a live mirror; set [apt] snapshot = \"auto\" in ml.toml and run `mlr lock --update`",
                 ));
             }
             bail!("docker build failed ({status}):\n{detail}");

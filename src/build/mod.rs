@@ -16,6 +16,11 @@ pub struct BuildRequest<'a> {
     pub tag: &'a str,
     /// Extra labels known only at build time (never credentials).
     pub labels: Vec<(String, String)>,
+    /// Build on the host network: the build reaches an archive or mirror
+    /// on a loopback address, which only the host network can see.
+    pub host_network: bool,
+    /// Use no cached layer.
+    pub no_cache: bool,
 }
 
 /// A container engine that turns a context into an image.

@@ -11,6 +11,7 @@ use crate::error::hinted;
 pub struct BuildOptions {
     pub tag: Option<String>,
     pub backend: Option<String>,
+    pub no_cache: bool,
 }
 
 pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::Result<()> {
@@ -52,11 +53,31 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
             context: context.path(),
             tag: &tag,
             labels: Vec::new(),
+            host_network: needs_host_network(&lock.lock, config),
+            no_cache: options.no_cache,
         },
         &config.shell,
     )?;
     config.shell.status("Built", format!("{tag} ({id})"));
     Ok(())
+}
+
+/// Whether the build must reach a loopback archive or mirror (apt runs in
+/// the build; only the host network sees the host's 127.0.0.1).
+fn needs_host_network(lock: &crate::lock::Lockfile, config: &Config) -> bool {
+    let loopback = |url: &str| {
+        let host = url
+            .split("://")
+            .nth(1)
+            .unwrap_or("")
+            .split('/')
+            .next()
+            .unwrap_or("");
+        host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]")
+    };
+    lock.apt
+        .iter()
+        .any(|p| loopback(&p.source) || loopback(&config.mirrors.url(&p.source)))
 }
 
 /// The locked platform this host builds: its own architecture when locked,
@@ -90,23 +111,7 @@ fn default_tag(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "mlr-image".into())
     });
-    let mut name: String = name
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    name = name
-        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
-        .to_string();
-    if name.is_empty() {
-        name = "mlr-image".into();
-    }
+    let name = super::image_name(&name, "mlr-image");
     let sha = crate::render::lock_sha256(lock);
     format!("{name}:{}", &sha[..12])
 }

@@ -55,28 +55,11 @@ pub fn run(config: &Config, force: bool) -> anyhow::Result<()> {
             "edit it, or pass --force to overwrite it",
         ));
     }
-    let name: String = cwd
+    let dir = cwd
         .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    // Image names start and end with an alphanumeric character.
-    let name = name
-        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
-        .to_string();
-    let name = if name.is_empty() {
-        "my-env".to_string()
-    } else {
-        name
-    };
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = super::image_name(&dir, "my-env");
     let schema_path = cwd.join(SCHEMA_PATH);
     if let Some(dir) = schema_path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -61,7 +61,6 @@ impl std::fmt::Display for Change {
 
 pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Result<()> {
     let manifest = ws.manifest()?;
-    unsupported(&manifest, &ws.manifest_display)?;
 
     let existing = match ws.lock() {
         Ok(l) => l,
@@ -83,7 +82,13 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
         .map(|names| names.iter().cloned().collect());
     if let Some(names) = &update {
         let old_pip: Vec<String> = old
-            .map(|l| l.pip.iter().map(|p| p.name.clone()).collect())
+            .map(|l| {
+                l.pip
+                    .iter()
+                    .map(|p| p.name.clone())
+                    .chain(l.apt.iter().map(|p| p.name.clone()))
+                    .collect()
+            })
             .unwrap_or_default();
         check_update_names(&manifest, names, &old_pip)?;
     }
@@ -124,6 +129,23 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
         && base_kept
         && pip_update.is_none()
         && old.is_some_and(|l| pip_still_fits(&manifest, l));
+    let apt_wanted = super::lock_apt::wants_apt(&manifest);
+    let apt_update: Option<BTreeSet<String>> = update.as_ref().and_then(|u| {
+        if u.is_empty() {
+            Some(BTreeSet::new())
+        } else {
+            let names: BTreeSet<String> = u
+                .iter()
+                .filter(|n| old.is_some_and(|l| l.apt.iter().any(|p| p.name == **n)))
+                .cloned()
+                .collect();
+            (!names.is_empty()).then_some(names)
+        }
+    });
+    let keep_apt = apt_wanted
+        && base_kept
+        && apt_update.is_none()
+        && old.is_some_and(|l| super::lock_apt::apt_still_fits(&manifest, l));
     let to_resolve: Vec<String> = image_requests
         .iter()
         .filter(|r| keep_image(r).is_none())
@@ -135,6 +157,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
                 .map(|r| format!("git `{}`", r.name)),
         )
         .chain((pip_wanted && !keep_pip).then(|| "pip packages".to_string()))
+        .chain((apt_wanted && !keep_apt).then(|| "apt packages".to_string()))
         .collect();
 
     if options.mode == LockMode::Locked {
@@ -193,6 +216,14 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
             None => git.resolve(r)?,
         };
         new.git.push(pin);
+    }
+    if apt_wanted {
+        match old.filter(|_| keep_apt) {
+            Some(l) => new.apt = l.apt.clone(),
+            None => {
+                super::lock_apt::lock_apt(config, &manifest, old, &mut new, apt_update.as_ref())?
+            }
+        }
     }
     if pip_wanted {
         match old.filter(|_| keep_pip) {
@@ -392,30 +423,6 @@ fn is_conflict(e: &anyhow::Error) -> bool {
     })
 }
 
-/// Kinds this mlr cannot lock yet: refuse before any network call, so a
-/// partial lock is never written.
-fn unsupported(manifest: &Manifest, display: &str) -> anyhow::Result<()> {
-    let mut missing = Vec::new();
-    if manifest
-        .apt
-        .as_ref()
-        .is_some_and(|a| !a.packages.is_empty() || a.snapshot.is_some())
-        || manifest.profiles.values().any(|p| !p.apt.is_empty())
-    {
-        missing.push("apt packages");
-    }
-    if missing.is_empty() {
-        return Ok(());
-    }
-    Err(hinted(
-        format!(
-            "{display} uses {}, which this version of mlr cannot lock yet",
-            missing.join(", ")
-        ),
-        "this mlr locks `[base] image`, `[git.*]` sources and Python packages; remove the other tables for now",
-    ))
-}
-
 fn image_requests(manifest: &Manifest) -> anyhow::Result<Vec<ImageRequest>> {
     Ok(crate::resolve::image::base_reference(manifest)?
         .into_iter()
@@ -455,6 +462,11 @@ fn check_update_names(
                 .map(|r| crate::resolve::pip::requirement_name(r)),
         )
         .chain(old_pip_names.iter().cloned())
+        .chain(
+            super::lock_apt::apt_requests(manifest)
+                .iter()
+                .map(|r| r.split('=').next().unwrap_or(r).to_string()),
+        )
         .collect();
     for n in names {
         if !known.contains(n) && !known.contains(&crate::resolve::pip::normalize(n)) {
@@ -539,6 +551,7 @@ pub fn changes(old: Option<&Lockfile>, new: &Lockfile) -> Vec<Change> {
         }
     }
     pip_changes(old, new, &mut out);
+    apt_changes(old, new, &mut out);
     for o in &old.git {
         if new.git_pin(&o.name).is_none() {
             out.push(Change {
@@ -589,6 +602,52 @@ fn pip_changes(old: &Lockfile, new: &Lockfile, out: &mut Vec<Change>) {
             out.push(Change {
                 action: "Removed",
                 kind: "pip",
+                name: name.clone(),
+                from: Some(ov.join(", ")),
+                to: None,
+            });
+        }
+    }
+}
+
+/// `Updated apt libfoo 2.0-1 → 2.1-1` and friends (per architecture).
+fn apt_changes(old: &Lockfile, new: &Lockfile, out: &mut Vec<Change>) {
+    use std::collections::BTreeMap;
+    let versions = |l: &Lockfile| {
+        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for p in &l.apt {
+            let v = m.entry(p.name.clone()).or_default();
+            if !v.contains(&p.version) {
+                v.push(p.version.clone());
+            }
+        }
+        m
+    };
+    let (o, n) = (versions(old), versions(new));
+    for (name, nv) in &n {
+        match o.get(name) {
+            None => out.push(Change {
+                action: "Added",
+                kind: "apt",
+                name: name.clone(),
+                from: None,
+                to: Some(nv.join(", ")),
+            }),
+            Some(ov) if ov != nv => out.push(Change {
+                action: "Updated",
+                kind: "apt",
+                name: name.clone(),
+                from: Some(ov.join(", ")),
+                to: Some(nv.join(", ")),
+            }),
+            _ => {}
+        }
+    }
+    for (name, ov) in &o {
+        if !n.contains_key(name) {
+            out.push(Change {
+                action: "Removed",
+                kind: "apt",
                 name: name.clone(),
                 from: Some(ov.join(", ")),
                 to: None,

@@ -6,6 +6,7 @@ pub mod build;
 pub mod dockerfile;
 pub mod init;
 pub mod lock;
+pub mod lock_apt;
 pub mod verify;
 
 use std::fmt;
@@ -147,6 +148,29 @@ fn utf8<'a>(bytes: &'a [u8], display: &str) -> anyhow::Result<&'a str> {
                 .with_hint("ml.toml and ml.lock are UTF-8 text files"),
         )
     })
+}
+
+/// An image name from free text (a directory name): lowercase, with
+/// characters outside `[a-z0-9._-]` as `-`, starting and ending with an
+/// alphanumeric character; `fallback` when nothing is left.
+pub fn image_name(text: &str, fallback: &str) -> String {
+    let name: String = text
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let name = name.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    if name.is_empty() {
+        fallback.to_string()
+    } else {
+        name.to_string()
+    }
 }
 
 /// Write `contents` to `path` atomically (temp file in the same directory,

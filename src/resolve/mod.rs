@@ -4,6 +4,7 @@
 //! behind the [`Source`] trait, so the lock operation treats them alike:
 //! keep a pin that still satisfies its request, resolve the rest.
 
+pub mod apt;
 pub mod git;
 pub mod image;
 pub mod image_files;

@@ -3,6 +3,8 @@
 
 mod support;
 
+mod apt;
+mod aptrepo_rig;
 mod cli;
 mod cuda_base;
 mod e2e;

@@ -4,8 +4,8 @@
 use predicates::prelude::*;
 
 use crate::support::{
-    DEBIAN_12, Project, PyIndex, Registry, Service, WheelSpec, push_debian_marker, require,
-    shared_uv,
+    Project, PyIndex, Registry, Service, WheelSpec, push_debian_marker, push_debian_marker_index,
+    require, shared_uv,
 };
 
 /// A registry with a Debian-12-looking base, a local index, a project.
@@ -129,19 +129,7 @@ fn two_platforms_get_their_own_wheels() {
     require!(Service::Registry);
     require!(Service::PyPI);
     let registry = Registry::start();
-    let dirs = tempfile::tempdir().unwrap();
-    let mut roots = Vec::new();
-    for arch in ["amd64", "arm64"] {
-        let root = dirs.path().join(arch);
-        std::fs::create_dir_all(root.join("etc")).unwrap();
-        std::fs::write(root.join("etc/os-release"), DEBIAN_12).unwrap();
-        roots.push((root, format!("linux/{arch}")));
-    }
-    let images: Vec<(&std::path::Path, &str)> = roots
-        .iter()
-        .map(|(r, p)| (r.as_path(), p.as_str()))
-        .collect();
-    registry.push_rootfs_index("py/multi", "12", &images);
+    push_debian_marker_index(&registry, "py/multi", "12", &["linux/amd64", "linux/arm64"]);
     let index = PyIndex::start();
     let x86 =
         index.add_wheel(&WheelSpec::new("native", "1.0").tag("cp311-cp311-manylinux_2_17_x86_64"));
@@ -325,19 +313,7 @@ fn live_pypi_smoke() {
     require!(Service::Registry);
     require!(Service::PyPI);
     let registry = Registry::start();
-    let dirs = tempfile::tempdir().unwrap();
-    let mut roots = Vec::new();
-    for arch in ["amd64", "arm64"] {
-        let root = dirs.path().join(arch);
-        std::fs::create_dir_all(root.join("etc")).unwrap();
-        std::fs::write(root.join("etc/os-release"), DEBIAN_12).unwrap();
-        roots.push((root, format!("linux/{arch}")));
-    }
-    let images: Vec<(&std::path::Path, &str)> = roots
-        .iter()
-        .map(|(r, p)| (r.as_path(), p.as_str()))
-        .collect();
-    registry.push_rootfs_index("py/live", "12", &images);
+    push_debian_marker_index(&registry, "py/live", "12", &["linux/amd64", "linux/arm64"]);
     let project = Project::new();
     project.file(
         "ml.toml",

@@ -35,8 +35,20 @@ pub fn docker_run(image: &str, cmd: &[&str]) -> String {
 /// stdin, the context is `context`, the result is tagged `tag`. Returns the
 /// build log; panics with it on failure.
 pub fn docker_build(context: &Path, dockerfile: &str, tag: &str) -> String {
+    docker_build_with(context, dockerfile, tag, &[])
+}
+
+/// [`docker_build`] with `extra_args` before the context, e.g.
+/// `["--network", "host"]` so the build reaches services on 127.0.0.1.
+pub fn docker_build_with(
+    context: &Path,
+    dockerfile: &str,
+    tag: &str,
+    extra_args: &[&str],
+) -> String {
     let mut child = Command::new("docker")
         .args(["build", "-t", tag, "-f", "-"])
+        .args(extra_args)
         .arg(context)
         .env("DOCKER_BUILDKIT", "0")
         .stdin(Stdio::piped())

@@ -211,6 +211,26 @@ pub(crate) fn rootfs_image(rootfs: &Path, platform: &Platform) -> Arc<Image> {
         .clone()
 }
 
+/// The rootfs of [`rootfs_image`] with `extra` layers on top (for example
+/// apt sources pointing at a local archive).
+pub(crate) fn rootfs_image_with(rootfs: &Path, platform: &Platform, extra: &[Layer]) -> Image {
+    let tar = cached_rootfs_tar(rootfs);
+    let mut layers = vec![LayerBlob::tar(tar)];
+    layers.extend(extra.iter().map(Layer::blob));
+    assemble(platform, layers)
+}
+
+fn cached_rootfs_tar(rootfs: &Path) -> Vec<u8> {
+    type Cache = Mutex<HashMap<PathBuf, Vec<u8>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Cache::default);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    cache
+        .entry(rootfs.to_path_buf())
+        .or_insert_with(|| rootfs_tar(rootfs))
+        .clone()
+}
+
 fn rootfs_tar(rootfs: &Path) -> Vec<u8> {
     let out = Command::new("tar")
         .args([

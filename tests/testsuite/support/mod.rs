@@ -1,6 +1,6 @@
 //! The test rig: real local peers for `mlr` (an OCI registry, a container
-//! engine, git repositories, a Python package index) and an isolated project
-//! directory to run the real binary in.
+//! engine, git repositories, a Python package index, a Debian archive) and
+//! an isolated project directory to run the real binary in.
 //!
 //! Tests that need a service start with `require!(Service::Docker);`. On a
 //! machine without it the test prints `SKIP` and passes; with
@@ -9,6 +9,7 @@
 
 #![allow(dead_code)] // Not every test module uses every helper.
 
+mod aptrepo;
 mod debian;
 mod docker;
 mod git;
@@ -20,13 +21,14 @@ mod registry;
 mod service;
 mod wheel;
 
+pub use aptrepo::{AptRepo, BuiltDeb, DebSpec, IndexTool, native_arch};
 pub use debian::debian_rootfs;
-pub use docker::{ImageCleanup, docker, docker_build, docker_run};
+pub use docker::{ImageCleanup, docker, docker_build, docker_build_with, docker_run};
 pub use git::GitRepo;
 pub use image::Layer;
 pub use project::Project;
 pub use pyindex::{LoggedRequest, PyIndex, uv_binary};
-pub use python::{DEBIAN_12, push_debian_marker, shared_uv};
+pub use python::{push_debian_marker, push_debian_marker_index, shared_uv};
 pub use registry::{PushedImage, PushedIndex, Registry};
 pub use service::{Service, require};
 pub use wheel::{BuiltFile, WheelSpec, build_sdist, build_sdist_for, build_wheel};

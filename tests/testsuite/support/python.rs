@@ -44,3 +44,21 @@ pub fn push_debian_marker(
             .symlink("etc/os-release", "../usr/lib/os-release")],
     )
 }
+
+/// An index of one-file images, one per platform, that only say they are
+/// Debian 12.
+pub fn push_debian_marker_index(registry: &Registry, repo: &str, tag: &str, platforms: &[&str]) {
+    let dirs = tempfile::tempdir().expect("tempdir");
+    let roots: Vec<(PathBuf, &str)> = platforms
+        .iter()
+        .map(|platform| {
+            let root = dirs.path().join(platform.replace('/', "-"));
+            std::fs::create_dir_all(root.join("etc")).expect("mkdir");
+            std::fs::write(root.join("etc/os-release"), DEBIAN_12).expect("write os-release");
+            (root, *platform)
+        })
+        .collect();
+    let images: Vec<(&std::path::Path, &str)> =
+        roots.iter().map(|(r, p)| (r.as_path(), *p)).collect();
+    registry.push_rootfs_index(repo, tag, &images);
+}

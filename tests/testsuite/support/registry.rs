@@ -182,6 +182,21 @@ impl Registry {
         PushedImage::of(&image)
     }
 
+    /// [`Registry::push_rootfs`] with `extra` layers on top.
+    pub fn push_rootfs_with(
+        &self,
+        repo: &str,
+        tag: &str,
+        rootfs: &Path,
+        platform: &str,
+        extra: &[Layer],
+    ) -> PushedImage {
+        let image = image::rootfs_image_with(rootfs, &Platform::parse(platform), extra);
+        self.upload_image(repo, &image);
+        self.put_manifest(repo, tag, &image.manifest);
+        PushedImage::of(&image)
+    }
+
     /// Pushes one rootfs image per `(directory, platform)` by digest, then an
     /// OCI index listing them under `tag`. One directory may be given for
     /// several platforms when a test only needs the index's shape.

@@ -25,6 +25,10 @@ pub enum Service {
     /// PyPI over HTTPS (the system certificate store, as mlr uses it), for
     /// fetching uv and for the live smoke test.
     PyPI,
+    /// Debian's archive tools for `support::AptRepo`: `dpkg-deb`, and
+    /// `dpkg-scanpackages` (dpkg-dev) or `apt-ftparchive` (apt-utils) to
+    /// write the indexes; `apt-get` to read them as a client.
+    AptTools,
 }
 
 impl Service {
@@ -80,11 +84,23 @@ impl Service {
                     ))
                 }
             }
+            Service::AptTools => {
+                find_program("dpkg-deb")
+                    .ok_or("`dpkg-deb` is not on PATH (apt-get install dpkg)")?;
+                find_program("apt-get").ok_or("`apt-get` is not on PATH (a Debian host has it)")?;
+                super::aptrepo::IndexTool::available()
+                    .map(drop)
+                    .ok_or_else(|| {
+                        "neither `dpkg-scanpackages` nor `apt-ftparchive` is on PATH \
+                     (apt-get install dpkg-dev apt-utils)"
+                            .to_owned()
+                    })
+            }
         }
     }
 
     fn availability(self) -> &'static Result<(), String> {
-        static CELLS: [OnceLock<Result<(), String>>; 6] = [const { OnceLock::new() }; 6];
+        static CELLS: [OnceLock<Result<(), String>>; 7] = [const { OnceLock::new() }; 7];
         let index = match self {
             Service::Registry => 0,
             Service::Docker => 1,
@@ -92,6 +108,7 @@ impl Service {
             Service::Htpasswd => 3,
             Service::DebianRootfs => 4,
             Service::PyPI => 5,
+            Service::AptTools => 6,
         };
         CELLS[index].get_or_init(|| self.check())
     }
@@ -122,7 +139,7 @@ pub(crate) fn busybox() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn find_program(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_program(name: &str) -> Option<PathBuf> {
     let path = env::var_os("PATH")?;
     env::split_paths(&path)
         .map(|dir| dir.join(name))

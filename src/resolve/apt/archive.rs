@@ -1,0 +1,328 @@
+//! The archive side of apt locking: which archive, suite and components the
+//! base image uses (read from the image through the registry), its
+//! `Packages` indexes (through mirrors, or a snapshot), and the base's
+//! installed packages. Pure parsing and solving live beside this module.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, bail};
+
+use super::index::{Index, Origin, gunzip, parse_packages};
+use super::status::{Installed, parse_status};
+use crate::config::Config;
+use crate::error::hinted;
+use crate::http::Http;
+use crate::lock::ImagePin;
+use crate::manifest::ImageRef;
+use crate::redact::redact_url;
+use crate::resolve::image_files::{parse_os_release, read_image_files};
+
+/// One `deb` line (or deb822 stanza) of the image's apt sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceEntry {
+    pub uri: String,
+    pub suite: String,
+    pub components: Vec<String>,
+}
+
+/// What the base image says about apt, for one platform.
+#[derive(Debug, Clone)]
+pub struct BaseApt {
+    pub os_id: String,
+    pub codename: Option<String>,
+    pub architecture: String,
+    pub sources: Vec<SourceEntry>,
+    pub installed: Vec<Installed>,
+}
+
+/// The files mlr reads from the base image for apt.
+pub const SOURCE_FILES: &[&str] = &[
+    "/etc/os-release",
+    "/etc/apt/sources.list",
+    "/etc/apt/sources.list.d/debian.sources",
+    "/etc/apt/sources.list.d/ubuntu.sources",
+    "/etc/apt/sources.list.d/cuda.list",
+    "/var/lib/dpkg/status",
+];
+
+/// Read the base image's distribution, apt sources and dpkg status for the
+/// platform manifest `manifest_digest`.
+pub fn base_apt(config: &Config, base: &ImagePin, platform: &str) -> anyhow::Result<BaseApt> {
+    let digest = &base
+        .platforms
+        .iter()
+        .find(|p| p.platform == platform)
+        .with_context(|| format!("the base image is not locked for {platform}"))?
+        .digest;
+    let reference = ImageRef {
+        registry: base.registry.clone(),
+        repository: base.repository.clone(),
+        tag: None,
+        digest: Some(base.digest.clone()),
+    };
+    config.shell.status(
+        "Inspecting",
+        format!("{} ({platform}) for apt", base.requested),
+    );
+    let files = read_image_files(config, &reference, digest, SOURCE_FILES)?;
+    let os = files
+        .text("/etc/os-release")
+        .map(|t| parse_os_release(&t))
+        .ok_or_else(|| {
+            hinted(
+                format!("the base image {} has no /etc/os-release", base.requested),
+                "apt packages need a Debian or Ubuntu based image",
+            )
+        })?;
+    let mut sources = Vec::new();
+    if let Some(t) = files.text("/etc/apt/sources.list") {
+        sources.extend(parse_one_line_sources(&t));
+    }
+    for path in &SOURCE_FILES[2..4] {
+        if let Some(t) = files.text(path) {
+            sources.extend(parse_deb822_sources(&t));
+        }
+    }
+    if let Some(t) = files.text("/etc/apt/sources.list.d/cuda.list") {
+        sources.extend(parse_one_line_sources(&t));
+    }
+    if sources.is_empty() {
+        return Err(hinted(
+            format!(
+                "the base image {} configures no apt sources",
+                base.requested
+            ),
+            "apt packages need a Debian or Ubuntu based image with /etc/apt/sources.list(.d)",
+        ));
+    }
+    let status = files.text("/var/lib/dpkg/status").unwrap_or_default();
+    let architecture = platform.split('/').nth(1).unwrap_or("amd64").to_string();
+    Ok(BaseApt {
+        os_id: os.id,
+        codename: os.codename,
+        architecture,
+        sources,
+        installed: parse_status(&status)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("reading /var/lib/dpkg/status of the base image")?,
+    })
+}
+
+/// `deb [opts] uri suite comp...` lines.
+pub fn parse_one_line_sources(text: &str) -> Vec<SourceEntry> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        let mut words: Vec<&str> = line.split_whitespace().collect();
+        if words.first() != Some(&"deb") {
+            continue;
+        }
+        words.remove(0);
+        if words.first().is_some_and(|w| w.starts_with('[')) {
+            while let Some(w) = words.first() {
+                let done = w.ends_with(']');
+                words.remove(0);
+                if done {
+                    break;
+                }
+            }
+        }
+        if words.len() >= 2 {
+            out.push(SourceEntry {
+                uri: words[0].trim_end_matches('/').to_string(),
+                suite: words[1].to_string(),
+                components: words[2..].iter().map(|c| c.to_string()).collect(),
+            });
+        }
+    }
+    out
+}
+
+/// deb822 `.sources` stanzas (`Types: deb`, `URIs`, `Suites`, `Components`).
+pub fn parse_deb822_sources(text: &str) -> Vec<SourceEntry> {
+    let mut out = Vec::new();
+    for stanza in text.split("\n\n") {
+        let mut fields: BTreeMap<String, String> = BTreeMap::new();
+        for line in stanza.lines() {
+            if line.starts_with('#') {
+                continue;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                if !k.starts_with(' ') {
+                    fields.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+                }
+            }
+        }
+        if !fields
+            .get("types")
+            .is_some_and(|t| t.split_whitespace().any(|t| t == "deb"))
+        {
+            continue;
+        }
+        if fields.get("enabled").is_some_and(|e| e == "no") {
+            continue;
+        }
+        let comps: Vec<String> = fields
+            .get("components")
+            .map(|c| c.split_whitespace().map(String::from).collect())
+            .unwrap_or_default();
+        for uri in fields
+            .get("uris")
+            .map(|u| u.split_whitespace().collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
+            for suite in fields
+                .get("suites")
+                .map(|s| s.split_whitespace().collect::<Vec<_>>())
+                .unwrap_or_default()
+            {
+                out.push(SourceEntry {
+                    uri: uri.trim_end_matches('/').to_string(),
+                    suite: suite.to_string(),
+                    components: comps.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The snapshot URL for an archive URI at `timestamp`, when the archive
+/// has a snapshot service (Debian, Ubuntu); `None` otherwise.
+pub fn snapshot_uri(uri: &str, timestamp: &str) -> Option<String> {
+    let path = uri.split_once("://").map(|(_, rest)| rest)?;
+    let (host, archive) = path.split_once('/').unwrap_or((path, ""));
+    let archive = archive.trim_matches('/');
+    if host.ends_with("debian.org") && !archive.is_empty() {
+        let name = archive.rsplit('/').next().unwrap_or(archive);
+        return Some(format!(
+            "https://snapshot.debian.org/archive/{name}/{timestamp}"
+        ));
+    }
+    if host.ends_with("ubuntu.com") {
+        return Some(format!("https://snapshot.ubuntu.com/ubuntu/{timestamp}"));
+    }
+    None
+}
+
+/// One component's `Packages` index, as `Packages.gz` or `Packages.xz`
+/// (Debian's -updates and -security suites publish only xz). `None` when
+/// the archive has neither (a suite without that component or arch).
+fn fetch_packages_file(
+    config: &Config,
+    http: &Http,
+    s: &SourceEntry,
+    component: &str,
+    arch: &str,
+) -> anyhow::Result<Option<(String, String)>> {
+    let dir = format!("{}/dists/{}/{}/binary-{arch}", s.uri, s.suite, component);
+    for (name, xz) in [("Packages.gz", false), ("Packages.xz", true)] {
+        let canonical = format!("{dir}/{name}");
+        let url = config.mirrors.url(&canonical);
+        match http.get(&url, None) {
+            Ok(bytes) => {
+                config.shell.status("Fetched", redact_url(&canonical));
+                let text = if xz { unxz(&bytes) } else { gunzip(&bytes) }
+                    .with_context(|| format!("decompressing {}", redact_url(&canonical)))?;
+                return Ok(Some((canonical, text)));
+            }
+            Err(e) if format!("{e:#}").contains("404") => continue,
+            Err(e) => {
+                return Err(e).with_context(|| format!("fetching {}", redact_url(&canonical)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn unxz(bytes: &[u8]) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    xz2::read::XzDecoder::new(bytes).read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// Download and parse every `Packages` index of `sources` for `arch`
+/// (through mirrors). The archive side of each package is kept canonical.
+pub fn fetch_indexes(
+    config: &Config,
+    sources: &[SourceEntry],
+    arch: &str,
+) -> anyhow::Result<Index> {
+    let http = Http::new()?;
+    let mut merged: Option<Index> = None;
+    for s in sources {
+        for component in &s.components {
+            let Some((canonical, text)) = fetch_packages_file(config, &http, s, component, arch)?
+            else {
+                config.shell.verbose(
+                    "Skipping",
+                    format!(
+                        "{} {} {component}: no index for {arch}",
+                        redact_url(&s.uri),
+                        s.suite
+                    ),
+                );
+                continue;
+            };
+            let packages = parse_packages(&text)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .with_context(|| format!("parsing {}", redact_url(&canonical)))?;
+            let index = Index::new(
+                packages,
+                Origin {
+                    source: s.uri.clone(),
+                    suite: s.suite.clone(),
+                    component: component.clone(),
+                },
+            );
+            match &mut merged {
+                Some(m) => m.merge(index),
+                None => merged = Some(index),
+            }
+        }
+    }
+    match merged {
+        Some(m) => Ok(m),
+        None => bail!("none of the apt sources has a Packages index for {arch}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_source_formats() {
+        let one = "# comment\ndeb http://deb.debian.org/debian bookworm main contrib\ndeb [arch=amd64 signed-by=/x.gpg] https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64/ /\ndeb-src http://x/ y z\n";
+        let e = parse_one_line_sources(one);
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].components, ["main", "contrib"]);
+        assert_eq!(
+            e[1].uri,
+            "https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64"
+        );
+        let deb822 = "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\nTypes: deb\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\nComponents: main\n";
+        let e = parse_deb822_sources(deb822);
+        assert_eq!(e.len(), 3);
+        assert_eq!(e[1].suite, "bookworm-updates");
+        assert_eq!(e[2].uri, "http://deb.debian.org/debian-security");
+    }
+
+    #[test]
+    fn snapshot_urls() {
+        assert_eq!(
+            snapshot_uri("http://deb.debian.org/debian", "20250520T000000Z").as_deref(),
+            Some("https://snapshot.debian.org/archive/debian/20250520T000000Z")
+        );
+        assert_eq!(
+            snapshot_uri("http://deb.debian.org/debian-security", "20250520T000000Z").as_deref(),
+            Some("https://snapshot.debian.org/archive/debian-security/20250520T000000Z")
+        );
+        assert_eq!(
+            snapshot_uri("http://archive.ubuntu.com/ubuntu", "20250520T000000Z").as_deref(),
+            Some("https://snapshot.ubuntu.com/ubuntu/20250520T000000Z")
+        );
+        assert_eq!(snapshot_uri("http://127.0.0.1:9/debian", "x"), None);
+    }
+}
