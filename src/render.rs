@@ -245,7 +245,7 @@ fn apt_layer(lock: &Lockfile) -> String {
         );
     }
     d.push_str("      *) echo \"ml.lock pins no apt packages for $(dpkg --print-architecture)\" >&2; exit 1 ;; \\\n    esac; \\\n");
-    d.push_str("    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ./*.deb; \\\n");
+    d.push_str("    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --allow-downgrades ./*.deb; \\\n");
     d.push_str("    cd /; rm -rf /tmp/mlr-apt /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb /var/log/apt /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache\n");
     d
 }
@@ -472,18 +472,22 @@ fn shell_quote(s: &str) -> String {
 }
 
 /// The Dockerfile the engine builds: the render, with the base image
-/// pulled through its registry mirror (same digest, so the same bytes).
+/// pulled through its registry mirror (same digest, so the same bytes) and
+/// snapshot apt sources fetched through index mirrors (each `.deb` is still
+/// checked against the locked sha256).
 pub fn through_mirrors(
     dockerfile: &str,
     lock: &Lockfile,
     mirrors: &crate::settings::Mirrors,
 ) -> String {
+    // Snapshot apt sources written by the render go through index mirrors.
+    let dockerfile = mirrors.rewrite_urls(dockerfile);
     let Some(base) = lock.image("base") else {
-        return dockerfile.to_string();
+        return dockerfile;
     };
     let (host, repository) = mirrors.registry(&base.registry, &base.repository);
     if host == base.registry && repository == base.repository {
-        return dockerfile.to_string();
+        return dockerfile;
     }
     dockerfile.replace(
         &format!("FROM {}/{}@", base.registry, base.repository),

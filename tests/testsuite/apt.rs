@@ -397,3 +397,69 @@ fn fetch_packages(url: &str) -> std::collections::BTreeMap<String, String> {
     }
     map
 }
+
+/// `[apt] snapshot`: the lock pins against snapshot.debian.org (canonical,
+/// served here through a mirror of that snapshot), with no "live archive"
+/// warning, and the Dockerfile points apt at the snapshot.
+#[test]
+fn a_snapshot_is_pinned_by_its_canonical_url() {
+    require!(Service::Registry);
+    require!(Service::AptTools);
+    let registry = Registry::start();
+    let repo = archive();
+    registry.push_layers(
+        "apt/debian-like",
+        "12",
+        "linux/amd64",
+        &[Layer::new()
+            .file("etc/os-release", OS_RELEASE)
+            .file(
+                "etc/apt/sources.list",
+                "deb http://deb.debian.org/debian bookworm main\n",
+            )
+            .file("var/lib/dpkg/status", STATUS)],
+    );
+    let base = registry.reference("apt/debian-like", "12");
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            "{}snapshot = \"20250520T000000Z\"\n",
+            manifest(&base, &["app"])
+        ),
+    );
+    let snapshot = "https://snapshot.debian.org/archive/debian/20250520T000000Z";
+    project
+        .mlr()
+        .env("MLR_INDEX_MIRRORS", format!("{snapshot}={}", repo.url()))
+        .arg("lock")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("live archive").not());
+    let lock = project.read("ml.lock");
+    assert!(
+        block(&lock, "app").contains(&format!("source = \"{snapshot}\"")),
+        "{lock}"
+    );
+    assert!(
+        !lock.contains(&repo.url()),
+        "the mirror is not pinned:\n{lock}"
+    );
+    let out = project.mlr().arg("dockerfile").assert().success();
+    let dockerfile = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        dockerfile.contains(&format!(
+            "deb [check-valid-until=no] {snapshot} bookworm main"
+        )),
+        "{dockerfile}"
+    );
+    // Changing the snapshot makes the lock stale.
+    project.file(
+        "ml.toml",
+        format!(
+            "{}snapshot = \"20250601T000000Z\"\n",
+            manifest(&base, &["app"])
+        ),
+    );
+    project.mlr().args(["lock", "--locked"]).assert().code(1);
+}
