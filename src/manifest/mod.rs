@@ -154,6 +154,8 @@ pub struct Apt {
     pub packages: Vec<String>,
     /// `YYYYMMDDTHHMMSSZ` or `auto`.
     pub snapshot: Option<String>,
+    /// One-line `deb` sources replacing the base image's own (trimmed).
+    pub sources: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -266,10 +266,39 @@ impl Validator {
         if let Some(s) = snapshot {
             self.value(at.key("snapshot"), syntax::apt_snapshot(s));
         }
+        let mut sources = Vec::new();
+        for (i, line) in a.sources.iter().enumerate() {
+            let line = line.trim();
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let uri_ok = words.get(1).is_some_and(|u| {
+                u.starts_with("http://") || u.starts_with("https://") || u.starts_with('[')
+            });
+            if words.first() != Some(&"deb") || words.len() < 3 || !uri_ok {
+                self.reject(
+                    at.key("sources").index(i),
+                    Invalid::new(format!("`{line}` is not an apt source line"))
+                        .hint("write `deb http://deb.debian.org/debian bookworm main`"),
+                );
+            } else if line.contains('@')
+                && line.contains("://")
+                && line
+                    .split("://")
+                    .nth(1)
+                    .is_some_and(|r| r.split('/').next().unwrap_or("").contains('@'))
+            {
+                self.reject(
+                    at.key("sources").index(i),
+                    Invalid::new("apt source URLs may not carry credentials")
+                        .hint("use an apt auth.conf on the build host instead"),
+                );
+            }
+            sources.push(line.to_string());
+        }
         // An empty `[apt]` is no `[apt]`.
-        (!packages.is_empty() || snapshot.is_some()).then(|| Apt {
+        (!packages.is_empty() || snapshot.is_some() || !sources.is_empty()).then(|| Apt {
             packages,
             snapshot: snapshot.map(str::to_string),
+            sources,
         })
     }
 

@@ -122,6 +122,10 @@ pub struct TomlApt {
     pub packages: Vec<String>,
     /// Snapshot archive timestamp `YYYYMMDDTHHMMSSZ`, or `auto`.
     pub snapshot: Option<String>,
+    /// For the odd image: apt sources (`deb URI SUITE COMPONENT...`) used
+    /// instead of those the base image configures.
+    #[serde(default)]
+    pub sources: Vec<String>,
 }
 
 /// `[pip]`

@@ -94,6 +94,21 @@ pub fn apt_still_fits(manifest: &Manifest, lock: &Lockfile) -> bool {
     if wanted != locked {
         return false;
     }
+    // Sources written in ml.toml: every live pin must come from one of them.
+    let overridden: Vec<String> = manifest
+        .apt
+        .as_ref()
+        .map(|a| archive::parse_one_line_sources(&a.sources.join("\n")))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.uri)
+        .collect();
+    if !overridden.is_empty()
+        && locked_snapshot(lock).is_none()
+        && lock.apt.iter().any(|p| !overridden.contains(&p.source))
+    {
+        return false;
+    }
     let written = manifest.apt.as_ref().and_then(|a| a.snapshot.clone());
     match (written.as_deref(), locked_snapshot(lock)) {
         (None, None) | (Some("auto"), Some(_)) => {}
@@ -143,8 +158,27 @@ pub fn lock_apt(
     for platform in &manifest.project.platforms {
         let platform_s = platform.to_string();
         let base_apt = archive::base_apt(config, &base, &platform_s)?;
-        let sources: Vec<SourceEntry> = base_apt
-            .sources
+        // `[apt] sources` replaces what the image configures (the odd image).
+        let overridden = manifest
+            .apt
+            .as_ref()
+            .map(|a| archive::parse_one_line_sources(&a.sources.join("\n")))
+            .unwrap_or_default();
+        let image_sources = if overridden.is_empty() {
+            &base_apt.sources
+        } else {
+            &overridden
+        };
+        if image_sources.is_empty() {
+            return Err(crate::error::hinted(
+                format!(
+                    "the base image {} configures no apt sources",
+                    base.requested
+                ),
+                "add `[apt] sources = [\"deb http://deb.debian.org/debian bookworm main\"]` to ml.toml",
+            ));
+        }
+        let sources: Vec<SourceEntry> = image_sources
             .iter()
             .map(|s| SourceEntry {
                 uri: snapshot

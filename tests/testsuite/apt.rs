@@ -463,3 +463,96 @@ fn a_snapshot_is_pinned_by_its_canonical_url() {
     );
     project.mlr().args(["lock", "--locked"]).assert().code(1);
 }
+
+/// The odd image: no apt sources of its own, so `[apt] sources` says where
+/// packages come from; without it, a clear error says what to add.
+#[test]
+fn sources_can_be_given_in_the_manifest() {
+    require!(Service::Registry);
+    require!(Service::AptTools);
+    let registry = Registry::start();
+    let repo = archive();
+    registry.push_layers(
+        "apt/odd",
+        "1",
+        "linux/amd64",
+        &[Layer::new()
+            .file("etc/os-release", OS_RELEASE)
+            .file("var/lib/dpkg/status", STATUS)],
+    );
+    let base = registry.reference("apt/odd", "1");
+    let project = Project::new();
+    project.file("ml.toml", manifest(&base, &["app"]));
+    project
+        .mlr()
+        .arg("lock")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("configures no apt sources"))
+        .stderr(predicate::str::contains("hint: add `[apt] sources"));
+    project.file(
+        "ml.toml",
+        format!(
+            "{}sources = [\"{}\"]\n",
+            manifest(&base, &["app"]),
+            repo.sources_line()
+        ),
+    );
+    project.mlr().arg("lock").assert().success();
+    let lock = project.read("ml.lock");
+    assert!(
+        block(&lock, "libfoo").contains(&format!("source = \"{}\"", repo.url())),
+        "{lock}"
+    );
+    project.mlr().arg("verify").assert().success();
+}
+
+/// Live Debian on the engine: build the `git` + `libgl1` lock and check that
+/// `dpkg-query -W` in the container lists exactly the locked version of
+/// every locked package.
+#[test]
+fn live_debian_image_has_exactly_the_locked_versions() {
+    require!(Service::Registry);
+    require!(Service::Docker);
+    require!(Service::DebianRootfs);
+    let registry = Registry::start();
+    let rootfs = debian_rootfs().expect("checked by require!");
+    registry.push_rootfs("live/debian", "bookworm", &rootfs, "linux/amd64");
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            "{}\n[image]\nuser = \"root\"\n",
+            manifest(
+                &registry.reference("live/debian", "bookworm"),
+                &["git", "libgl1"]
+            )
+        ),
+    );
+    project.mlr().arg("lock").assert().success();
+    let lock: mlr::lock::Lockfile = mlr::lock::parse(&project.read("ml.lock"), "ml.lock")
+        .unwrap()
+        .lock;
+    let tag = format!("mlr-apt-live:{}", std::process::id());
+    let _cleanup = ImageCleanup::new([tag.clone()]);
+    project
+        .mlr()
+        .args(["build", "--tag", &tag])
+        .assert()
+        .success();
+    let out = docker_run(
+        &tag,
+        &["dpkg-query", "-W", "-f", "${Package} ${Version}\\n"],
+    );
+    let installed: std::collections::BTreeMap<&str, &str> =
+        out.lines().filter_map(|l| l.split_once(' ')).collect();
+    assert!(lock.apt.len() > 20, "{} pins", lock.apt.len());
+    for p in &lock.apt {
+        assert_eq!(
+            installed.get(p.name.as_str()),
+            Some(&p.version.as_str()),
+            "{}",
+            p.name
+        );
+    }
+}
