@@ -73,8 +73,9 @@ pub fn dockerfile(manifest: &Manifest, lock: &Lockfile) -> anyhow::Result<String
     if named_user {
         d.push_str(&create_user(user));
     }
-    if !lock.apt.is_empty() {
-        d.push_str(&apt_layer(lock));
+    let apt = prod_apt_pins(manifest, lock);
+    if !apt.is_empty() {
+        d.push_str(&apt_layer(&apt));
     }
     if let Some(py) = python {
         let profile_only = crate::resolve::pip::plan::profile_only_names(manifest);
@@ -180,11 +181,31 @@ pub fn apt_download_name(name: &str, version: &str, arch: &str) -> String {
 /// snapshot (when there is one), each `.deb` downloaded at its exact
 /// version and checked against the lock's sha256, installed without
 /// recommends, then lists, caches and logs removed.
-fn apt_layer(lock: &Lockfile) -> String {
+/// The apt pins the prod image installs: everything a prod request (in
+/// `[apt] packages`) pulls in; what only `[profile.*] apt` wants stays out.
+pub fn prod_apt_pins<'a>(manifest: &Manifest, lock: &'a Lockfile) -> Vec<&'a crate::lock::AptPin> {
+    let name = |r: &str| r.split('=').next().unwrap_or(r).to_string();
+    let prod: Vec<String> = manifest
+        .apt
+        .iter()
+        .flat_map(|a| a.packages.iter().map(|r| name(r)))
+        .collect();
+    lock.apt
+        .iter()
+        .filter(|p| {
+            p.requested
+                .as_deref()
+                .is_some_and(|r| prod.contains(&name(r)))
+                || p.via.iter().any(|v| prod.contains(&name(v)))
+        })
+        .collect()
+}
+
+fn apt_layer(pins: &[&crate::lock::AptPin]) -> String {
     use std::collections::BTreeMap;
     let mut d = String::from("RUN set -eu; \\\n");
     let mut snapshot_lines: Vec<String> = Vec::new();
-    for p in &lock.apt {
+    for p in pins {
         if p.source.contains("snapshot.debian.org/") || p.source.contains("snapshot.ubuntu.com/") {
             let line = format!(
                 "deb [check-valid-until=no] {} {} {}",
@@ -207,7 +228,7 @@ fn apt_layer(lock: &Lockfile) -> String {
     }
     d.push_str("    apt-get update -q; \\\n    mkdir -p /tmp/mlr-apt; cd /tmp/mlr-apt; \\\n");
     let mut by_arch: BTreeMap<&str, Vec<&crate::lock::AptPin>> = BTreeMap::new();
-    for p in &lock.apt {
+    for p in pins {
         if p.architecture != "all" {
             by_arch.entry(&p.architecture).or_default().push(p);
         }
@@ -215,9 +236,9 @@ fn apt_layer(lock: &Lockfile) -> String {
     if by_arch.is_empty() {
         by_arch.insert("amd64", Vec::new());
     }
-    let all: Vec<&crate::lock::AptPin> = lock
-        .apt
+    let all: Vec<&crate::lock::AptPin> = pins
         .iter()
+        .copied()
         .filter(|p| p.architecture == "all")
         .collect();
     d.push_str("    case \"$(dpkg --print-architecture)\" in \\\n");

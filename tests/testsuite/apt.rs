@@ -556,3 +556,48 @@ fn live_debian_image_has_exactly_the_locked_versions() {
         );
     }
 }
+
+/// `[profile.dev] apt` is locked (one lock serves every profile) but never
+/// reaches the prod image's Dockerfile.
+#[test]
+fn dev_profile_packages_stay_out_of_the_prod_image() {
+    require!(Service::Registry);
+    require!(Service::AptTools);
+    let registry = Registry::start();
+    let repo = archive();
+    repo.add(
+        &DebSpec::new("devtool", "0.9-1")
+            .arch("amd64")
+            .depends("devlib"),
+    );
+    repo.add(&DebSpec::new("devlib", "0.9-1").arch("amd64"));
+    repo.publish();
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            "{}\n[profile.dev]\napt = [\"devtool\"]\n",
+            manifest(&marker_base(&registry, &repo), &["app"])
+        ),
+    );
+    project.mlr().arg("lock").assert().success();
+    let lock = project.read("ml.lock");
+    assert!(
+        block(&lock, "devtool").contains("requested = \"devtool\""),
+        "{lock}"
+    );
+    assert!(
+        block(&lock, "devlib").contains("via = [\"devtool\"]"),
+        "{lock}"
+    );
+    let out = project.mlr().arg("dockerfile").assert().success();
+    let dockerfile = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        dockerfile.contains("app=1.0-1") && dockerfile.contains("libfoo=2.0-1"),
+        "{dockerfile}"
+    );
+    assert!(
+        !dockerfile.contains("devtool") && !dockerfile.contains("devlib"),
+        "{dockerfile}"
+    );
+}
