@@ -200,13 +200,31 @@ fn fetch_packages_file(
     s: &SourceEntry,
     component: &str,
     arch: &str,
+    release: &Release,
 ) -> anyhow::Result<Option<(String, String)>> {
-    let dir = format!("{}/dists/{}/{}/binary-{arch}", s.uri, s.suite, component);
+    // A flat repository (`deb URI /`, as NVIDIA's CUDA one) has its index
+    // beside its Release file; a normal one under dists/.
+    let (dir, rel_dir) = if s.suite.ends_with('/') {
+        (
+            format!("{}/{}", s.uri, s.suite.trim_end_matches('/')),
+            String::new(),
+        )
+    } else {
+        let rel = format!("{component}/binary-{arch}");
+        (
+            format!("{}/dists/{}/{rel}", s.uri, s.suite),
+            format!("{rel}/"),
+        )
+    };
     for (name, xz) in [("Packages.gz", false), ("Packages.xz", true)] {
-        let canonical = format!("{dir}/{name}");
+        let canonical = format!("{}/{name}", dir.trim_end_matches('/'));
         let url = config.mirrors.url(&canonical);
         match http.get(&url, None) {
             Ok(bytes) => {
+                // The index must be the one the suite's Release lists.
+                release
+                    .check(&format!("{rel_dir}{name}"), &bytes)
+                    .with_context(|| format!("checking {}", redact_url(&canonical)))?;
                 config.shell.status("Fetched", redact_url(&canonical));
                 let text = if xz { unxz(&bytes) } else { gunzip(&bytes) }
                     .with_context(|| format!("decompressing {}", redact_url(&canonical)))?;
@@ -219,6 +237,64 @@ fn fetch_packages_file(
         }
     }
     Ok(None)
+}
+
+/// The `SHA256:` section of a suite's `Release` file: path → (sha256, size).
+#[derive(Debug, Default)]
+pub struct Release {
+    sums: BTreeMap<String, (String, u64)>,
+}
+
+impl Release {
+    pub fn parse(text: &str) -> Release {
+        let mut sums = BTreeMap::new();
+        let mut in_sha256 = false;
+        for line in text.lines() {
+            if !line.starts_with(' ') {
+                in_sha256 = line.trim_end() == "SHA256:";
+                continue;
+            }
+            if in_sha256 {
+                let mut parts = line.split_whitespace();
+                if let (Some(sha), Some(size), Some(path)) =
+                    (parts.next(), parts.next(), parts.next())
+                {
+                    sums.insert(
+                        path.to_string(),
+                        (sha.to_ascii_lowercase(), size.parse().unwrap_or(0)),
+                    );
+                }
+            }
+        }
+        Release { sums }
+    }
+
+    /// Fail unless `bytes` are what Release lists for `path`.
+    pub fn check(&self, path: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        use sha2::{Digest, Sha256};
+        let Some((want, _)) = self.sums.get(path) else {
+            bail!("the suite's Release file does not list {path}");
+        };
+        let got = hex::encode(Sha256::digest(bytes));
+        if *want != got {
+            bail!("{path} has sha256 {got}, but the suite's Release file lists {want}");
+        }
+        Ok(())
+    }
+}
+
+/// The Release file of a suite (`dists/SUITE/Release`, or beside a flat
+/// repository's index).
+fn fetch_release(config: &Config, http: &Http, s: &SourceEntry) -> anyhow::Result<Release> {
+    let canonical = if s.suite.ends_with('/') {
+        format!("{}/{}Release", s.uri, s.suite.trim_start_matches('/'))
+    } else {
+        format!("{}/dists/{}/Release", s.uri, s.suite)
+    };
+    let bytes = http
+        .get(&config.mirrors.url(&canonical), None)
+        .with_context(|| format!("fetching {}", redact_url(&canonical)))?;
+    Ok(Release::parse(&String::from_utf8_lossy(&bytes)))
 }
 
 fn unxz(bytes: &[u8]) -> std::io::Result<String> {
@@ -238,8 +314,16 @@ pub fn fetch_indexes(
     let http = Http::new()?;
     let mut merged: Option<Index> = None;
     for s in sources {
-        for component in &s.components {
-            let Some((canonical, text)) = fetch_packages_file(config, &http, s, component, arch)?
+        let release = fetch_release(config, &http, s)?;
+        let flat = [String::new()];
+        let components: &[String] = if s.suite.ends_with('/') {
+            &flat
+        } else {
+            &s.components
+        };
+        for component in components {
+            let Some((canonical, text)) =
+                fetch_packages_file(config, &http, s, component, arch, &release)?
             else {
                 config.shell.verbose(
                     "Skipping",
@@ -293,6 +377,27 @@ mod tests {
         assert_eq!(e.len(), 3);
         assert_eq!(e[1].suite, "bookworm-updates");
         assert_eq!(e[2].uri, "http://deb.debian.org/debian-security");
+    }
+
+    #[test]
+    fn release_files_vouch_for_indexes() {
+        use sha2::{Digest, Sha256};
+        let body = b"Package: x\n";
+        let sha = hex::encode(Sha256::digest(body));
+        let release = Release::parse(&format!(
+            "Origin: Debian\nMD5Sum:\n 00 1 main/binary-amd64/Packages.gz\nSHA256:\n {sha} 11 main/binary-amd64/Packages.gz\n"
+        ));
+        assert!(release.check("main/binary-amd64/Packages.gz", body).is_ok());
+        assert!(
+            release
+                .check("main/binary-amd64/Packages.gz", b"tampered")
+                .is_err()
+        );
+        assert!(
+            release
+                .check("main/binary-arm64/Packages.gz", body)
+                .is_err()
+        );
     }
 
     #[test]
