@@ -550,8 +550,26 @@ pub fn changes(old: Option<&Lockfile>, new: &Lockfile) -> Vec<Change> {
             _ => {}
         }
     }
-    pip_changes(old, new, &mut out);
-    apt_changes(old, new, &mut out);
+    package_changes(
+        "pip",
+        old.pip
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str())),
+        new.pip
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str())),
+        &mut out,
+    );
+    package_changes(
+        "apt",
+        old.apt
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str())),
+        new.apt
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str())),
+        &mut out,
+    );
     for o in &old.git {
         if new.git_pin(&o.name).is_none() {
             out.push(Change {
@@ -566,76 +584,42 @@ pub fn changes(old: Option<&Lockfile>, new: &Lockfile) -> Vec<Change> {
     out
 }
 
-/// `Updated numpy 1.26.3 → 1.26.4`, `Added …`, `Removed …` for pip pins
-/// (several versions of one name, one per platform group, are joined).
-fn pip_changes(old: &Lockfile, new: &Lockfile, out: &mut Vec<Change>) {
-    use std::collections::BTreeMap;
-    let versions = |l: &Lockfile| {
-        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for p in &l.pip {
-            m.entry(p.name.clone()).or_default().push(p.version.clone());
-        }
-        m
-    };
-    let (o, n) = (versions(old), versions(new));
-    for (name, nv) in &n {
-        match o.get(name) {
-            None => out.push(Change {
-                action: "Added",
-                kind: "pip",
-                name: name.clone(),
-                from: None,
-                to: Some(nv.join(", ")),
-            }),
-            Some(ov) if ov != nv => out.push(Change {
-                action: "Updated",
-                kind: "pip",
-                name: name.clone(),
-                from: Some(ov.join(", ")),
-                to: Some(nv.join(", ")),
-            }),
-            _ => {}
+/// Each name's versions, in the order first seen.
+fn versions_by_name<'a>(
+    pins: impl Iterator<Item = (&'a str, &'a str)>,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut m: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (name, version) in pins {
+        let v = m.entry(name.to_string()).or_default();
+        if !v.iter().any(|x| x == version) {
+            v.push(version.to_string());
         }
     }
-    for (name, ov) in &o {
-        if !n.contains_key(name) {
-            out.push(Change {
-                action: "Removed",
-                kind: "pip",
-                name: name.clone(),
-                from: Some(ov.join(", ")),
-                to: None,
-            });
-        }
-    }
+    m
 }
 
-/// `Updated apt libfoo 2.0-1 → 2.1-1` and friends (per architecture).
-fn apt_changes(old: &Lockfile, new: &Lockfile, out: &mut Vec<Change>) {
-    use std::collections::BTreeMap;
-    let versions = |l: &Lockfile| {
-        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for p in &l.apt {
-            let v = m.entry(p.name.clone()).or_default();
-            if !v.contains(&p.version) {
-                v.push(p.version.clone());
-            }
-        }
-        m
-    };
-    let (o, n) = (versions(old), versions(new));
+/// `Updated pip numpy 1.26.3 → 1.26.4`, `Added …`, `Removed …` for one
+/// kind of package pin, given each lock's `(name, version)` pairs (several
+/// versions of one name, one per platform or architecture, are joined).
+fn package_changes<'a>(
+    kind: &'static str,
+    old: impl Iterator<Item = (&'a str, &'a str)>,
+    new: impl Iterator<Item = (&'a str, &'a str)>,
+    out: &mut Vec<Change>,
+) {
+    let (o, n) = (versions_by_name(old), versions_by_name(new));
     for (name, nv) in &n {
         match o.get(name) {
             None => out.push(Change {
                 action: "Added",
-                kind: "apt",
+                kind,
                 name: name.clone(),
                 from: None,
                 to: Some(nv.join(", ")),
             }),
             Some(ov) if ov != nv => out.push(Change {
                 action: "Updated",
-                kind: "apt",
+                kind,
                 name: name.clone(),
                 from: Some(ov.join(", ")),
                 to: Some(nv.join(", ")),
@@ -647,7 +631,7 @@ fn apt_changes(old: &Lockfile, new: &Lockfile, out: &mut Vec<Change>) {
         if !n.contains_key(name) {
             out.push(Change {
                 action: "Removed",
-                kind: "apt",
+                kind,
                 name: name.clone(),
                 from: Some(ov.join(", ")),
                 to: None,
