@@ -52,7 +52,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
         &BuildRequest {
             context: context.path(),
             tag: &tag,
-            labels: Vec::new(),
+            labels: provenance_labels(ws),
             host_network: needs_host_network(&lock.lock, config),
             no_cache: options.no_cache,
         },
@@ -60,6 +60,40 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
     )?;
     config.shell.status("Built", format!("{tag} ({id})"));
     Ok(())
+}
+
+/// Labels that say where the image came from, known only at build time:
+/// the project's git commit (and whether the tree was dirty), the manifest
+/// path within the project, and the mlr version. Never a credential.
+fn provenance_labels(ws: &Workspace) -> Vec<(String, String)> {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(&ws.root)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let mut labels = vec![(
+        "dev.mlr.version".to_string(),
+        env!("CARGO_PKG_VERSION").to_string(),
+    )];
+    if let Some(commit) = git(&["rev-parse", "--verify", "-q", "HEAD"]) {
+        labels.push(("org.opencontainers.image.revision".into(), commit));
+        let dirty =
+            git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+        labels.push(("dev.mlr.git-dirty".into(), dirty.to_string()));
+        if let Some(top) = git(&["rev-parse", "--show-toplevel"]) {
+            if let Ok(rel) = ws.manifest_path.strip_prefix(&top) {
+                labels.push(("dev.mlr.manifest".into(), rel.display().to_string()));
+            }
+        }
+    }
+    labels
 }
 
 /// Whether the build must reach a loopback archive or mirror (apt runs in

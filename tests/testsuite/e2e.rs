@@ -225,3 +225,60 @@ fn submodules_are_pinned_and_exported_at_their_commits() {
     // root was asked for explicitly.
     assert_eq!(docker_run(&tag, &["id", "-u"]), "0\n");
 }
+
+#[test]
+fn images_are_labelled_with_the_project_commit() {
+    require!(Service::Registry);
+    require!(Service::Git);
+    require!(Service::Docker);
+    let registry = Registry::start();
+    registry.push_image("label/base", "v1", "linux/amd64");
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            "[base]\nimage = \"{}\"\n",
+            registry.reference("label/base", "v1")
+        ),
+    );
+    let repo = GitRepo::init(project.root());
+    project.mlr().arg("lock").assert().success();
+    repo.git(&["add", "ml.toml", "ml.lock"]);
+    let head = repo.commit("lock");
+    let tag = format!("mlr-label-test:{}", std::process::id());
+    let _cleanup = ImageCleanup::new([tag.clone()]);
+    project
+        .mlr()
+        .args(["build", "--tag", &tag])
+        .assert()
+        .success();
+    let labels = |tag: &str| {
+        let out = docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config.Labels}}",
+            tag,
+        ]);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let l = labels(&tag);
+    assert_eq!(l["org.opencontainers.image.revision"], head.as_str(), "{l}");
+    assert_eq!(l["dev.mlr.git-dirty"], "false", "{l}");
+    assert_eq!(l["dev.mlr.manifest"], "ml.toml", "{l}");
+    assert_eq!(l["dev.mlr.version"], env!("CARGO_PKG_VERSION"), "{l}");
+    assert!(
+        l["dev.mlr.lock-sha256"]
+            .as_str()
+            .is_some_and(|s| s.len() == 64),
+        "{l}"
+    );
+    // A local edit to a tracked file marks the image dirty.
+    project.file("ml.toml", format!("{}# edited\n", project.read("ml.toml")));
+    project
+        .mlr()
+        .args(["build", "--tag", &tag])
+        .assert()
+        .success();
+    assert_eq!(labels(&tag)["dev.mlr.git-dirty"], "true");
+}
