@@ -123,11 +123,14 @@ pub struct BuildArgs {
     #[arg(short, long, value_name = "REF")]
     pub tag: Option<String>,
     /// Container engine to build with
-    #[arg(long, value_name = "BACKEND", value_parser = ["docker"])]
+    #[arg(long, value_name = "BACKEND", value_parser = ["docker", "buildah"])]
     pub backend: Option<String>,
     /// Build every layer afresh (also re-fetches apt packages from their archive)
     #[arg(long)]
     pub no_cache: bool,
+    /// Profile to build: prod (default) or a [profile.NAME] of ml.toml, whose packages come in layers after prod's
+    #[arg(long, value_name = "PROFILE", default_value = "prod")]
+    pub profile: String,
 }
 
 /// Run the parsed command.
@@ -179,6 +182,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 tag: a.tag.clone(),
                 backend: a.backend.clone(),
                 no_cache: a.no_cache,
+                profile: (a.profile != "prod").then(|| a.profile.clone()),
             },
         ),
         Command::Verify { format } => ops::verify::run(&workspace()?, &config, (*format).into()),

@@ -40,6 +40,16 @@ pub enum ContextItem<'a> {
 
 /// Render the Dockerfile for a fresh lock.
 pub fn dockerfile(manifest: &Manifest, lock: &Lockfile) -> anyhow::Result<String> {
+    dockerfile_for(manifest, lock, None)
+}
+
+/// Render for a profile: `None` is prod; `Some("dev")` adds the packages
+/// only `[profile.dev]` wants, in layers after prod's.
+pub fn dockerfile_for(
+    manifest: &Manifest,
+    lock: &Lockfile,
+    profile: Option<&str>,
+) -> anyhow::Result<String> {
     let base = lock
         .image("base")
         .ok_or_else(|| anyhow::anyhow!("the lock has no base image"))?;
@@ -84,6 +94,7 @@ pub fn dockerfile(manifest: &Manifest, lock: &Lockfile) -> anyhow::Result<String
             py,
             &framework_names(manifest),
             &profile_only,
+            profile.is_some(),
         ));
     }
 
@@ -108,6 +119,18 @@ pub fn dockerfile(manifest: &Manifest, lock: &Lockfile) -> anyhow::Result<String
         }
     }
 
+    if let Some(name) = profile {
+        let prod: Vec<&crate::lock::AptPin> = prod_apt_pins(manifest, lock);
+        let extra: Vec<&crate::lock::AptPin> = lock
+            .apt
+            .iter()
+            .filter(|p| !prod.iter().any(|q| std::ptr::eq(*q, *p)))
+            .collect();
+        if !extra.is_empty() {
+            let _ = writeln!(d, "# [profile.{name}] apt packages");
+            d.push_str(&apt_layer(&extra));
+        }
+    }
     if let Some(workdir) = &manifest.image.workdir {
         if named_user {
             let _ = writeln!(
@@ -275,7 +298,7 @@ fn apt_layer(pins: &[&crate::lock::AptPin]) -> String {
 pub const VENV: &str = "/opt/mlr/venv";
 
 /// The pip groups, installed in this order, each in its own layer.
-pub const PIP_GROUPS: [&str; 2] = ["framework", "packages"];
+pub const PIP_GROUPS: [&str; 3] = ["framework", "packages", "profile"];
 
 /// Normalized names of the `[framework]` packages.
 fn framework_names(manifest: &Manifest) -> Vec<String> {
@@ -294,6 +317,7 @@ pub fn pip_groups(
     lock: &Lockfile,
     framework: &[String],
     profile_only: &[String],
+    with_profile: bool,
 ) -> Vec<(String, &'static str)> {
     use std::collections::BTreeMap;
     let mut group: BTreeMap<&str, &'static str> = BTreeMap::new();
@@ -337,12 +361,14 @@ pub fn pip_groups(
     }
     lock.pip
         .iter()
-        .filter(|p| prod.contains(p.name.as_str()))
+        .filter(|p| with_profile || prod.contains(p.name.as_str()))
         .map(|p| {
-            (
-                p.name.clone(),
-                *group.get(p.name.as_str()).unwrap_or(&"packages"),
-            )
+            let g = if !prod.contains(p.name.as_str()) {
+                "profile"
+            } else {
+                *group.get(p.name.as_str()).unwrap_or(&"packages")
+            };
+            (p.name.clone(), g)
         })
         .collect()
 }
@@ -356,6 +382,7 @@ fn python_stages(
     py: &crate::lock::PythonPin,
     framework: &[String],
     profile_only: &[String],
+    with_profile: bool,
 ) -> String {
     let mut d = String::new();
     let sdists = lock.pip.iter().any(|p| p.artifacts.iter().any(|a| a.sdist));
@@ -375,7 +402,7 @@ fn python_stages(
          \x20   python3 -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == ({want}) else \"the base image provides Python %d.%d; ml.lock needs {major_minor}\" % v)'; \\\n\
          \x20   python3 -m venv {VENV}"
     );
-    let groups = pip_groups(lock, framework, profile_only);
+    let groups = pip_groups(lock, framework, profile_only, with_profile);
     let used: Vec<&str> = PIP_GROUPS
         .iter()
         .copied()
@@ -403,10 +430,11 @@ pub fn pip_requirements(
     lock: &Lockfile,
     framework: &[String],
     profile_only: &[String],
+    with_profile: bool,
     group: &str,
     platform: &str,
 ) -> Vec<(String, String, String)> {
-    let groups = pip_groups(lock, framework, profile_only);
+    let groups = pip_groups(lock, framework, profile_only, with_profile);
     let mut out = Vec::new();
     for p in &lock.pip {
         if !groups.iter().any(|(n, g)| *n == p.name && *g == group) {
@@ -552,7 +580,7 @@ mod tests {
             ],
             ..Lockfile::new("sha256:x".into())
         };
-        let groups = pip_groups(&lock, &["torch".to_string()], &["ruff".to_string()]);
+        let groups = pip_groups(&lock, &["torch".to_string()], &["ruff".to_string()], false);
         let get = |n: &str| groups.iter().find(|(g, _)| g == n).map(|(_, g)| *g);
         assert_eq!(get("torch"), Some("framework"));
         assert_eq!(
@@ -568,11 +596,18 @@ mod tests {
             &lock,
             &["torch".to_string()],
             &["ruff".to_string()],
+            false,
             "packages",
             "linux/amd64",
         );
         assert_eq!(reqs.len(), 1);
         assert_eq!(reqs[0].0, "pandas-1-py3-none-any.whl");
+        // The dev profile gets its own group after prod's.
+        let groups = pip_groups(&lock, &["torch".to_string()], &["ruff".to_string()], true);
+        let get = |n: &str| groups.iter().find(|(g, _)| g == n).map(|(_, g)| *g);
+        assert_eq!(get("ruff"), Some("profile"));
+        assert_eq!(get("pyflakes"), Some("profile"));
+        assert_eq!(get("pandas"), Some("packages"));
     }
 
     #[test]

@@ -15,16 +15,28 @@ use crate::redact::redact_url;
 use crate::render::{ContextItem, context_path};
 use crate::resolve::git::{GitDb, fetch_location};
 
+/// What a build context is made from.
+pub struct ContextInputs<'a> {
+    pub project_dir: &'a Path,
+    pub manifest: &'a Manifest,
+    pub lock: &'a Lockfile,
+    pub dockerfile: &'a str,
+    /// The locked platform whose pip files are placed.
+    pub platform: &'a str,
+    /// A non-prod profile (`dev`) whose packages are placed too.
+    pub profile: Option<&'a str>,
+}
+
 /// Fill `dir` (empty) with the Dockerfile and what it copies.
-pub fn prepare(
-    dir: &Path,
-    project_dir: &Path,
-    manifest: &Manifest,
-    lock: &Lockfile,
-    dockerfile: &str,
-    platform: &str,
-    config: &Config,
-) -> anyhow::Result<()> {
+pub fn prepare(dir: &Path, inputs: &ContextInputs<'_>, config: &Config) -> anyhow::Result<()> {
+    let ContextInputs {
+        project_dir,
+        manifest,
+        lock,
+        dockerfile,
+        platform,
+        profile,
+    } = *inputs;
     std::fs::write(dir.join("Dockerfile"), dockerfile)
         .with_context(|| format!("writing {}", dir.join("Dockerfile").display()))?;
     for pin in &lock.git {
@@ -33,7 +45,7 @@ pub fn prepare(
             .with_context(|| format!("preparing git source `{}`", pin.name))?;
     }
     if lock.python.is_some() && !lock.pip.is_empty() {
-        place_pip_files(dir, manifest, lock, platform, config)?;
+        place_pip_files(dir, manifest, lock, platform, profile.is_some(), config)?;
     }
     for (i, copy) in manifest.image.copy.iter().enumerate() {
         let src = project_dir.join(&copy.src);
@@ -57,6 +69,7 @@ fn place_pip_files(
     manifest: &Manifest,
     lock: &Lockfile,
     platform: &str,
+    with_profile: bool,
     config: &Config,
 ) -> anyhow::Result<()> {
     let framework: Vec<String> = manifest
@@ -68,8 +81,14 @@ fn place_pip_files(
     let mut http: Option<crate::http::Http> = None;
     for group in crate::render::PIP_GROUPS {
         let profile_only = crate::resolve::pip::plan::profile_only_names(manifest);
-        let files =
-            crate::render::pip_requirements(lock, &framework, &profile_only, group, platform);
+        let files = crate::render::pip_requirements(
+            lock,
+            &framework,
+            &profile_only,
+            with_profile,
+            group,
+            platform,
+        );
         if files.is_empty() {
             continue;
         }

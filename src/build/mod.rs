@@ -1,6 +1,7 @@
 //! Building images: the build context (git sources exported at their locked
 //! commits, `[image] copy` files) and the container-engine backends.
 
+pub mod buildah;
 pub mod context;
 pub mod docker;
 
@@ -21,6 +22,9 @@ pub struct BuildRequest<'a> {
     pub host_network: bool,
     /// Use no cached layer.
     pub no_cache: bool,
+    /// SOURCE_DATE_EPOCH for every date the image records (creation time,
+    /// history, file mtimes in new layers), where the backend can clamp them.
+    pub timestamp: Option<u64>,
 }
 
 /// A container engine that turns a context into an image.

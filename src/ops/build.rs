@@ -2,6 +2,7 @@
 
 use super::Workspace;
 use super::dockerfile::fresh_inputs;
+use crate::build::buildah::Buildah;
 use crate::build::docker::Docker;
 use crate::build::{Backend, BuildRequest};
 use crate::config::Config;
@@ -12,20 +13,40 @@ pub struct BuildOptions {
     pub tag: Option<String>,
     pub backend: Option<String>,
     pub no_cache: bool,
+    /// `None` (or `prod`): the prod image; else a `[profile.NAME]`.
+    pub profile: Option<String>,
 }
 
 pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::Result<()> {
     let (manifest, lock) = fresh_inputs(ws)?;
-    let backend: Box<dyn Backend> = match options.backend.as_deref() {
-        None | Some("docker") => Box::new(Docker),
+    // buildah clamps every date to the epoch, so one lock gives one digest;
+    // the classic docker builder cannot clamp.
+    let (backend, timestamp): (Box<dyn Backend>, Option<u64>) = match options.backend.as_deref() {
+        None | Some("docker") => (Box::new(Docker), None),
+        Some("buildah") => (Box::new(Buildah), Some(0)),
         Some(other) => {
             return Err(hinted(
                 format!("backend `{other}` is not supported by this version of mlr"),
-                "use --backend docker",
+                "use --backend docker or --backend buildah",
             ));
         }
     };
-    let dockerfile = crate::render::dockerfile(&manifest, &lock.lock)?;
+    if let Some(p) = options.profile.as_deref() {
+        if !manifest.profiles.contains_key(p) {
+            let known: Vec<&str> = manifest.profiles.keys().map(String::as_str).collect();
+            return Err(hinted(
+                format!("ml.toml has no [profile.{p}]"),
+                if known.is_empty() {
+                    "the default profile is prod; add a [profile.dev] table for extra tools"
+                        .to_string()
+                } else {
+                    format!("profiles: prod, {}", known.join(", "))
+                },
+            ));
+        }
+    }
+    let dockerfile =
+        crate::render::dockerfile_for(&manifest, &lock.lock, options.profile.as_deref())?;
     let dockerfile = crate::render::through_mirrors(&dockerfile, &lock.lock, &config.mirrors);
     let context = tempfile::Builder::new()
         .prefix("mlr-build-")
@@ -34,16 +55,22 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
     let platform = build_platform(&lock.lock);
     crate::build::context::prepare(
         context.path(),
-        &ws.root,
-        &manifest,
-        &lock.lock,
-        &dockerfile,
-        &platform,
+        &crate::build::context::ContextInputs {
+            project_dir: &ws.root,
+            manifest: &manifest,
+            lock: &lock.lock,
+            dockerfile: &dockerfile,
+            platform: &platform,
+            profile: options.profile.as_deref(),
+        },
         config,
     )?;
     let tag = match &options.tag {
         Some(t) => t.clone(),
-        None => default_tag(ws, &manifest, &lock.lock),
+        None => match options.profile.as_deref() {
+            Some(p) => format!("{}-{p}", default_tag(ws, &manifest, &lock.lock)),
+            None => default_tag(ws, &manifest, &lock.lock),
+        },
     };
     config
         .shell
@@ -55,6 +82,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
             labels: provenance_labels(ws),
             host_network: needs_host_network(&lock.lock, config),
             no_cache: options.no_cache,
+            timestamp,
         },
         &config.shell,
     )?;

@@ -15,6 +15,7 @@ mod manifest;
 mod pip;
 mod pip_build;
 mod pyindex_rig;
+mod reproducible;
 mod rig;
 mod schema;
 mod verify;

@@ -26,11 +26,14 @@ fn the_image_runs_exactly_the_locked_versions() {
     index.add_wheel(
         &WheelSpec::new("tinydep", "1.1").file("tinydep/__init__.py", "VERSION = '1.1'\n"),
     );
+    index.add_wheel(
+        &WheelSpec::new("devtool", "0.1").file("devtool/__init__.py", "VERSION = '0.1'\n"),
+    );
     let project = Project::new();
     project.file(
         "ml.toml",
         format!(
-            "[project]\nname = \"pyimage\"\n\n[base]\nimage = \"{}\"\n\n[python]\nversion = \"3.11\"\n\n[pip]\nindex-url = \"{}\"\npackages = [\"hello-mlr==1.0\"]\n\n[image]\nuser = \"ml\"\n",
+            "[project]\nname = \"pyimage\"\n\n[base]\nimage = \"{}\"\n\n[python]\nversion = \"3.11\"\n\n[pip]\nindex-url = \"{}\"\npackages = [\"hello-mlr==1.0\"]\n\n[image]\nuser = \"ml\"\n\n[profile.dev]\npip = [\"devtool\"]\n",
             registry.reference("debian", "bookworm"),
             index.url()
         ),
@@ -73,6 +76,28 @@ fn the_image_runs_exactly_the_locked_versions() {
     assert_eq!(out, "0\n0\nml\n");
     let history = docker(&["history", "--no-trunc", &tag]);
     let history = String::from_utf8_lossy(&history.stdout);
+    // The prod image lacks the dev profile's package; the dev image has it.
+    let out = docker(&["run", "--rm", &tag, "python", "-c", "import devtool"]);
+    assert!(
+        !out.status.success(),
+        "devtool must not be in the prod image"
+    );
+    let dev = format!("{tag}-dev");
+    let _cleanup_dev = ImageCleanup::new([dev.clone()]);
+    project
+        .mlr()
+        .args(["build", "--profile", "dev", "--tag", &dev])
+        .assert()
+        .success();
+    let out = docker_run(
+        &dev,
+        &[
+            "python",
+            "-c",
+            "import devtool, hello_mlr; print(devtool.VERSION, hello_mlr.VERSION)",
+        ],
+    );
+    assert_eq!(out, "0.1 1.0\n");
     assert!(
         !history.contains(&index.addr()),
         "no index address in the image history:\n{history}"

@@ -29,6 +29,10 @@ pub enum Service {
     /// `dpkg-scanpackages` (dpkg-dev) or `apt-ftparchive` (apt-utils) to
     /// write the indexes; `apt-get` to read them as a client.
     AptTools,
+    /// `buildah` (apt-get install buildah), able to build: `buildah version`
+    /// runs. Tests give it their own `--root`/`--runroot` through
+    /// `MLR_BUILDAH_ROOT`/`MLR_BUILDAH_RUNROOT`.
+    Buildah,
 }
 
 impl Service {
@@ -96,11 +100,28 @@ impl Service {
                             .to_owned()
                     })
             }
+            Service::Buildah => {
+                find_program("buildah")
+                    .ok_or("`buildah` is not on PATH (apt-get install buildah)")?;
+                let out = Command::new("buildah")
+                    .arg("version")
+                    .stdin(Stdio::null())
+                    .output()
+                    .map_err(|e| format!("cannot run `buildah version`: {e}"))?;
+                if out.status.success() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "`buildah version` failed: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ))
+                }
+            }
         }
     }
 
     fn availability(self) -> &'static Result<(), String> {
-        static CELLS: [OnceLock<Result<(), String>>; 7] = [const { OnceLock::new() }; 7];
+        static CELLS: [OnceLock<Result<(), String>>; 8] = [const { OnceLock::new() }; 8];
         let index = match self {
             Service::Registry => 0,
             Service::Docker => 1,
@@ -109,6 +130,7 @@ impl Service {
             Service::DebianRootfs => 4,
             Service::PyPI => 5,
             Service::AptTools => 6,
+            Service::Buildah => 7,
         };
         CELLS[index].get_or_init(|| self.check())
     }

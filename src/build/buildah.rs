@@ -1,0 +1,236 @@
+//! The buildah backend: daemonless builds whose image digest is a function of
+//! the context alone (`--timestamp` clamps every date the image records).
+//!
+//! Images are written in the OCI format: buildah 1.28 (Debian bookworm) puts
+//! a random container ID and hostname into every docker-format config, so
+//! only OCI images are bit-for-bit reproducible. The OCI format has no
+//! HEALTHCHECK; a build that renders one warns that the image lacks it.
+//! `BUILDAH_FORMAT=docker` keeps the healthcheck and gives up the digest.
+//!
+//! Storage is buildah's own (`/var/lib/containers/storage` for root) unless
+//! `MLR_BUILDAH_ROOT` / `MLR_BUILDAH_RUNROOT` name other directories;
+//! buildah itself honours `STORAGE_DRIVER`, `BUILDAH_ISOLATION` and
+//! `BUILDAH_FORMAT`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, bail};
+
+use super::{Backend, BuildRequest};
+use crate::error::hinted;
+use crate::shell::Shell;
+
+pub struct Buildah;
+
+impl Buildah {
+    /// `buildah` with the global storage flags mlr's environment asks for.
+    fn command() -> Command {
+        let mut cmd = Command::new("buildah");
+        for (var, flag) in [
+            ("MLR_BUILDAH_ROOT", "--root"),
+            ("MLR_BUILDAH_RUNROOT", "--runroot"),
+        ] {
+            if let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+                cmd.arg(flag).arg(dir);
+            }
+        }
+        cmd
+    }
+}
+
+impl Backend for Buildah {
+    fn name(&self) -> &'static str {
+        "buildah"
+    }
+
+    fn build(&self, request: &BuildRequest<'_>, shell: &Shell) -> anyhow::Result<String> {
+        let dockerfile_path = request.context.join("Dockerfile");
+        let dockerfile = std::fs::read_to_string(&dockerfile_path)
+            .with_context(|| format!("reading {}", dockerfile_path.display()))?;
+        let iidfile = tempfile::NamedTempFile::new().context("creating a temporary file")?;
+        let mut cmd = Buildah::command();
+        cmd.arg("bud")
+            // Each instruction is a layer, so a rebuild reuses the unchanged
+            // prefix as the docker backend does.
+            .arg("--layers")
+            .arg("--tag")
+            .arg(request.tag)
+            .arg("--iidfile")
+            .arg(iidfile.path())
+            .arg("--file")
+            .arg(&dockerfile_path);
+        if std::env::var_os("BUILDAH_FORMAT").is_none() {
+            cmd.arg("--format").arg("oci");
+            if has_healthcheck(&dockerfile) {
+                shell.warn(
+                    "the image has no HEALTHCHECK: buildah writes OCI images, which cannot carry one \
+                     (set BUILDAH_FORMAT=docker to keep it, at the cost of a reproducible digest)",
+                );
+            }
+        }
+        // chroot isolation needs no runtime and works inside containers;
+        // BUILDAH_ISOLATION, when set, is the user's choice.
+        if std::env::var_os("BUILDAH_ISOLATION").is_none() {
+            cmd.arg("--isolation").arg("chroot");
+        }
+        if let Some(t) = request.timestamp {
+            cmd.arg("--timestamp").arg(t.to_string());
+        }
+        if request.no_cache {
+            cmd.arg("--no-cache");
+        }
+        if request.host_network {
+            cmd.arg("--network").arg("host");
+        }
+        if pulls_only_from_loopback(&dockerfile) {
+            // A registry on the host's loopback speaks plain HTTP (docker
+            // treats 127.0.0.0/8 as insecure too); remote ones keep TLS.
+            cmd.arg("--tls-verify=false");
+        }
+        for (k, v) in &request.labels {
+            cmd.arg("--label").arg(format!("{k}={v}"));
+        }
+        cmd.arg(request.context)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| {
+            hinted(
+                format!("could not run `buildah`: {e}"),
+                "install buildah (apt-get install buildah), or choose another backend with --backend",
+            )
+        })?;
+        // Stream stdout as progress; keep the tail of both streams for errors.
+        let stderr = child.stderr.take().expect("piped stderr");
+        let err_thread = std::thread::spawn(move || {
+            BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+                .collect::<Vec<_>>()
+        });
+        let mut tail: Vec<String> = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                shell.passthrough(&line);
+                tail.push(line);
+                if tail.len() > 20 {
+                    tail.remove(0);
+                }
+            }
+        }
+        let status = child.wait().context("waiting for buildah bud")?;
+        let err_lines = err_thread.join().unwrap_or_default();
+        if !status.success() {
+            let mut detail: Vec<String> = tail.into_iter().rev().take(8).collect();
+            detail.reverse();
+            detail.extend(
+                err_lines
+                    .into_iter()
+                    .filter(|l| !l.trim().is_empty())
+                    .rev()
+                    .take(10)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev(),
+            );
+            let detail = detail.join("\n");
+            if detail.contains("http: server gave HTTP response to HTTPS client") {
+                return Err(hinted(
+                    format!("buildah could not pull over plain HTTP:\n{detail}"),
+                    "mlr turns TLS verification off only when every FROM registry is on 127.0.0.1; list other insecure registries in /etc/containers/registries.conf",
+                ));
+            }
+            if let Some(line) = detail.lines().find(|l| {
+                l.contains("Can't find a source to download version") || l.contains("was not found")
+            }) {
+                return Err(hinted(
+                    format!(
+                        "a locked apt package is no longer served by its archive: {}",
+                        line.trim()
+                    ),
+                    "exact apt versions expire on a live mirror; set [apt] snapshot = \"auto\" in ml.toml and run `mlr lock --update`",
+                ));
+            }
+            bail!("buildah bud failed ({status}):\n{detail}");
+        }
+        let id = std::fs::read_to_string(iidfile.path()).context("reading the image ID")?;
+        Ok(id.trim().to_string())
+    }
+}
+
+fn has_healthcheck(dockerfile: &str) -> bool {
+    dockerfile.lines().any(|l| {
+        l.split_whitespace()
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("HEALTHCHECK"))
+    })
+}
+
+/// Whether the Dockerfile pulls at least one image, and every image it pulls
+/// comes from a loopback registry.
+fn pulls_only_from_loopback(dockerfile: &str) -> bool {
+    let mut stages: Vec<&str> = Vec::new();
+    let mut registries: Vec<&str> = Vec::new();
+    for line in dockerfile.lines() {
+        let mut words = line.split_whitespace();
+        if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("FROM")) {
+            continue;
+        }
+        let Some(image) = words.find(|w| !w.starts_with("--")) else {
+            continue;
+        };
+        if !stages.contains(&image) && image != "scratch" {
+            registries.push(registry_of(image));
+        }
+        if words.next().is_some_and(|w| w.eq_ignore_ascii_case("AS")) {
+            stages.extend(words.next());
+        }
+    }
+    !registries.is_empty() && registries.iter().all(|r| is_loopback(r))
+}
+
+/// The registry host of an image reference (`docker.io` when it names none).
+fn registry_of(image: &str) -> &str {
+    match image.split_once('/') {
+        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
+            first
+        }
+        _ => "docker.io",
+    }
+}
+
+fn is_loopback(registry: &str) -> bool {
+    let host = registry
+        .strip_prefix('[')
+        .and_then(|r| r.split_once(']').map(|(h, _)| h))
+        .unwrap_or_else(|| registry.split(':').next().unwrap_or(""));
+    host == "localhost"
+        || host == "::1"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_is_relaxed_only_for_loopback_pulls() {
+        let local = "FROM 127.0.0.1:5000/base@sha256:ab AS mlr-python\nRUN x\nFROM mlr-python\n";
+        assert!(pulls_only_from_loopback(local));
+        assert!(pulls_only_from_loopback(
+            "FROM --platform=linux/amd64 localhost:5000/x:1\n"
+        ));
+        assert!(pulls_only_from_loopback("FROM [::1]:5000/x:1\n"));
+        assert!(!pulls_only_from_loopback(
+            "FROM 127.0.0.1:5000/a:1 AS a\nFROM docker.io/nvidia/cuda:12 AS b\n"
+        ));
+        assert!(!pulls_only_from_loopback("FROM ubuntu:22.04\n"));
+        assert!(!pulls_only_from_loopback(
+            "FROM 127.0.0.2.example.com/x:1\n"
+        ));
+        assert!(!pulls_only_from_loopback("FROM scratch\n"));
+    }
+}
