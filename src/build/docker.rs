@@ -1,7 +1,6 @@
 //! The docker CLI backend (classic builder: no BuildKit on this engine).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::{Context, bail};
 
@@ -36,62 +35,21 @@ impl Backend for Docker {
         for (k, v) in &request.labels {
             cmd.arg("--label").arg(format!("{k}={v}"));
         }
-        cmd.arg(request.context)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|e| {
-            hinted(
-                format!("could not run `docker`: {e}"),
-                "install the docker CLI, or choose another backend with --backend",
-            )
-        })?;
-        // Stream stdout as progress; keep the tail of both streams for errors.
-        let stderr = child.stderr.take().expect("piped stderr");
-        let err_thread = std::thread::spawn(move || {
-            BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-                .collect::<Vec<_>>()
-        });
-        let mut tail: Vec<String> = Vec::new();
-        if let Some(stdout) = child.stdout.take() {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                shell.passthrough(&line);
-                tail.push(line);
-                if tail.len() > 20 {
-                    tail.remove(0);
-                }
-            }
-        }
-        let status = child.wait().context("waiting for docker build")?;
-        let err_lines = err_thread.join().unwrap_or_default();
-        if !status.success() {
-            let mut detail: Vec<String> = tail.into_iter().rev().take(8).collect();
-            detail.reverse();
-            detail.extend(
-                err_lines
-                    .into_iter()
-                    .filter(|l| !l.trim().is_empty())
-                    .take(10),
-            );
-            let detail = detail.join("\n");
+        cmd.arg(request.context);
+        if let Err((status, detail)) = super::run_streaming(
+            cmd,
+            "docker",
+            "install the docker CLI, or choose another backend with --backend",
+            shell,
+        )? {
             if detail.contains("Cannot connect to the Docker daemon") {
                 return Err(hinted(
                     "the Docker engine is not running".to_string(),
                     "start dockerd, or choose another backend with --backend",
                 ));
             }
-            if let Some(line) = detail.lines().find(|l| {
-                l.contains("Can't find a source to download version") || l.contains("was not found")
-            }) {
-                return Err(hinted(
-                    format!(
-                        "a locked apt package is no longer served by its archive: {}",
-                        line.trim()
-                    ),
-                    "exact apt versions expire on a live mirror; set [apt] snapshot = \"auto\" in ml.toml and run `mlr lock --update`",
-                ));
+            if let Some(e) = super::expired_apt_pin(&detail) {
+                return Err(e);
             }
             bail!("docker build failed ({status}):\n{detail}");
         }
