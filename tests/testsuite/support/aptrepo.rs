@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{self, BufRead, BufReader, Read as _, Write as _};
+use std::io::{self, BufReader, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Component, Path, PathBuf};
@@ -32,6 +32,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use tempfile::TempDir;
 
+use super::http::Request;
 use super::pyindex::LoggedRequest;
 use super::wheel::sha256_hex;
 
@@ -52,7 +53,6 @@ const MAINTAINER: &str = "mlr test rig <rig@mlr.invalid>";
 /// An idle keep-alive connection (apt keeps one open between files) is
 /// closed after this long, as is one that stalls mid-request.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
-const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// A binary package to build: its control fields and its files.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -807,79 +807,6 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-struct Request {
-    method: String,
-    /// Percent-decoded, without the query.
-    path: String,
-    version: String,
-    /// Lowercased names.
-    headers: Vec<(String, String)>,
-}
-
-impl Request {
-    /// The next request head; `None` when the client closed the connection.
-    fn read(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>> {
-        let mut lines = Vec::new();
-        let mut total = 0;
-        loop {
-            let mut line = String::new();
-            let n = reader.by_ref().take(8192).read_line(&mut line)?;
-            total += n;
-            if n == 0 || total > MAX_HEAD_BYTES {
-                return Ok(None);
-            }
-            let line = line.trim_end_matches(['\r', '\n']).to_owned();
-            if line.is_empty() {
-                if lines.is_empty() {
-                    continue; // Stray CRLF between requests (RFC 9112 §2.2).
-                }
-                break;
-            }
-            lines.push(line);
-        }
-        let mut request_line = lines[0].split(' ');
-        let method = request_line.next().unwrap_or_default().to_owned();
-        let target = request_line.next().unwrap_or_default();
-        let version = request_line.next().unwrap_or_default().to_owned();
-        // An absolute-form target, as a proxy-minded client may send.
-        let target = match target.split_once("://") {
-            Some((_, rest)) => &rest[rest.find('/').unwrap_or(rest.len())..],
-            None => target,
-        };
-        let path = target.split(['?', '#']).next().unwrap_or_default();
-        let headers = lines[1..]
-            .iter()
-            .filter_map(|line| line.split_once(':'))
-            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-            .collect();
-        Ok(Some(Request {
-            method,
-            path: percent_decode(path),
-            version,
-            headers,
-        }))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// HTTP/1.1 keeps the connection unless told otherwise; a request
-    /// with a body (never GET or HEAD from apt) is not worth reading past.
-    fn keep_alive(&self) -> bool {
-        let connection = self.header("connection").unwrap_or_default();
-        self.version == "HTTP/1.1"
-            && !connection.eq_ignore_ascii_case("close")
-            && matches!(self.method.as_str(), "GET" | "HEAD")
-            && self
-                .header("content-length")
-                .is_none_or(|l| l.trim() == "0")
-    }
-}
-
 struct Response {
     status: u16,
     content_type: &'static str,
@@ -920,27 +847,4 @@ impl Response {
         }
         stream.flush()
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

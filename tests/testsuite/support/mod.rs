@@ -13,6 +13,7 @@ mod aptrepo;
 mod debian;
 mod docker;
 mod git;
+mod http;
 mod image;
 mod project;
 mod pyindex;

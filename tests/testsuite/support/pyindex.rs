@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::env;
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{BufRead, BufReader, Read as _, Write as _};
+use std::io::{BufReader, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,6 +23,7 @@ use std::time::Duration;
 use serde_json::json;
 use tempfile::TempDir;
 
+use super::http::Request;
 use super::wheel::{
     self, BuiltFile, STANDARD, WheelSpec, build_sdist_for, build_wheel, normalize_name,
 };
@@ -35,7 +36,6 @@ const HTML_TYPE: &str = "application/vnd.pypi.simple.v1+html";
 
 /// A client that stalls this long mid-request loses its connection.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
-const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// A running index with its files in its own tempdir. Stopped on drop.
 pub struct PyIndex {
@@ -444,62 +444,7 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     response.write(stream, request.method == "HEAD")
 }
 
-struct Request {
-    method: String,
-    path: String,
-    /// Lowercased names.
-    headers: Vec<(String, String)>,
-}
-
 impl Request {
-    /// The request head; `None` when the client closed without sending one.
-    fn read(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
-        let mut lines = Vec::new();
-        let mut total = 0;
-        loop {
-            let mut line = String::new();
-            let n = reader.by_ref().take(8192).read_line(&mut line)?;
-            total += n;
-            if n == 0 || total > MAX_HEAD_BYTES {
-                return Ok(None);
-            }
-            let line = line.trim_end_matches(['\r', '\n']).to_owned();
-            if line.is_empty() {
-                if lines.is_empty() {
-                    continue; // Stray CRLF between requests (RFC 9112 §2.2).
-                }
-                break;
-            }
-            lines.push(line);
-        }
-        let mut request_line = lines[0].split(' ');
-        let method = request_line.next().unwrap_or_default().to_owned();
-        let target = request_line.next().unwrap_or_default();
-        // An absolute-form target, as a proxy-minded client may send.
-        let target = match target.split_once("://") {
-            Some((_, rest)) => &rest[rest.find('/').unwrap_or(rest.len())..],
-            None => target,
-        };
-        let path = target.split(['?', '#']).next().unwrap_or_default();
-        let headers = lines[1..]
-            .iter()
-            .filter_map(|line| line.split_once(':'))
-            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-            .collect();
-        Ok(Some(Request {
-            method,
-            path: percent_decode(path),
-            headers,
-        }))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
     /// The HTML type to answer with: PEP 691's if the client named it.
     fn html_type(&self) -> &'static str {
         match self.header("accept") {
@@ -886,29 +831,6 @@ fn percent_encode(s: &str) -> String {
         }
     }
     out
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn html_escape(s: &str) -> String {
