@@ -61,62 +61,79 @@ pub fn dockerfile_for(
     );
     d.push_str("# To regenerate it, run `mlr dockerfile`.\n");
     let python = lock.python.as_ref().filter(|_| !lock.pip.is_empty());
-    let from = format!("{}/{}@{}", base.registry, base.repository, base.digest);
-    if python.is_some() {
-        let _ = writeln!(d, "FROM {from} AS mlr-python");
+    let builds: Vec<(&crate::lock::GitPin, &crate::manifest::GitSource)> = lock
+        .git
+        .iter()
+        .filter_map(|pin| Some((pin, manifest.git.get(&pin.name)?)))
+        .filter(|(_, source)| !source.build.is_empty())
+        .collect();
+    let from = image_from(base);
+    let staged = python.is_some() || !builds.is_empty();
+    if staged {
+        let _ = writeln!(d, "FROM {from} AS {STAGE_BASE}");
     } else {
         let _ = writeln!(d, "FROM {from}");
     }
-
-    if !manifest.env.is_empty() {
-        let mut line = String::from("ENV");
-        for (k, v) in &manifest.env {
-            let _ = write!(line, " \\\n    {k}={}", env_quote(v));
-        }
-        d.push_str(&line);
-        d.push('\n');
-    }
-
     let user = manifest.image.user.as_str();
     let named_user =
         !user.is_empty() && !user.bytes().all(|b| b.is_ascii_digit()) && user != "root";
-    if named_user {
-        d.push_str(&create_user(user));
-    }
-    let apt = prod_apt_pins(manifest, lock);
-    if !apt.is_empty() {
-        d.push_str(&apt_layer(&apt));
-    }
-    if let Some(py) = python {
-        let profile_only = crate::resolve::pip::plan::profile_only_names(manifest);
-        d.push_str(&python_stages(
-            lock,
-            py,
-            &framework_names(manifest),
-            &profile_only,
-            profile.is_some(),
-        ));
+    let prelude = prelude(manifest, lock, python);
+    d.push_str(&prelude);
+    let groups = match python {
+        Some(_) => {
+            let (stages, groups) = pip_stages(lock, manifest, profile.is_some());
+            d.push_str(&stages);
+            groups
+        }
+        None => Vec::new(),
+    };
+    if staged {
+        // The runtime stage: the base with every pip group's venv.
+        let _ = writeln!(d, "\nFROM {STAGE_BASE} AS {STAGE_RUNTIME}");
+        d.push_str(&copy_venvs(&groups));
     }
 
-    for pin in &lock.git {
-        let Some(source) = manifest.git.get(&pin.name) else {
-            continue;
-        };
-        let dest = format!("{GIT_ROOT}/{}", pin.name);
-        let _ = writeln!(
-            d,
-            "COPY {} {dest}",
-            context_path(ContextItem::Git(&pin.name))
-        );
-        if !source.build.is_empty() {
-            let _ = writeln!(d, "WORKDIR {dest}");
-            let steps = source.build.join(" && \\\n    ");
+    if !builds.is_empty() {
+        // Source builds run in a stage of their own (on the CUDA `devel`
+        // image when the runtime image lacks nvcc); only the files they
+        // write reach the image.
+        d.push('\n');
+        match lock.image("builder") {
+            Some(builder) => {
+                let _ = writeln!(d, "FROM {} AS {STAGE_BUILDER}", image_from(builder));
+                d.push_str(&prelude);
+                d.push_str(&copy_venvs(&groups));
+            }
+            None => {
+                let _ = writeln!(d, "FROM {STAGE_RUNTIME} AS {STAGE_BUILDER}");
+            }
+        }
+        d.push_str(&builder_env(manifest, lock));
+        d.push_str(&copy_git_sources(manifest, lock));
+        for (pin, source) in &builds {
+            // Each source's outputs are gathered in the RUN that builds
+            // it: backends that clamp file times (buildah --timestamp)
+            // would hide them from a later RUN.
+            let _ = writeln!(d, "WORKDIR {GIT_ROOT}/{}", pin.name);
             let _ = writeln!(
                 d,
-                "RUN MLR_GIT_COMMIT={} && export MLR_GIT_COMMIT && \\\n    {steps}",
-                pin.commit
+                "RUN set -e; \\\n{}; \\\n\
+                 \x20   MLR_GIT_COMMIT={}; MAX_JOBS=\"${{MAX_JOBS:-$(nproc)}}\"; export MLR_GIT_COMMIT MAX_JOBS; \\\n\
+                 \x20   {} || exit $?; \\\n\
+                 {}",
+                start_build_stamp(),
+                pin.commit,
+                source.build.join(" && \\\n    "),
+                collect_build_outputs()
             );
         }
+        let _ = writeln!(d, "\nFROM {STAGE_RUNTIME}");
+    } else if staged {
+        let _ = writeln!(d, "\nFROM {STAGE_RUNTIME}");
+    }
+    d.push_str(&copy_git_sources(manifest, lock));
+    if !builds.is_empty() {
+        let _ = writeln!(d, "COPY --from={STAGE_BUILDER} {BUILD_OUT}/ /");
     }
 
     if let Some(name) = profile {
@@ -373,18 +390,71 @@ pub fn pip_groups(
         .collect()
 }
 
-/// Python from the distro into a venv, then one stage per pip group whose
-/// venv is copied into the final image, so the wheels never enter a layer
-/// of it. Nothing is resolved at build time: `--no-index --no-deps
-/// --require-hashes` over the locked files placed in the context.
-fn python_stages(
+/// Stage names in the Dockerfile.
+const STAGE_BASE: &str = "mlr-base";
+const STAGE_RUNTIME: &str = "mlr-runtime";
+const STAGE_BUILDER: &str = "mlr-builder";
+
+/// Where the builder stage gathers the files source builds wrote, and the
+/// file whose time marks the start of the builds.
+const BUILD_OUT: &str = "/opt/mlr/build-out";
+const BUILD_STAMP: &str = "/opt/mlr/.build-start";
+
+/// Each git source at its exported commit, under [`GIT_ROOT`].
+fn copy_git_sources(manifest: &Manifest, lock: &Lockfile) -> String {
+    let mut d = String::new();
+    for pin in lock
+        .git
+        .iter()
+        .filter(|p| manifest.git.contains_key(&p.name))
+    {
+        let _ = writeln!(
+            d,
+            "COPY {} {GIT_ROOT}/{}",
+            context_path(ContextItem::Git(&pin.name)),
+            pin.name
+        );
+    }
+    d
+}
+
+/// `registry/repository@digest` of a locked image.
+fn image_from(pin: &crate::lock::ImagePin) -> String {
+    format!("{}/{}@{}", pin.registry, pin.repository, pin.digest)
+}
+
+/// What every stage built on a locked image starts with: `[env]`, the
+/// image user, the prod apt layer and (with pip packages) Python in a venv.
+fn prelude(
+    manifest: &Manifest,
     lock: &Lockfile,
-    py: &crate::lock::PythonPin,
-    framework: &[String],
-    profile_only: &[String],
-    with_profile: bool,
+    python: Option<&crate::lock::PythonPin>,
 ) -> String {
     let mut d = String::new();
+    if !manifest.env.is_empty() {
+        let mut line = String::from("ENV");
+        for (k, v) in &manifest.env {
+            let _ = write!(line, " \\\n    {k}={}", env_quote(v));
+        }
+        d.push_str(&line);
+        d.push('\n');
+    }
+    let user = manifest.image.user.as_str();
+    if !user.is_empty() && !user.bytes().all(|b| b.is_ascii_digit()) && user != "root" {
+        d.push_str(&create_user(user));
+    }
+    let apt = prod_apt_pins(manifest, lock);
+    if !apt.is_empty() {
+        d.push_str(&apt_layer(&apt));
+    }
+    if let Some(py) = python {
+        d.push_str(&python_venv(lock, py));
+    }
+    d
+}
+
+/// Python from the distro (unless the base has it) into a venv.
+fn python_venv(lock: &Lockfile, py: &crate::lock::PythonPin) -> String {
     let sdists = lock.pip.iter().any(|p| p.artifacts.iter().any(|a| a.sdist));
     let build_tools = if sdists {
         " build-essential python3-dev"
@@ -392,36 +462,134 @@ fn python_stages(
         ""
     };
     let (major_minor, want) = (py.version.clone(), py.version.replace('.', ", "));
-    let _ = writeln!(
-        d,
+    format!(
         "RUN set -eu; \\\n\
          \x20   if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \\\n\
          \x20     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3 python3-venv{build_tools} && \\\n\
          \x20     rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/ldconfig/aux-cache /var/log/apt /var/log/dpkg.log; \\\n\
          \x20   fi; \\\n\
          \x20   python3 -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == ({want}) else \"the base image provides Python %d.%d; ml.lock needs {major_minor}\" % v)'; \\\n\
-         \x20   python3 -m venv {VENV}"
+         \x20   python3 -m venv {VENV}\n"
+    )
+}
+
+/// One stage per pip group, each installing its locked files into the
+/// venv of the base stage, so the wheels never enter a layer of the image.
+/// Nothing is resolved at build time: `--no-index --no-deps
+/// --require-hashes` over the locked files placed in the context.
+/// Returns the stages and the groups used, in install order.
+fn pip_stages(
+    lock: &Lockfile,
+    manifest: &Manifest,
+    with_profile: bool,
+) -> (String, Vec<&'static str>) {
+    let profile_only = crate::resolve::pip::plan::profile_only_names(manifest);
+    let groups = pip_groups(
+        lock,
+        &framework_names(manifest),
+        &profile_only,
+        with_profile,
     );
-    let groups = pip_groups(lock, framework, profile_only, with_profile);
-    let used: Vec<&str> = PIP_GROUPS
+    let used: Vec<&'static str> = PIP_GROUPS
         .iter()
         .copied()
         .filter(|g| groups.iter().any(|(_, pg)| pg == g))
         .collect();
+    let mut d = String::new();
     for g in &used {
-        let _ = writeln!(d, "\nFROM mlr-python AS mlr-pip-{g}");
+        let _ = writeln!(d, "\nFROM {STAGE_BASE} AS mlr-pip-{g}");
         let _ = writeln!(d, "COPY {} /tmp/mlr-pip", context_path(ContextItem::Pip(g)));
         let _ = writeln!(
             d,
             "RUN PIP_DISABLE_PIP_VERSION_CHECK=1 {VENV}/bin/python -m pip install --no-index --no-deps --require-hashes --no-compile -r /tmp/mlr-pip/requirements.txt"
         );
     }
-    d.push_str("\nFROM mlr-python\n");
-    for g in &used {
+    (d, used)
+}
+
+/// Each pip group's venv copied in install order (one layer each, so a
+/// change to one group rebuilds only the layers from it on), then the venv
+/// put first on `PATH`. Nothing without pip groups.
+fn copy_venvs(groups: &[&str]) -> String {
+    let mut d = String::new();
+    for g in groups {
         let _ = writeln!(d, "COPY --from=mlr-pip-{g} {VENV} {VENV}");
     }
-    let _ = writeln!(d, "ENV VIRTUAL_ENV={VENV} PATH={VENV}/bin:$PATH");
+    if !groups.is_empty() {
+        let _ = writeln!(d, "ENV VIRTUAL_ENV={VENV} PATH={VENV}/bin:$PATH");
+    }
     d
+}
+
+/// The builder stage's environment: CUDA arch flags from `[cuda] arch`
+/// (so no GPU is needed at build time), no bytecode, and the lock's
+/// `SOURCE_DATE_EPOCH`.
+fn builder_env(manifest: &Manifest, lock: &Lockfile) -> String {
+    let mut vars: Vec<(String, String)> = Vec::new();
+    if let Some(cuda) = &manifest.cuda {
+        if !cuda.arch.is_empty() {
+            vars.push(("TORCH_CUDA_ARCH_LIST".into(), cuda.arch.join(";")));
+        }
+        vars.push(("FORCE_CUDA".into(), "1".into()));
+    }
+    vars.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
+    vars.push((
+        "SOURCE_DATE_EPOCH".into(),
+        lock.source_date_epoch().to_string(),
+    ));
+    let mut d = String::from("ENV");
+    for (k, v) in &vars {
+        let _ = write!(d, " \\\n    {k}={}", env_quote(v));
+    }
+    d.push('\n');
+    d
+}
+
+/// Shell that marks the start of a source build: `$newer` is the `find`
+/// test for "changed since". `-cnewer` (change time, nanoseconds) also sees
+/// files installed with an old mtime kept; busybox find lacks it, and its
+/// `-newer` compares whole seconds, so the stamp is a second older than
+/// anything the build writes.
+fn start_build_stamp() -> String {
+    format!(
+        "\x20   mkdir -p $(dirname {BUILD_STAMP}); \\\n\
+         \x20   if find / -maxdepth 0 -cnewer / >/dev/null 2>&1; then newer=-cnewer; touch {BUILD_STAMP}; \\\n\
+         \x20   else newer=-newer; touch {BUILD_STAMP}; sleep 1; fi"
+    )
+}
+
+/// Shell that gathers every file and symlink changed since the build
+/// stamp into the build output tree, under its own path, so the runtime
+/// stage copies exactly those. Caches, logs, bytecode, the engine's bind
+/// mounts and kernel filesystems are left out.
+fn collect_build_outputs() -> String {
+    let skip = [
+        "/proc",
+        "/sys",
+        "/dev",
+        "/run",
+        "/tmp",
+        "/var/tmp",
+        "/var/cache",
+        "/var/log",
+        "/var/lib/apt/lists",
+        "/root/.cache",
+        BUILD_OUT,
+        BUILD_STAMP,
+        "/etc/hosts",
+        "/etc/hostname",
+        "/etc/resolv.conf",
+    ];
+    let mut prune: Vec<String> = skip.iter().map(|p| format!("-path {p}")).collect();
+    // Bytecode (pip compiles what it installs; `PIP_NO_COMPILE=1` means the
+    // opposite in pip's option parser) carries timestamps: left out.
+    prune.push("-name __pycache__".to_string());
+    format!(
+        "\x20   mkdir -p {BUILD_OUT}; cd /; \\\n\
+         \x20   find / -xdev \\( {} \\) -prune -o \\( -type f -o -type l \\) \"$newer\" {BUILD_STAMP} \\\n\
+         \x20     -exec sh -c 'cp -a --parents \"$@\" {BUILD_OUT}/' sh {{}} +",
+        prune.join(" -o ")
+    )
 }
 
 /// The `requirements.txt` of one pip group for one platform: each locked

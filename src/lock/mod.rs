@@ -194,10 +194,65 @@ impl Lockfile {
     pub fn git_pin(&self, name: &str) -> Option<&GitPin> {
         self.git.iter().find(|g| g.name == name)
     }
+
+    /// The snapshot timestamp (`20250520T000000Z`) of the apt sources, if
+    /// they come from a snapshot archive.
+    pub fn apt_snapshot(&self) -> Option<&str> {
+        self.apt.iter().find_map(|p| {
+            let s = p.source.as_str();
+            (s.contains("snapshot.debian.org/") || s.contains("snapshot.ubuntu.com/"))
+                .then(|| s.rsplit('/').next().unwrap_or(""))
+        })
+    }
+
+    /// `SOURCE_DATE_EPOCH` for builds from this lock: the apt snapshot's
+    /// time when there is one (nothing in the image is newer than its
+    /// packages), else 0. A function of the lock alone, never of the clock.
+    pub fn source_date_epoch(&self) -> u64 {
+        self.apt_snapshot().and_then(snapshot_epoch).unwrap_or(0)
+    }
+}
+
+/// Seconds since 1970 for a `YYYYMMDDTHHMMSSZ` timestamp.
+fn snapshot_epoch(ts: &str) -> Option<u64> {
+    let b = ts.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let (hh, mm, ss) = (num(9..11)?, num(11..13)?, num(13..15)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn snapshot_timestamps_are_epoch_seconds() {
+        assert_eq!(super::snapshot_epoch("19700101T000000Z"), Some(0));
+        assert_eq!(
+            super::snapshot_epoch("20250520T000000Z"),
+            Some(1_747_699_200)
+        );
+        assert_eq!(
+            super::snapshot_epoch("20240229T123456Z"),
+            Some(1_709_210_096)
+        );
+        assert_eq!(super::snapshot_epoch("2025052T000000Z"), None);
+        assert_eq!(super::snapshot_epoch("20251320T000000Z"), None);
+    }
+
     use super::*;
 
     fn sample() -> Lockfile {

@@ -101,45 +101,48 @@ fn short(fp: &str) -> &str {
 pub fn satisfies(manifest: &Manifest, lock: &Lockfile) -> Vec<Finding> {
     let mut findings = Vec::new();
 
-    // The base image: `[base] image`, or the tag `[cuda]` picks.
-    let locked_base = lock.image("base");
-    let wanted_base = crate::resolve::image::base_reference(manifest);
-    match (wanted_base, locked_base) {
-        (Err(e), _) => findings.push(Finding::NotSatisfied {
+    // The base image (`[base] image`, or the tag `[cuda]` picks) and the
+    // CUDA builder image source builds need.
+    match crate::resolve::image::wanted_images(manifest) {
+        Err(e) => findings.push(Finding::NotSatisfied {
             kind: Kind::Image,
             name: "base".into(),
             requested: format!("{e}"),
-            locked: locked_base.map_or_else(|| "nothing".to_string(), |p| p.requested.clone()),
+            locked: lock
+                .image("base")
+                .map_or_else(|| "nothing".to_string(), |p| p.requested.clone()),
         }),
-        (Ok(Some((wanted, _))), Some(pin)) => {
-            if let Err(why) = image_satisfies(&wanted, &manifest.project.platforms, pin) {
-                findings.push(Finding::NotSatisfied {
-                    kind: Kind::Image,
-                    name: "base".into(),
-                    requested: why.0,
-                    locked: why.1,
-                });
+        Ok(wanted) => {
+            for (name, reference, _) in &wanted {
+                match lock.image(name) {
+                    Some(pin) => {
+                        if let Err(why) =
+                            image_satisfies(reference, &manifest.project.platforms, pin)
+                        {
+                            findings.push(Finding::NotSatisfied {
+                                kind: Kind::Image,
+                                name: (*name).into(),
+                                requested: why.0,
+                                locked: why.1,
+                            });
+                        }
+                    }
+                    None => findings.push(Finding::NewRequirement {
+                        kind: Kind::Image,
+                        name: (*name).into(),
+                        requested: reference.to_string(),
+                    }),
+                }
             }
-        }
-        (Ok(Some((wanted, _))), None) => findings.push(Finding::NewRequirement {
-            kind: Kind::Image,
-            name: "base".into(),
-            requested: wanted.to_string(),
-        }),
-        (Ok(None), Some(pin)) => findings.push(Finding::RemovedRequirement {
-            kind: Kind::Image,
-            name: "base".into(),
-            locked: format!("{}@{}", pin.requested, pin.digest),
-        }),
-        (Ok(None), None) => {}
-    }
-    for pin in &lock.images {
-        if pin.name != "base" {
-            findings.push(Finding::RemovedRequirement {
-                kind: Kind::Image,
-                name: pin.name.clone(),
-                locked: format!("{}@{}", pin.requested, pin.digest),
-            });
+            for pin in &lock.images {
+                if !wanted.iter().any(|(name, _, _)| *name == pin.name) {
+                    findings.push(Finding::RemovedRequirement {
+                        kind: Kind::Image,
+                        name: pin.name.clone(),
+                        locked: format!("{}@{}", pin.requested, pin.digest),
+                    });
+                }
+            }
         }
     }
 

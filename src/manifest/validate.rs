@@ -1,6 +1,6 @@
 //! Wire types to the validated [`Manifest`]: every value checked, defaults
 //! filled, insignificant differences normalized away, and the rules that span
-//! tables (base or cuda, runtime flavor with git builds, duplicates) enforced.
+//! tables (base or cuda, duplicates) enforced.
 //!
 //! Problems are collected, not returned at the first, so that the caller can
 //! report the one that comes first in the file.
@@ -57,7 +57,6 @@ pub fn manifest(w: &TomlManifest) -> Result<Manifest, Vec<Problem>> {
         })
         .collect();
     v.base_or_cuda(w);
-    v.flavor_has_nvcc(w);
     let compat = w.compat.as_ref().filter(|c| !c.is_empty()).cloned();
     if let Some(c) = &compat {
         for problem in c.problems() {
@@ -602,29 +601,6 @@ impl Validator {
                 KeyPath::root(),
                 Invalid::new("no base image: neither `[base] image` nor `[cuda] version` is set")
                     .hint("add `[base] image = \"...\"` or `[cuda] version = \"...\"`"),
-            );
-        }
-    }
-
-    /// `base` and `runtime` CUDA images have no nvcc, so git sources that
-    /// build (CUDA kernels, mostly) would fail late, inside the build.
-    fn flavor_has_nvcc(&mut self, w: &TomlManifest) {
-        let flavor = match w.cuda.as_ref().and_then(|c| c.flavor) {
-            Some(TomlCudaFlavor::Base) => "base",
-            Some(TomlCudaFlavor::Runtime) => "runtime",
-            Some(TomlCudaFlavor::Devel) | None => return,
-        };
-        if w.base.is_some() {
-            return; // The flavor does not pick the image then.
-        }
-        if let Some((git, _)) = w.git.iter().find(|(_, g)| !g.build.is_empty()) {
-            self.reject(
-                KeyPath::root().key("cuda").key("flavor"),
-                Invalid::new(format!(
-                    "`[cuda] flavor = \"{flavor}\"` images have no nvcc, \
-                     but `[git.{git}]` has `build` steps that may need it"
-                ))
-                .hint("use `flavor = \"devel\"`, or set `[base] image` to an image with the CUDA compiler"),
             );
         }
     }

@@ -424,10 +424,10 @@ fn is_conflict(e: &anyhow::Error) -> bool {
 }
 
 fn image_requests(manifest: &Manifest) -> anyhow::Result<Vec<ImageRequest>> {
-    Ok(crate::resolve::image::base_reference(manifest)?
+    Ok(crate::resolve::image::wanted_images(manifest)?
         .into_iter()
-        .map(|(reference, confirm_tag)| ImageRequest {
-            name: "base".into(),
+        .map(|(name, reference, confirm_tag)| ImageRequest {
+            name: name.into(),
             reference,
             platforms: manifest.project.platforms.clone(),
             confirm_tag,
@@ -451,10 +451,10 @@ fn check_update_names(
     names: &BTreeSet<String>,
     old_pip_names: &[String],
 ) -> anyhow::Result<()> {
-    let known: Vec<String> = manifest
-        .base
-        .iter()
-        .map(|_| "base".to_string())
+    let known: Vec<String> = crate::resolve::image::wanted_images(manifest)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, _, _)| name.to_string())
         .chain(manifest.git.keys().cloned())
         .chain(
             crate::resolve::pip::plan::manifest_requests(manifest)

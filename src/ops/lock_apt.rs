@@ -46,11 +46,7 @@ pub fn snapshot(manifest: &Manifest, old: Option<&Lockfile>) -> Option<String> {
 
 /// The snapshot timestamp recorded in a lock's apt sources, if any.
 pub fn locked_snapshot(lock: &Lockfile) -> Option<String> {
-    lock.apt.iter().find_map(|p| {
-        let s = p.source.as_str();
-        (s.contains("snapshot.debian.org/") || s.contains("snapshot.ubuntu.com/"))
-            .then(|| s.rsplit('/').next().unwrap_or("").to_string())
-    })
+    lock.apt_snapshot().map(str::to_string)
 }
 
 fn now_timestamp() -> String {

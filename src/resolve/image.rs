@@ -370,35 +370,54 @@ pub(crate) fn registry_error(
     }
 }
 
-/// The base image `ml.toml` asks for: `[base] image`, or the `nvidia/cuda`
-/// tag `[cuda]` picks (which must then be confirmed in the registry's tag
-/// list). `None` when there is neither.
-pub fn base_reference(
+/// The images a manifest needs pinned, by lock name: `base` (from `[base]`
+/// or the tag `[cuda]` picks) and, when `[cuda] flavor` is `runtime` or
+/// `base` and git sources have `build` steps, `builder`: the `devel` flavor
+/// of the same CUDA, whose `nvcc` compiles the sources in a stage that the
+/// runtime image never contains. The bool says whether the tag must be
+/// confirmed in the registry's tag list (mlr computed it).
+pub fn wanted_images(
     manifest: &crate::manifest::Manifest,
-) -> anyhow::Result<Option<(ImageRef, bool)>> {
+) -> anyhow::Result<Vec<(&'static str, ImageRef, bool)>> {
     use crate::compat::Flavor;
-    use crate::manifest::CudaFlavor;
     if let Some(b) = &manifest.base {
-        return Ok(Some((b.image.clone(), false)));
+        return Ok(vec![("base", b.image.clone(), false)]);
     }
     let Some(cuda) = &manifest.cuda else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
+    let builds = manifest.git.values().any(|g| !g.build.is_empty());
     let flavor = match cuda.flavor {
-        Some(CudaFlavor::Base) => Flavor::Base,
-        Some(CudaFlavor::Runtime) => Flavor::Runtime,
-        Some(CudaFlavor::Devel) => Flavor::Devel,
+        Some(f) => Flavor::from(f),
         // Source builds need nvcc.
-        None if manifest.git.values().any(|g| !g.build.is_empty()) => Flavor::Devel,
+        None if builds => Flavor::Devel,
         None => Flavor::Runtime,
     };
+    let mut wanted = vec![("base", cuda_reference(manifest, cuda, flavor)?, true)];
+    if builds && flavor != Flavor::Devel {
+        wanted.push((
+            "builder",
+            cuda_reference(manifest, cuda, Flavor::Devel)?,
+            true,
+        ));
+    }
+    Ok(wanted)
+}
+
+/// The `nvidia/cuda` image of one flavor for `[cuda]`.
+fn cuda_reference(
+    manifest: &crate::manifest::Manifest,
+    cuda: &crate::manifest::Cuda,
+    flavor: crate::compat::Flavor,
+) -> anyhow::Result<ImageRef> {
     let tag = manifest
         .compat()
         .cuda_image_tag(&cuda.version, cuda.cudnn.as_deref(), flavor, None)
         .map_err(|e| {
             hinted(
                 format!(
-                    "[cuda] cannot pick an nvidia/cuda base image: {}",
+                    "[cuda] cannot pick an nvidia/cuda {} image: {}",
+                    flavor.as_str(),
                     e.message
                 ),
                 if e.alternatives.is_empty() {
@@ -408,7 +427,6 @@ pub fn base_reference(
                 },
             )
         })?;
-    let reference = ImageRef::parse(&format!("nvidia/cuda:{tag}"))
-        .map_err(|e| anyhow!("the computed tag `{tag}` is not a valid reference: {e}"))?;
-    Ok(Some((reference, true)))
+    ImageRef::parse(&format!("nvidia/cuda:{tag}"))
+        .map_err(|e| anyhow!("the computed tag `{tag}` is not a valid reference: {e}"))
 }

@@ -18,4 +18,5 @@ mod pyindex_rig;
 mod reproducible;
 mod rig;
 mod schema;
+mod seeds;
 mod verify;

@@ -166,7 +166,7 @@ fn dockerfile_is_rendered_from_the_lock() {
         "{dockerfile}"
     );
     assert!(
-        dockerfile.contains(&format!("/v/base@{digest}\n")),
+        dockerfile.contains(&format!("/v/base@{digest}")),
         "{dockerfile}"
     );
     assert!(

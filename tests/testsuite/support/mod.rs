@@ -32,7 +32,7 @@ pub use pyindex::{LoggedRequest, PyIndex, uv_binary};
 pub use python::{push_debian_marker, push_debian_marker_index, shared_uv};
 pub use registry::{PushedImage, PushedIndex, Registry};
 pub use service::{Service, require};
-pub use wheel::{BuiltFile, WheelSpec, build_sdist, build_sdist_for, build_wheel};
+pub use wheel::{BuiltFile, SDIST_BACKEND, WheelSpec, build_sdist, build_sdist_for, build_wheel};
 
 /// `require!(Service::Docker);` returns from the calling test when the
 /// service is missing (see [`require`]). `use crate::support::require`

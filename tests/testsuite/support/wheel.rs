@@ -23,7 +23,7 @@ const GENERATOR: &str = "mlr-testsuite";
 /// The PEP 517 backend shipped inside every sdist (`requires = []`), so pip
 /// and uv can build it offline: it zips `src/` into a pure wheel whose
 /// METADATA is the sdist's PKG-INFO.
-const SDIST_BACKEND: &str = r#""""PEP 517 backend of the mlr testsuite: src/ as a pure wheel, PKG-INFO as METADATA."""
+pub const SDIST_BACKEND: &str = r#""""PEP 517 backend of the mlr testsuite: src/ as a pure wheel, PKG-INFO as METADATA."""
 import base64
 import hashlib
 import os
