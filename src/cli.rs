@@ -131,6 +131,12 @@ pub struct BuildArgs {
     /// Profile to build: prod (default) or a [profile.NAME] of ml.toml, whose packages come in layers after prod's
     #[arg(long, value_name = "PROFILE", default_value = "prod")]
     pub profile: String,
+    /// Extra CA certificate (PEM) the build must trust, e.g. a corporate
+    /// proxy's; repeatable, added to those in MLR_CA_CERTS (a path list).
+    /// It reaches every RUN step through a secret mount (BuildKit or
+    /// buildah) and no layer of the image
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_certs: Vec<std::path::PathBuf>,
 }
 
 /// Run the parsed command.
@@ -183,6 +189,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 backend: a.backend.clone(),
                 no_cache: a.no_cache,
                 profile: (a.profile != "prod").then(|| a.profile.clone()),
+                ca_certs: a
+                    .ca_certs
+                    .iter()
+                    .cloned()
+                    .chain(
+                        std::env::var_os("MLR_CA_CERTS")
+                            .map(|v| std::env::split_paths(&v).collect::<Vec<_>>())
+                            .unwrap_or_default()
+                            .into_iter()
+                            .filter(|p| !p.as_os_str().is_empty()),
+                    )
+                    .collect(),
             },
         ),
         Command::Verify { format } => ops::verify::run(&workspace()?, &config, (*format).into()),

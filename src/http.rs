@@ -8,6 +8,33 @@ use sha2::{Digest, Sha256};
 
 use crate::redact::redact_url;
 
+/// Basic credentials for one origin (scheme, host and port): never
+/// printed, never written.
+#[derive(Clone)]
+pub struct BasicAuth {
+    pub origin: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BasicAuth({}, ***)", self.origin)
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+pub fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    Some(format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        host.to_ascii_lowercase()
+    ))
+}
+
 /// A blocking facade over one async client.
 pub struct Http {
     runtime: tokio::runtime::Runtime,
@@ -30,10 +57,23 @@ impl Http {
 
     /// GET `url` with optional `Accept`, returning the body.
     pub fn get(&self, url: &str, accept: Option<&str>) -> anyhow::Result<Vec<u8>> {
+        self.get_as(url, accept, None)
+    }
+
+    /// [`Http::get`] with Basic credentials, if any.
+    pub fn get_as(
+        &self,
+        url: &str,
+        accept: Option<&str>,
+        auth: Option<&BasicAuth>,
+    ) -> anyhow::Result<Vec<u8>> {
         self.runtime.block_on(async {
             let mut req = self.client.get(url);
             if let Some(a) = accept {
                 req = req.header(reqwest::header::ACCEPT, a);
+            }
+            if let Some(auth) = auth {
+                req = req.basic_auth(&auth.username, Some(&auth.password));
             }
             let resp = req
                 .send()
@@ -52,8 +92,14 @@ impl Http {
     }
 
     /// Download `url` to `dest` (atomically) if its sha256 is `sha256`.
-    pub fn download_verified(&self, url: &str, sha256: &str, dest: &Path) -> anyhow::Result<()> {
-        let bytes = self.get(url, None)?;
+    pub fn download_verified(
+        &self,
+        url: &str,
+        sha256: &str,
+        dest: &Path,
+        auth: Option<&BasicAuth>,
+    ) -> anyhow::Result<()> {
+        let bytes = self.get_as(url, None, auth)?;
         let actual = hex::encode(Sha256::digest(&bytes));
         if actual != sha256 {
             bail!(

@@ -688,6 +688,32 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// The Dockerfile with every `RUN` step given the build's CA bundle as a
+/// secret mount, and the variables that make apt, pip, requests, curl, git
+/// and node trust it. Only the mount's path appears in the Dockerfile and
+/// the image history; the certificates stay out of every layer. World-
+/// readable inside the step: apt fetches as the unprivileged `_apt`.
+pub fn with_ca_secret(dockerfile: &str) -> String {
+    use crate::build::secrets::{APT_CA_SECRET, CA_SECRET, mount_path};
+    let ca = mount_path(CA_SECRET);
+    let apt = mount_path(APT_CA_SECRET);
+    let prefix = format!(
+        "RUN --mount=type=secret,id={CA_SECRET},target={ca},mode=0444 --mount=type=secret,id={APT_CA_SECRET},target={apt},mode=0444 \\\n\
+         \x20   export SSL_CERT_FILE={ca} PIP_CERT={ca} REQUESTS_CA_BUNDLE={ca} CURL_CA_BUNDLE={ca} GIT_SSL_CAINFO={ca} NODE_EXTRA_CA_CERTS={ca} APT_CONFIG={apt}; \\\n    "
+    );
+    let mut out = String::with_capacity(dockerfile.len());
+    for line in dockerfile.split_inclusive('\n') {
+        match line.strip_prefix("RUN ") {
+            Some(rest) => {
+                out.push_str(&prefix);
+                out.push_str(rest);
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
 /// The Dockerfile the engine builds: the render, with the base image
 /// pulled through its registry mirror (same digest, so the same bytes) and
 /// snapshot apt sources fetched through index mirrors (each `.deb` is still

@@ -76,6 +76,11 @@ impl Backend for Buildah {
         if let Some(t) = request.timestamp {
             cmd.arg("--timestamp").arg(t.to_string());
         }
+        for (id, path) in &request.secrets {
+            let mut spec = std::ffi::OsString::from(format!("id={id},src="));
+            spec.push(path);
+            cmd.arg("--secret").arg(spec);
+        }
         if request.no_cache {
             cmd.arg("--no-cache");
         }

@@ -79,6 +79,7 @@ fn place_pip_files(
         .map(|n| crate::resolve::pip::normalize(n))
         .collect();
     let mut http: Option<crate::http::Http> = None;
+    let credentials = crate::resolve::pip::index_credentials(manifest);
     for group in crate::render::PIP_GROUPS {
         let profile_only = crate::resolve::pip::plan::profile_only_names(manifest);
         let files = crate::render::pip_requirements(
@@ -114,8 +115,16 @@ fn place_pip_files(
                     http = Some(crate::http::Http::new()?);
                 }
                 let client = http.as_ref().expect("just set");
+                // An index's credentials go to its own origin only (not to
+                // a mirror, nor to another index).
+                let from = config.mirrors.url(url);
+                let auth = crate::http::origin(&from).and_then(|o| {
+                    (crate::http::origin(url).as_ref() == Some(&o))
+                        .then(|| credentials.iter().find(|c| c.origin == o))
+                        .flatten()
+                });
                 client
-                    .download_verified(&config.mirrors.url(url), sha256, &cached)
+                    .download_verified(&from, sha256, &cached, auth)
                     .with_context(|| format!("downloading {filename}"))?;
             }
             let dest = group_dir.join(filename);

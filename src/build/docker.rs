@@ -1,4 +1,6 @@
-//! The docker CLI backend (classic builder: no BuildKit on this engine).
+//! The docker CLI backend: the classic builder, or BuildKit when the build
+//! has secrets to mount (the classic builder has no secret mounts).
+//! `MLR_DOCKER` names the docker program (default `docker` on `PATH`).
 
 use std::process::Command;
 
@@ -17,8 +19,12 @@ impl Backend for Docker {
 
     fn build(&self, request: &BuildRequest<'_>, shell: &Shell) -> anyhow::Result<String> {
         let iidfile = tempfile::NamedTempFile::new().context("creating a temporary file")?;
-        let mut cmd = Command::new("docker");
-        cmd.env("DOCKER_BUILDKIT", "0")
+        let program = std::env::var_os("MLR_DOCKER")
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "docker".into());
+        let buildkit = !request.secrets.is_empty();
+        let mut cmd = Command::new(&program);
+        cmd.env("DOCKER_BUILDKIT", if buildkit { "1" } else { "0" })
             .arg("build")
             .arg("--tag")
             .arg(request.tag)
@@ -28,6 +34,14 @@ impl Backend for Docker {
             .arg(request.context.join("Dockerfile"));
         if request.no_cache {
             cmd.arg("--no-cache");
+        }
+        if buildkit {
+            cmd.arg("--progress").arg("plain");
+            for (id, path) in &request.secrets {
+                let mut spec = std::ffi::OsString::from(format!("id={id},src="));
+                spec.push(path);
+                cmd.arg("--secret").arg(spec);
+            }
         }
         if request.host_network {
             cmd.arg("--network").arg("host");
@@ -42,6 +56,15 @@ impl Backend for Docker {
             "install the docker CLI, or choose another backend with --backend",
             shell,
         )? {
+            if buildkit && (detail.contains("buildx") || detail.contains("requires BuildKit")) {
+                return Err(hinted(
+                    "extra CA certificates are mounted as build secrets, which need BuildKit, \
+                     and this docker CLI has no BuildKit"
+                        .to_string(),
+                    "install the docker buildx plugin (or set MLR_DOCKER to a docker CLI with \
+                     BuildKit), or build with --backend buildah",
+                ));
+            }
             if detail.contains("Cannot connect to the Docker daemon") {
                 return Err(hinted(
                     "the Docker engine is not running".to_string(),

@@ -4,6 +4,7 @@
 pub mod buildah;
 pub mod context;
 pub mod docker;
+pub mod secrets;
 
 use std::path::Path;
 
@@ -22,6 +23,9 @@ pub struct BuildRequest<'a> {
     pub host_network: bool,
     /// Use no cached layer.
     pub no_cache: bool,
+    /// Secret files (`id`, path outside the context) mounted into `RUN`
+    /// steps, never into a layer.
+    pub secrets: Vec<(String, std::path::PathBuf)>,
     /// SOURCE_DATE_EPOCH for every date the image records (creation time,
     /// history, file mtimes in new layers), where the backend can clamp them.
     pub timestamp: Option<u64>,
@@ -53,11 +57,15 @@ pub(crate) fn run_streaming(
     let mut child = cmd.spawn().map_err(|e| {
         crate::error::hinted(format!("could not run `{program}`: {e}"), install_hint)
     })?;
+    // Engines write progress to either stream (BuildKit: stderr); both
+    // are shown as they come.
     let stderr = child.stderr.take().expect("piped stderr");
+    let err_shell = shell.clone();
     let err_thread = std::thread::spawn(move || {
         BufReader::new(stderr)
             .lines()
             .map_while(Result::ok)
+            .inspect(|line| err_shell.passthrough(line))
             .collect::<Vec<_>>()
     });
     let mut tail: std::collections::VecDeque<String> = Default::default();
@@ -85,7 +93,7 @@ pub(crate) fn run_streaming(
     detail.extend(
         err_lines
             .iter()
-            .skip(err_lines.len().saturating_sub(10))
+            .skip(err_lines.len().saturating_sub(20))
             .cloned(),
     );
     Ok(Err((status, detail.join("\n"))))

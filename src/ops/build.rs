@@ -15,15 +15,18 @@ pub struct BuildOptions {
     pub no_cache: bool,
     /// `None` (or `prod`): the prod image; else a `[profile.NAME]`.
     pub profile: Option<String>,
+    /// Extra CA certificates the build trusts (never in a layer).
+    pub ca_certs: Vec<std::path::PathBuf>,
 }
 
 pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::Result<()> {
     let (manifest, lock) = fresh_inputs(ws)?;
-    // buildah clamps every date to the epoch, so one lock gives one digest;
+    // buildah clamps every date to the lock's SOURCE_DATE_EPOCH, so one lock
+    // gives one digest;
     // the classic docker builder cannot clamp.
     let (backend, timestamp): (Box<dyn Backend>, Option<u64>) = match options.backend.as_deref() {
         None | Some("docker") => (Box::new(Docker), None),
-        Some("buildah") => (Box::new(Buildah), Some(0)),
+        Some("buildah") => (Box::new(Buildah), Some(lock.lock.source_date_epoch())),
         Some(other) => {
             return Err(hinted(
                 format!("backend `{other}` is not supported by this version of mlr"),
@@ -48,6 +51,11 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
     let dockerfile =
         crate::render::dockerfile_for(&manifest, &lock.lock, options.profile.as_deref())?;
     let dockerfile = crate::render::through_mirrors(&dockerfile, &lock.lock, &config.mirrors);
+    let ca = crate::build::secrets::CaSecrets::prepare(&options.ca_certs)?;
+    let dockerfile = match &ca {
+        Some(_) => crate::render::with_ca_secret(&dockerfile),
+        None => dockerfile,
+    };
     let context = tempfile::Builder::new()
         .prefix("mlr-build-")
         .tempdir()
@@ -82,6 +90,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
             labels: provenance_labels(ws),
             host_network: needs_host_network(&lock.lock, config),
             no_cache: options.no_cache,
+            secrets: ca.as_ref().map(|c| c.files()).unwrap_or_default(),
             timestamp,
         },
         &config.shell,

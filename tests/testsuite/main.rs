@@ -18,5 +18,6 @@ mod pyindex_rig;
 mod reproducible;
 mod rig;
 mod schema;
+mod secrets;
 mod seeds;
 mod verify;

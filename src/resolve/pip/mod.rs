@@ -551,6 +551,43 @@ fn choose_artifact(
     })
 }
 
+/// Credentials for the manifest's named indexes, from the variables uv
+/// reads (`UV_INDEX_<NAME>_USERNAME` / `_PASSWORD`, the name upper-cased
+/// with every other character as `_`), so one setting serves `mlr lock`
+/// (through uv) and the downloads of `mlr build`.
+pub fn index_credentials(manifest: &crate::manifest::Manifest) -> Vec<crate::http::BasicAuth> {
+    let Some(pip) = &manifest.pip else {
+        return Vec::new();
+    };
+    pip.indexes
+        .iter()
+        .filter_map(|index| {
+            let key: String = index
+                .name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let var = |suffix: &str| {
+                std::env::var(format!("UV_INDEX_{key}_{suffix}"))
+                    .ok()
+                    .filter(|v| !v.is_empty())
+            };
+            let password = var("PASSWORD")?;
+            Some(crate::http::BasicAuth {
+                origin: crate::http::origin(&index.url)?,
+                username: var("USERNAME").unwrap_or_default(),
+                password,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -110,7 +110,7 @@ fn download(config: &Config, index_url: &str, dest: &Path) -> anyhow::Result<()>
         .with_context(|| format!("{} does not list {filename}", redact_url(&page_url)))?;
     let url = join_url(&page_url, url);
     let wheel = tempfile::NamedTempFile::new().context("creating a temporary file")?;
-    http.download_verified(&url, sha256, wheel.path())?;
+    http.download_verified(&url, sha256, wheel.path(), None)?;
     let file = std::fs::File::open(wheel.path())?;
     let mut archive = zip::ZipArchive::new(file).context("opening the uv wheel")?;
     let member = format!("uv-{UV_VERSION}.data/scripts/uv");

@@ -20,6 +20,7 @@ mod pyindex;
 mod python;
 mod registry;
 mod service;
+mod tls;
 mod wheel;
 
 pub use aptrepo::{AptRepo, BuiltDeb, DebSpec, IndexTool, native_arch};
@@ -32,6 +33,7 @@ pub use pyindex::{LoggedRequest, PyIndex, uv_binary};
 pub use python::{push_debian_marker, push_debian_marker_index, shared_uv};
 pub use registry::{PushedImage, PushedIndex, Registry};
 pub use service::{Service, require};
+pub use tls::TestCa;
 pub use wheel::{BuiltFile, SDIST_BACKEND, WheelSpec, build_sdist, build_sdist_for, build_wheel};
 
 /// `require!(Service::Docker);` returns from the calling test when the

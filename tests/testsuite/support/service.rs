@@ -33,6 +33,9 @@ pub enum Service {
     /// runs. Tests give it their own `--root`/`--runroot` through
     /// `MLR_BUILDAH_ROOT`/`MLR_BUILDAH_RUNROOT`.
     Buildah,
+    /// `openssl` and `python3` (apt-get install openssl python3), for a
+    /// test CA and an HTTPS server (`support::TestCa`).
+    OpenSsl,
 }
 
 impl Service {
@@ -117,11 +120,18 @@ impl Service {
                     ))
                 }
             }
+            Service::OpenSsl => {
+                find_program("openssl")
+                    .ok_or("`openssl` is not on PATH (apt-get install openssl)")?;
+                find_program("python3")
+                    .map(drop)
+                    .ok_or_else(|| "`python3` is not on PATH (apt-get install python3)".to_owned())
+            }
         }
     }
 
     fn availability(self) -> &'static Result<(), String> {
-        static CELLS: [OnceLock<Result<(), String>>; 8] = [const { OnceLock::new() }; 8];
+        static CELLS: [OnceLock<Result<(), String>>; 9] = [const { OnceLock::new() }; 9];
         let index = match self {
             Service::Registry => 0,
             Service::Docker => 1,
@@ -131,6 +141,7 @@ impl Service {
             Service::PyPI => 5,
             Service::AptTools => 6,
             Service::Buildah => 7,
+            Service::OpenSsl => 8,
         };
         CELLS[index].get_or_init(|| self.check())
     }
