@@ -218,3 +218,166 @@ healthcheck = {{ cmd = ["python", "-c", "import flash_attn"], interval = "30s", 
         env!("CARGO_PKG_VERSION")
     );
 }
+
+/// The image's layer diff IDs.
+fn layers(image: &str) -> Vec<String> {
+    let out = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .RootFS.Layers}}",
+        image,
+    ]);
+    assert!(out.status.success(), "docker image inspect {image}");
+    serde_json::from_slice(&out.stdout).expect("layer list")
+}
+
+/// "PyTorch + OpenCV": a CUDA torch build (a stand-in with the cu124
+/// variant's local version), opencv and requirements from the index, an
+/// apt library from Debian's mirror, and a custom extension built from git.
+/// Then one pip package changes: the rebuild reuses the base, apt, Python
+/// and framework layers.
+#[test]
+fn pytorch_opencv_seed_and_a_pip_change_reuses_the_layers_below_it() {
+    require!(Service::Registry);
+    require!(Service::Docker);
+    require!(Service::DebianRootfs);
+    require!(Service::PyPI);
+    require!(Service::Git);
+    let registry = Registry::start();
+    let rootfs = debian_rootfs().expect("checked by require!");
+    let pushed = registry.push_rootfs("seed/debian", "bookworm", &rootfs, "linux/amd64");
+    let index = PyIndex::start();
+    let tag311 = "cp311-cp311-linux_x86_64";
+    index.add_local_variants("torch", "2.5.1", &["cu124", "cpu"], tag311);
+    for (name, version) in [
+        ("opencv-python-headless", "4.10.0.84"),
+        ("tqdm", "4.66.4"),
+        ("tqdm", "4.66.5"),
+    ] {
+        let module = name.replace('-', "_");
+        index.add_wheel(&WheelSpec::new(name, version).file(
+            &format!("{module}/__init__.py"),
+            &format!("__version__ = '{version}'\n"),
+        ));
+    }
+    let repo_dir = tempfile::tempdir().unwrap();
+    let repo = extension_repo(repo_dir.path(), "roi-align", "0.3.0");
+
+    let project = Project::new();
+    let manifest = |tqdm: &str| {
+        format!(
+            r#"[project]
+name = "vision"
+
+[base]
+image = "{base}"
+
+[cuda]
+version = "12.4"
+arch = ["8.6"]
+
+[python]
+version = "3.11"
+
+[framework]
+torch = "2.5.1"
+
+[apt]
+packages = ["libgomp1"]
+
+[pip]
+index-url = "{index}"
+packages = ["opencv-python-headless==4.10.0.84", "tqdm=={tqdm}"]
+
+[git.roi-align]
+url = "{repo}"
+rev = "v0.3.0"
+build = [
+  "echo \"sm=$TORCH_CUDA_ARCH_LIST force_cuda=$FORCE_CUDA\" > src/roi_align/kernel.txt",
+  "pip install --no-build-isolation --no-deps --no-index .",
+]
+
+[env]
+OMP_NUM_THREADS = "4"
+
+[image]
+user = "ml"
+workdir = "/app"
+healthcheck = {{ cmd = ["python", "-c", "import roi_align"], interval = "60s" }}
+"#,
+            base = registry.reference("seed/debian", "bookworm"),
+            index = index.url(),
+            repo = repo.url(),
+        )
+    };
+    let mlr = || {
+        let mut cmd = project.mlr();
+        cmd.env("MLR_UV", shared_uv()).env(
+            "MLR_INDEX_MIRRORS",
+            format!("https://download.pytorch.org/whl={}", index.url_of("whl")),
+        );
+        cmd
+    };
+    project.file("ml.toml", manifest("4.66.4"));
+    mlr().arg("lock").assert().success();
+    let tag = format!("mlr-seed-vision:{}", std::process::id());
+    let tag2 = format!("{tag}-tqdm");
+    let _cleanup = ImageCleanup::new([tag.clone(), tag2.clone()]);
+    mlr().args(["build", "--tag", &tag]).assert().success();
+
+    let out = docker_run(
+        &tag,
+        &[
+            "sh",
+            "-c",
+            "python -c 'import torch, opencv_python_headless as cv, tqdm, roi_align; print(torch.__version__, cv.__version__, tqdm.__version__, roi_align.__version__); print(roi_align.KERNEL)'; \
+             dpkg-query -W -f '${Package} ${Status}\\n' libgomp1; id -un; pwd; echo $OMP_NUM_THREADS",
+        ],
+    );
+    assert_eq!(
+        out,
+        "2.5.1+cu124 4.10.0.84 4.66.4 0.3.0\nsm=8.6 force_cuda=1\nlibgomp1 install ok installed\nml\n/app\n4\n"
+    );
+    let inspect = docker(&["image", "inspect", &tag]);
+    let inspect: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(
+        inspect[0]["Config"]["Healthcheck"]["Test"],
+        serde_json::json!(["CMD", "python", "-c", "import roi_align"])
+    );
+    assert_eq!(label(&inspect, "org.opencontainers.image.title"), "vision");
+    assert_eq!(
+        label(&inspect, "dev.mlr.version"),
+        env!("CARGO_PKG_VERSION")
+    );
+
+    // One pip package moves: only the layers from the packages group on
+    // are rebuilt.
+    project.file("ml.toml", manifest("4.66.5"));
+    mlr().arg("lock").assert().success();
+    mlr().args(["build", "--tag", &tag2]).assert().success();
+    let out = docker_run(
+        &tag2,
+        &["python", "-c", "import tqdm; print(tqdm.__version__)"],
+    );
+    assert_eq!(out, "4.66.5\n");
+    let base = layers(&format!(
+        "{}/seed/debian@{}",
+        registry.addr(),
+        pushed.digest
+    ));
+    let (a, b) = (layers(&tag), layers(&tag2));
+    let reused = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    // base + the user + apt + Python + the framework's venv layer.
+    assert_eq!(
+        reused,
+        base.len() + 4,
+        "reused {reused} of {} layers (base has {})",
+        b.len(),
+        base.len()
+    );
+    assert!(
+        b.len() > reused,
+        "the packages layer and those after it are new"
+    );
+}
