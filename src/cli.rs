@@ -123,7 +123,7 @@ pub struct BuildArgs {
     #[arg(short, long, value_name = "REF")]
     pub tag: Option<String>,
     /// Container engine to build with
-    #[arg(long, value_name = "BACKEND", value_parser = ["docker", "buildah"])]
+    #[arg(long, value_name = "BACKEND", value_parser = ["docker", "buildah", "podman"])]
     pub backend: Option<String>,
     /// Build every layer afresh (also re-fetches apt packages from their archive)
     #[arg(long)]

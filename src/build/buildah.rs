@@ -1,16 +1,23 @@
 //! The buildah backend: daemonless builds whose image digest is a function of
 //! the context alone (`--timestamp` clamps every date the image records).
 //!
+//! `podman build` is buildah's `bud` linked into podman, so [`BudTool`]
+//! drives both: the same flags, storage options and error handling, with
+//! only the program, its build subcommand and the storage variables
+//! differing.
+//!
 //! Images are written in the OCI format: buildah 1.28 (Debian bookworm) puts
 //! a random container ID and hostname into every docker-format config, so
 //! only OCI images are bit-for-bit reproducible. The OCI format has no
 //! HEALTHCHECK; a build that renders one warns that the image lacks it.
 //! `BUILDAH_FORMAT=docker` keeps the healthcheck and gives up the digest.
 //!
-//! Storage is buildah's own (`/var/lib/containers/storage` for root) unless
-//! `MLR_BUILDAH_ROOT` / `MLR_BUILDAH_RUNROOT` name other directories;
-//! buildah itself honours `STORAGE_DRIVER`, `BUILDAH_ISOLATION` and
-//! `BUILDAH_FORMAT`.
+//! Storage is the tool's own (`/var/lib/containers/storage` for root) unless
+//! `MLR_BUILDAH_ROOT` / `MLR_BUILDAH_RUNROOT` (`MLR_PODMAN_*` for podman)
+//! name other directories. `STORAGE_DRIVER` (for example `vfs`) is passed on
+//! as `--storage-driver`: without a `storage.conf` (Debian installs none) the
+//! tools ignore the variable themselves. `BUILDAH_ISOLATION` and
+//! `BUILDAH_FORMAT` are the user's to set.
 
 use std::process::Command;
 
@@ -22,34 +29,63 @@ use crate::shell::Shell;
 
 pub struct Buildah;
 
-impl Buildah {
-    /// `buildah` with the global storage flags mlr's environment asks for.
-    fn command() -> Command {
-        let mut cmd = Command::new("buildah");
+impl Backend for Buildah {
+    fn name(&self) -> &'static str {
+        BUILDAH.program
+    }
+
+    fn build(&self, request: &BuildRequest<'_>, shell: &Shell) -> anyhow::Result<String> {
+        BUILDAH.build(request, shell)
+    }
+}
+
+/// A containers/storage tool that builds with buildah's `bud`.
+pub(super) struct BudTool {
+    pub program: &'static str,
+    /// `bud` for buildah, `build` for podman.
+    pub build_subcommand: &'static str,
+    /// Environment variables naming `--root` and `--runroot`.
+    pub root_var: &'static str,
+    pub runroot_var: &'static str,
+    pub install_hint: &'static str,
+}
+
+const BUILDAH: BudTool = BudTool {
+    program: "buildah",
+    build_subcommand: "bud",
+    root_var: "MLR_BUILDAH_ROOT",
+    runroot_var: "MLR_BUILDAH_RUNROOT",
+    install_hint: "install buildah (apt-get install buildah), or choose another backend with --backend",
+};
+
+impl BudTool {
+    /// The program with the global storage flags mlr's environment asks for.
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(self.program);
         for (var, flag) in [
-            ("MLR_BUILDAH_ROOT", "--root"),
-            ("MLR_BUILDAH_RUNROOT", "--runroot"),
+            (self.root_var, "--root"),
+            (self.runroot_var, "--runroot"),
+            ("STORAGE_DRIVER", "--storage-driver"),
         ] {
-            if let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) {
-                cmd.arg(flag).arg(dir);
+            if let Some(value) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+                cmd.arg(flag).arg(value);
             }
         }
         cmd
     }
-}
 
-impl Backend for Buildah {
-    fn name(&self) -> &'static str {
-        "buildah"
-    }
-
-    fn build(&self, request: &BuildRequest<'_>, shell: &Shell) -> anyhow::Result<String> {
+    /// Build the context and return the image ID.
+    pub(super) fn build(
+        &self,
+        request: &BuildRequest<'_>,
+        shell: &Shell,
+    ) -> anyhow::Result<String> {
         let dockerfile_path = request.context.join("Dockerfile");
         let dockerfile = std::fs::read_to_string(&dockerfile_path)
             .with_context(|| format!("reading {}", dockerfile_path.display()))?;
         let iidfile = tempfile::NamedTempFile::new().context("creating a temporary file")?;
-        let mut cmd = Buildah::command();
-        cmd.arg("bud")
+        let mut cmd = self.command();
+        cmd.arg(self.build_subcommand)
             // Each instruction is a layer, so a rebuild reuses the unchanged
             // prefix as the docker backend does.
             .arg("--layers")
@@ -62,10 +98,11 @@ impl Backend for Buildah {
         if std::env::var_os("BUILDAH_FORMAT").is_none() {
             cmd.arg("--format").arg("oci");
             if has_healthcheck(&dockerfile) {
-                shell.warn(
-                    "the image has no HEALTHCHECK: buildah writes OCI images, which cannot carry one \
+                shell.warn(format!(
+                    "the image has no HEALTHCHECK: {} writes OCI images, which cannot carry one \
                      (set BUILDAH_FORMAT=docker to keep it, at the cost of a reproducible digest)",
-                );
+                    self.program
+                ));
             }
         }
         // chroot isolation needs no runtime and works inside containers;
@@ -91,22 +128,23 @@ impl Backend for Buildah {
             cmd.arg("--label").arg(format!("{k}={v}"));
         }
         cmd.arg(request.context);
-        if let Err((status, detail)) = super::run_streaming(
-            cmd,
-            "buildah",
-            "install buildah (apt-get install buildah), or choose another backend with --backend",
-            shell,
-        )? {
+        if let Err((status, detail)) =
+            super::run_streaming(cmd, self.program, self.install_hint, shell)?
+        {
             if detail.contains("http: server gave HTTP response to HTTPS client") {
                 return Err(hinted(
-                    format!("buildah could not pull over plain HTTP:\n{detail}"),
+                    format!("{} could not pull over plain HTTP:\n{detail}", self.program),
                     "mlr turns TLS verification off only when every FROM registry is on 127.0.0.1; list other insecure registries in /etc/containers/registries.conf",
                 ));
             }
             if let Some(e) = super::expired_apt_pin(&detail) {
                 return Err(e);
             }
-            bail!("buildah bud failed ({status}):\n{detail}");
+            bail!(
+                "{} {} failed ({status}):\n{detail}",
+                self.program,
+                self.build_subcommand
+            );
         }
         let id = std::fs::read_to_string(iidfile.path()).context("reading the image ID")?;
         Ok(id.trim().to_string())

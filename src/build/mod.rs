@@ -4,6 +4,7 @@
 pub mod buildah;
 pub mod context;
 pub mod docker;
+pub mod podman;
 
 use std::path::Path;
 

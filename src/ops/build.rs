@@ -4,6 +4,7 @@ use super::Workspace;
 use super::dockerfile::fresh_inputs;
 use crate::build::buildah::Buildah;
 use crate::build::docker::Docker;
+use crate::build::podman::Podman;
 use crate::build::{Backend, BuildRequest};
 use crate::config::Config;
 use crate::error::hinted;
@@ -19,15 +20,16 @@ pub struct BuildOptions {
 
 pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::Result<()> {
     let (manifest, lock) = fresh_inputs(ws)?;
-    // buildah clamps every date to the epoch, so one lock gives one digest;
-    // the classic docker builder cannot clamp.
+    // buildah and podman clamp every date to the epoch, so one lock gives
+    // one digest; the classic docker builder cannot clamp.
     let (backend, timestamp): (Box<dyn Backend>, Option<u64>) = match options.backend.as_deref() {
         None | Some("docker") => (Box::new(Docker), None),
         Some("buildah") => (Box::new(Buildah), Some(0)),
+        Some("podman") => (Box::new(Podman), Some(0)),
         Some(other) => {
             return Err(hinted(
                 format!("backend `{other}` is not supported by this version of mlr"),
-                "use --backend docker or --backend buildah",
+                "use --backend docker, buildah or podman",
             ));
         }
     };
