@@ -34,6 +34,10 @@ impl Backend for Buildah {
         BUILDAH.program
     }
 
+    fn clamped_timestamp(&self) -> Option<u64> {
+        Some(0)
+    }
+
     fn build(&self, request: &BuildRequest<'_>, shell: &Shell) -> anyhow::Result<String> {
         BUILDAH.build(request, shell)
     }

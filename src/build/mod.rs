@@ -3,6 +3,7 @@
 
 pub mod buildah;
 pub mod context;
+pub mod detect;
 pub mod docker;
 pub mod podman;
 
@@ -28,9 +29,32 @@ pub struct BuildRequest<'a> {
     pub timestamp: Option<u64>,
 }
 
+/// The container engines mlr builds with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Docker,
+    Buildah,
+    Podman,
+}
+
+impl BackendKind {
+    pub fn backend(self) -> Box<dyn Backend> {
+        match self {
+            BackendKind::Docker => Box::new(docker::Docker),
+            BackendKind::Buildah => Box::new(buildah::Buildah),
+            BackendKind::Podman => Box::new(podman::Podman),
+        }
+    }
+}
+
 /// A container engine that turns a context into an image.
 pub trait Backend {
     fn name(&self) -> &'static str;
+    /// The SOURCE_DATE_EPOCH the engine clamps every date to, when it can
+    /// (buildah and podman: one lock gives one digest).
+    fn clamped_timestamp(&self) -> Option<u64> {
+        None
+    }
     /// Build and return the image ID.
     fn build(&self, request: &BuildRequest<'_>, shell: &Shell) -> anyhow::Result<String>;
 }

@@ -21,6 +21,10 @@ impl Backend for Podman {
         PODMAN.program
     }
 
+    fn clamped_timestamp(&self) -> Option<u64> {
+        Some(0)
+    }
+
     fn build(&self, request: &BuildRequest<'_>, shell: &Shell) -> anyhow::Result<String> {
         PODMAN.build(request, shell)
     }

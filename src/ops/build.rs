@@ -2,17 +2,15 @@
 
 use super::Workspace;
 use super::dockerfile::fresh_inputs;
-use crate::build::buildah::Buildah;
-use crate::build::docker::Docker;
-use crate::build::podman::Podman;
-use crate::build::{Backend, BuildRequest};
+use crate::build::{BackendKind, BuildRequest, detect};
 use crate::config::Config;
 use crate::error::hinted;
 
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
     pub tag: Option<String>,
-    pub backend: Option<String>,
+    /// `None`: detect what the host offers.
+    pub backend: Option<BackendKind>,
     pub no_cache: bool,
     /// `None` (or `prod`): the prod image; else a `[profile.NAME]`.
     pub profile: Option<String>,
@@ -20,19 +18,11 @@ pub struct BuildOptions {
 
 pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::Result<()> {
     let (manifest, lock) = fresh_inputs(ws)?;
-    // buildah and podman clamp every date to the epoch, so one lock gives
-    // one digest; the classic docker builder cannot clamp.
-    let (backend, timestamp): (Box<dyn Backend>, Option<u64>) = match options.backend.as_deref() {
-        None | Some("docker") => (Box::new(Docker), None),
-        Some("buildah") => (Box::new(Buildah), Some(0)),
-        Some("podman") => (Box::new(Podman), Some(0)),
-        Some(other) => {
-            return Err(hinted(
-                format!("backend `{other}` is not supported by this version of mlr"),
-                "use --backend docker, buildah or podman",
-            ));
-        }
+    let kind = match options.backend {
+        Some(kind) => kind,
+        None => detect::choose(&detect::probe())?,
     };
+    let backend = kind.backend();
     if let Some(p) = options.profile.as_deref() {
         if !manifest.profiles.contains_key(p) {
             let known: Vec<&str> = manifest.profiles.keys().map(String::as_str).collect();
@@ -84,7 +74,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
             labels: provenance_labels(ws),
             host_network: needs_host_network(&lock.lock, config),
             no_cache: options.no_cache,
-            timestamp,
+            timestamp: backend.clamped_timestamp(),
         },
         &config.shell,
     )?;

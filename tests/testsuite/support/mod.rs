@@ -20,6 +20,7 @@ mod pyindex;
 mod python;
 mod registry;
 mod service;
+mod storage;
 mod wheel;
 
 pub use aptrepo::{AptRepo, BuiltDeb, DebSpec, IndexTool, native_arch};
@@ -32,6 +33,7 @@ pub use pyindex::{LoggedRequest, PyIndex, uv_binary};
 pub use python::{push_debian_marker, push_debian_marker_index, shared_uv};
 pub use registry::{PushedImage, PushedIndex, Registry};
 pub use service::{Service, require};
+pub use storage::{Storage, Tool};
 pub use wheel::{BuiltFile, WheelSpec, build_sdist, build_sdist_for, build_wheel};
 
 /// `require!(Service::Docker);` returns from the calling test when the
