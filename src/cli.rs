@@ -148,6 +148,9 @@ pub struct BuildArgs {
     /// Profile to build: prod (default) or a [profile.NAME] of ml.toml, whose packages come in layers after prod's
     #[arg(long, value_name = "PROFILE", default_value = "prod")]
     pub profile: String,
+    /// Locked platform to build (linux/amd64, linux/arm64): its pip files and base manifest [default: the host's, when locked]
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
 }
 
 /// Run the parsed command.
@@ -200,6 +203,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 backend: a.backend.map(Into::into),
                 no_cache: a.no_cache,
                 profile: (a.profile != "prod").then(|| a.profile.clone()),
+                platform: a.platform.clone(),
             },
         ),
         Command::Verify { format } => ops::verify::run(&workspace()?, &config, (*format).into()),

@@ -98,7 +98,9 @@ impl BudTool {
             .arg("--iidfile")
             .arg(iidfile.path())
             .arg("--file")
-            .arg(&dockerfile_path);
+            .arg(&dockerfile_path)
+            .arg("--platform")
+            .arg(request.platform);
         if std::env::var_os("BUILDAH_FORMAT").is_none() {
             cmd.arg("--format").arg("oci");
             if has_healthcheck(&dockerfile) {

@@ -25,7 +25,9 @@ impl Backend for Docker {
             .arg("--iidfile")
             .arg(iidfile.path())
             .arg("--file")
-            .arg(request.context.join("Dockerfile"));
+            .arg(request.context.join("Dockerfile"))
+            .arg("--platform")
+            .arg(request.platform);
         if request.no_cache {
             cmd.arg("--no-cache");
         }

@@ -27,6 +27,9 @@ pub struct BuildRequest<'a> {
     /// SOURCE_DATE_EPOCH for every date the image records (creation time,
     /// history, file mtimes in new layers), where the backend can clamp them.
     pub timestamp: Option<u64>,
+    /// The locked platform to build (`linux/arm64`): the engine pulls that
+    /// platform's manifest of the locked base.
+    pub platform: &'a str,
 }
 
 /// The container engines mlr builds with.

@@ -14,10 +14,13 @@ pub struct BuildOptions {
     pub no_cache: bool,
     /// `None` (or `prod`): the prod image; else a `[profile.NAME]`.
     pub profile: Option<String>,
+    /// A locked platform (`linux/arm64`); `None`: the host's when locked.
+    pub platform: Option<String>,
 }
 
 pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::Result<()> {
     let (manifest, lock) = fresh_inputs(ws)?;
+    let platform = build_platform(&lock.lock, options.platform.as_deref())?;
     let kind = match options.backend {
         Some(kind) => kind,
         None => detect::choose(&detect::probe())?,
@@ -44,7 +47,6 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
         .prefix("mlr-build-")
         .tempdir()
         .map_err(|e| anyhow::anyhow!("creating the build context: {e}"))?;
-    let platform = build_platform(&lock.lock);
     crate::build::context::prepare(
         context.path(),
         &crate::build::context::ContextInputs {
@@ -75,6 +77,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
             host_network: needs_host_network(&lock.lock, config),
             no_cache: options.no_cache,
             timestamp: backend.clamped_timestamp(),
+            platform: &platform,
         },
         &config.shell,
     )?;
@@ -134,22 +137,37 @@ fn needs_host_network(lock: &crate::lock::Lockfile, config: &Config) -> bool {
         .any(|p| loopback(&p.source) || loopback(&config.mirrors.url(&p.source)))
 }
 
-/// The locked platform this host builds: its own architecture when locked,
-/// else the first locked platform.
-fn build_platform(lock: &crate::lock::Lockfile) -> String {
-    let host = match std::env::consts::ARCH {
-        "aarch64" => "linux/arm64",
-        _ => "linux/amd64",
-    };
-    let locked: Vec<&str> = lock
+/// The locked platform to build: the requested one, which the lock must
+/// have; without a request, the host's own architecture when locked, else
+/// the first locked platform.
+fn build_platform(lock: &crate::lock::Lockfile, requested: Option<&str>) -> anyhow::Result<String> {
+    let mut locked: Vec<&str> = lock
         .images
         .iter()
         .flat_map(|i| i.platforms.iter().map(|p| p.platform.as_str()))
         .collect();
+    locked.sort_unstable();
+    locked.dedup();
+    if let Some(wanted) = requested {
+        if locked.contains(&wanted) {
+            return Ok(wanted.to_string());
+        }
+        return Err(hinted(
+            format!("ml.lock has no platform `{wanted}`"),
+            format!(
+                "locked platforms: {}; to build another, add it to `[project] platforms` in ml.toml and run `mlr lock`",
+                locked.join(", ")
+            ),
+        ));
+    }
+    let host = match std::env::consts::ARCH {
+        "aarch64" => "linux/arm64",
+        _ => "linux/amd64",
+    };
     if locked.contains(&host) || locked.is_empty() {
-        host.to_string()
+        Ok(host.to_string())
     } else {
-        locked[0].to_string()
+        Ok(locked[0].to_string())
     }
 }
 
@@ -168,4 +186,67 @@ fn default_tag(
     let name = super::image_name(&name, "mlr-image");
     let sha = crate::render::lock_sha256(lock);
     format!("{name}:{}", &sha[..12])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::{ImagePin, Lockfile, PlatformDigest};
+
+    fn lock_for(platforms: &[&str]) -> Lockfile {
+        Lockfile {
+            images: vec![ImagePin {
+                name: "base".into(),
+                requested: "127.0.0.1:5000/base:1".into(),
+                registry: "127.0.0.1:5000".into(),
+                repository: "base".into(),
+                tag: Some("1".into()),
+                digest: format!("sha256:{}", "a".repeat(64)),
+                media_type: "application/vnd.oci.image.index.v1+json".into(),
+                platforms: platforms
+                    .iter()
+                    .map(|p| PlatformDigest {
+                        platform: p.to_string(),
+                        digest: format!("sha256:{}", "b".repeat(64)),
+                    })
+                    .collect(),
+            }],
+            ..Lockfile::default()
+        }
+    }
+
+    #[test]
+    fn a_requested_platform_must_be_locked() {
+        let lock = lock_for(&["linux/amd64", "linux/arm64"]);
+        assert_eq!(
+            build_platform(&lock, Some("linux/arm64")).unwrap(),
+            "linux/arm64"
+        );
+        let lock = lock_for(&["linux/amd64"]);
+        let err = build_platform(&lock, Some("linux/arm64")).unwrap_err();
+        let text = crate::error::render(&err, false);
+        assert_eq!(
+            text,
+            "error: ml.lock has no platform `linux/arm64`\n\
+             hint: locked platforms: linux/amd64; to build another, add it to \
+             `[project] platforms` in ml.toml and run `mlr lock`\n"
+        );
+    }
+
+    #[test]
+    fn without_a_request_the_host_platform_when_locked_else_the_first() {
+        let host = if cfg!(target_arch = "aarch64") {
+            "linux/arm64"
+        } else {
+            "linux/amd64"
+        };
+        let both = lock_for(&["linux/amd64", "linux/arm64"]);
+        assert_eq!(build_platform(&both, None).unwrap(), host);
+        let other = if host == "linux/amd64" {
+            "linux/arm64"
+        } else {
+            "linux/amd64"
+        };
+        assert_eq!(build_platform(&lock_for(&[other]), None).unwrap(), other);
+    }
 }

@@ -3,7 +3,11 @@
 
 use predicates::prelude::*;
 
-use crate::support::{Project, Registry, Service, Storage, Tool, require};
+use std::path::{Path, PathBuf};
+
+use crate::support::{
+    Project, Registry, Service, Storage, Tool, TwoPlatformPip, require, two_platform_pip,
+};
 
 /// A locked project on a busybox base from `registry`: no git, apt or pip,
 /// so any engine builds it in seconds.
@@ -84,4 +88,161 @@ fn backend_overrides_detection() {
             "Building localhost/mlr-detect:2 with podman",
         ));
     storage.digest("localhost/mlr-detect:2");
+}
+
+#[test]
+fn a_platform_the_lock_lacks_is_refused_with_the_locked_ones() {
+    require!(Service::Registry);
+    let registry = Registry::start();
+    let project = busybox_project(&registry);
+    project
+        .mlr()
+        .args(["build", "--platform", "linux/arm64"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: ml.lock has no platform `linux/arm64`",
+        ))
+        .stderr(predicate::str::contains(
+            "hint: locked platforms: linux/amd64; to build another, add it to `[project] platforms`",
+        ));
+}
+
+/// A `docker` on PATH that answers `docker info` and, for `docker build`,
+/// keeps the arguments and a copy of the context in `out`: building arm64
+/// for real needs qemu (binfmt_misc), which this machine lacks, so the test
+/// looks at what mlr hands the engine instead.
+fn docker_recorder(dir: &Path) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = bin.join("docker");
+    std::fs::write(
+        &script,
+        r#"#!/bin/sh
+out="$RECORDER_OUT"
+case "$1" in
+info) echo 20.10.24; exit 0 ;;
+build)
+    shift
+    printf '%s\n' "$@" > "$out/args"
+    iid=; ctx=
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --iidfile) iid=$2; shift 2 ;;
+        *) ctx=$1; shift ;;
+        esac
+    done
+    cp -r "$ctx" "$out/context"
+    echo sha256:recorded > "$iid"
+    exit 0 ;;
+esac
+echo "recorder: unexpected docker $*" >&2
+exit 1
+"#,
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+/// The files below `dir`, as paths relative to it.
+fn files_below(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                found.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn the_chosen_platform_decides_the_pip_files_in_the_context_and_the_engine_platform() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    // Bound whole: the registry and the index live as long as the test.
+    let fixture = two_platform_pip();
+    let TwoPlatformPip {
+        project,
+        amd64: x86,
+        arm64: arm,
+        ..
+    } = &fixture;
+    let dockerfile = project.mlr().arg("dockerfile").assert().success();
+    let dockerfile = String::from_utf8_lossy(&dockerfile.get_output().stdout).into_owned();
+
+    let recorder = tempfile::tempdir().unwrap();
+    let path = format!(
+        "{}:{}",
+        docker_recorder(recorder.path()).display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // Without --platform, the host's.
+    let (host, host_wheel, other_wheel) = if cfg!(target_arch = "aarch64") {
+        ("linux/arm64", arm, x86)
+    } else {
+        ("linux/amd64", x86, arm)
+    };
+    for (platform, wanted, unwanted) in [
+        (Some("linux/arm64"), arm, x86),
+        (Some("linux/amd64"), x86, arm),
+        (None, host_wheel, other_wheel),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let mut cmd = project.mlr();
+        cmd.args(["build", "--tag", "mlr-platform:test"])
+            .env("PATH", &path)
+            .env("RECORDER_OUT", out.path());
+        if let Some(p) = platform {
+            cmd.args(["--platform", p]);
+        }
+        cmd.assert()
+            .success()
+            .stderr(predicate::str::contains("with docker"));
+        let context = out.path().join("context");
+        let files = files_below(&context);
+        let label = platform.unwrap_or("default");
+        assert!(
+            files.iter().any(|f| f.ends_with(&wanted.filename)),
+            "{label}: {files:?}"
+        );
+        assert!(
+            !files.iter().any(|f| f.ends_with(&unwanted.filename)),
+            "{label}: {files:?}"
+        );
+        let requirements: String = files
+            .iter()
+            .filter(|f| f.ends_with("requirements.txt"))
+            .map(|f| std::fs::read_to_string(context.join(f)).unwrap())
+            .collect();
+        assert!(
+            requirements.contains(&wanted.sha256),
+            "{label}: {requirements}"
+        );
+        assert!(
+            !requirements.contains(&unwanted.sha256),
+            "{label}: {requirements}"
+        );
+        // The Dockerfile is the same for every platform (apt picks its
+        // locked packages by `dpkg --print-architecture` inside the build),
+        // so the engine's --platform decides the rest.
+        assert_eq!(
+            std::fs::read_to_string(context.join("Dockerfile")).unwrap(),
+            dockerfile
+        );
+        let args = std::fs::read_to_string(out.path().join("args")).unwrap();
+        let expected = platform.unwrap_or(host);
+        assert!(
+            args.contains(&format!("--platform\n{expected}\n")),
+            "{label}: {args}"
+        );
+    }
 }

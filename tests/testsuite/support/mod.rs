@@ -30,7 +30,9 @@ pub use git::GitRepo;
 pub use image::Layer;
 pub use project::Project;
 pub use pyindex::{LoggedRequest, PyIndex, uv_binary};
-pub use python::{push_debian_marker, push_debian_marker_index, shared_uv};
+pub use python::{
+    TwoPlatformPip, push_debian_marker, push_debian_marker_index, shared_uv, two_platform_pip,
+};
 pub use registry::{PushedImage, PushedIndex, Registry};
 pub use service::{Service, require};
 pub use storage::{Storage, Tool};
