@@ -148,6 +148,9 @@ pub struct BuildArgs {
     /// Profile to build: prod (default) or a [profile.NAME] of ml.toml, whose packages come in layers after prod's
     #[arg(long, value_name = "PROFILE", default_value = "prod")]
     pub profile: String,
+    /// After the build, push the tag to the registry it names (host[:port]/repo:tag); prints `repo@sha256:…` of the pushed manifest on stdout
+    #[arg(long)]
+    pub push: bool,
     /// Locked platform to build (linux/amd64, linux/arm64): its pip files and base manifest [default: the host's, when locked]
     #[arg(long, value_name = "PLATFORM")]
     pub platform: Option<String>,
@@ -204,6 +207,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 no_cache: a.no_cache,
                 profile: (a.profile != "prod").then(|| a.profile.clone()),
                 platform: a.platform.clone(),
+                push: a.push,
             },
         ),
         Command::Verify { format } => ops::verify::run(&workspace()?, &config, (*format).into()),

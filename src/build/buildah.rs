@@ -23,7 +23,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use super::{Backend, BuildRequest};
+use super::{Backend, BuildRequest, PushTarget};
 use crate::error::hinted;
 use crate::shell::Shell;
 
@@ -40,6 +40,10 @@ impl Backend for Buildah {
 
     fn build(&self, request: &BuildRequest<'_>, shell: &Shell) -> anyhow::Result<String> {
         BUILDAH.build(request, shell)
+    }
+
+    fn push(&self, target: &PushTarget, shell: &Shell) -> anyhow::Result<String> {
+        BUILDAH.push(target, shell)
     }
 }
 
@@ -154,6 +158,37 @@ impl BudTool {
         }
         let id = std::fs::read_to_string(iidfile.path()).context("reading the image ID")?;
         Ok(id.trim().to_string())
+    }
+
+    /// Push the image to the registry its tag names; return the manifest
+    /// digest as pushed (`--digestfile`).
+    pub(super) fn push(&self, target: &PushTarget, shell: &Shell) -> anyhow::Result<String> {
+        let digestfile = tempfile::NamedTempFile::new().context("creating a temporary file")?;
+        let mut cmd = self.command();
+        cmd.arg("push").arg("--digestfile").arg(digestfile.path());
+        // With DOCKER_CONFIG set, the tools take `$DOCKER_CONFIG/config.json`
+        // as their credentials file and fail when it is missing; a directory
+        // without one holds no credentials, so fall back to their defaults.
+        if std::env::var_os("DOCKER_CONFIG")
+            .is_some_and(|dir| !std::path::Path::new(&dir).join("config.json").is_file())
+        {
+            cmd.env_remove("DOCKER_CONFIG");
+        }
+        if is_loopback(&target.registry) {
+            cmd.arg("--tls-verify=false");
+        }
+        cmd.arg(&target.tag).arg(format!("docker://{}", target.tag));
+        if let Err((status, detail)) =
+            super::run_streaming(cmd, self.program, self.install_hint, shell)?
+        {
+            if let Some(e) = super::push_unauthorized(self.program, target, &detail) {
+                return Err(e);
+            }
+            bail!("{} push failed ({status}):\n{detail}", self.program);
+        }
+        let digest =
+            std::fs::read_to_string(digestfile.path()).context("reading the pushed digest")?;
+        Ok(digest.trim().to_string())
     }
 }
 

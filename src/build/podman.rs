@@ -3,7 +3,7 @@
 //! `--timestamp`, chroot isolation); see [`super::buildah`].
 
 use super::buildah::BudTool;
-use super::{Backend, BuildRequest};
+use super::{Backend, BuildRequest, PushTarget};
 use crate::shell::Shell;
 
 pub struct Podman;
@@ -27,5 +27,9 @@ impl Backend for Podman {
 
     fn build(&self, request: &BuildRequest<'_>, shell: &Shell) -> anyhow::Result<String> {
         PODMAN.build(request, shell)
+    }
+
+    fn push(&self, target: &PushTarget, shell: &Shell) -> anyhow::Result<String> {
+        PODMAN.push(target, shell)
     }
 }

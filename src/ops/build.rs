@@ -2,9 +2,9 @@
 
 use super::Workspace;
 use super::dockerfile::fresh_inputs;
-use crate::build::{BackendKind, BuildRequest, detect};
+use crate::build::{BackendKind, BuildRequest, PushTarget, detect};
 use crate::config::Config;
-use crate::error::hinted;
+use crate::error::{hinted, print_stdout};
 
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
@@ -16,16 +16,14 @@ pub struct BuildOptions {
     pub profile: Option<String>,
     /// A locked platform (`linux/arm64`); `None`: the host's when locked.
     pub platform: Option<String>,
+    /// Push the tag to the registry it names after the build.
+    pub push: bool,
 }
 
 pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::Result<()> {
     let (manifest, lock) = fresh_inputs(ws)?;
+    // What the user asked for is checked before any engine is probed.
     let platform = build_platform(&lock.lock, options.platform.as_deref())?;
-    let kind = match options.backend {
-        Some(kind) => kind,
-        None => detect::choose(&detect::probe())?,
-    };
-    let backend = kind.backend();
     if let Some(p) = options.profile.as_deref() {
         if !manifest.profiles.contains_key(p) {
             let known: Vec<&str> = manifest.profiles.keys().map(String::as_str).collect();
@@ -40,6 +38,20 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
             ));
         }
     }
+    let tag = match &options.tag {
+        Some(t) => t.clone(),
+        None => match options.profile.as_deref() {
+            Some(p) => format!("{}-{p}", default_tag(ws, &manifest, &lock.lock)),
+            None => default_tag(ws, &manifest, &lock.lock),
+        },
+    };
+    let push = options.push.then(|| PushTarget::parse(&tag)).transpose()?;
+    let kind = match options.backend {
+        Some(kind) => kind,
+        None => detect::choose(&detect::probe())?,
+    };
+    let backend = kind.backend();
+
     let dockerfile =
         crate::render::dockerfile_for(&manifest, &lock.lock, options.profile.as_deref())?;
     let dockerfile = crate::render::through_mirrors(&dockerfile, &lock.lock, &config.mirrors);
@@ -59,13 +71,6 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
         },
         config,
     )?;
-    let tag = match &options.tag {
-        Some(t) => t.clone(),
-        None => match options.profile.as_deref() {
-            Some(p) => format!("{}-{p}", default_tag(ws, &manifest, &lock.lock)),
-            None => default_tag(ws, &manifest, &lock.lock),
-        },
-    };
     config
         .shell
         .status("Building", format!("{tag} with {}", backend.name()));
@@ -82,6 +87,17 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
         &config.shell,
     )?;
     config.shell.status("Built", format!("{tag} ({id})"));
+    if let Some(target) = push {
+        config.shell.status("Pushing", &target.tag);
+        let digest = backend.push(&target, &config.shell)?;
+        config
+            .shell
+            .status("Pushed", format!("{}@{digest}", target.tag));
+        // `repo@digest`, not `repo:tag@digest`: tools built on
+        // containers/image (skopeo, buildah, podman) refuse a reference
+        // with both.
+        print_stdout(&format!("{}@{digest}\n", target.repository))?;
+    }
     Ok(())
 }
 

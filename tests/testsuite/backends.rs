@@ -6,7 +6,8 @@ use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 
 use crate::support::{
-    Project, Registry, Service, Storage, Tool, TwoPlatformPip, require, two_platform_pip,
+    ImageCleanup, Project, Registry, Service, Storage, Tool, TwoPlatformPip, require,
+    two_platform_pip,
 };
 
 /// A locked project on a busybox base from `registry`: no git, apt or pip,
@@ -244,5 +245,160 @@ fn the_chosen_platform_decides_the_pip_files_in_the_context_and_the_engine_platf
             args.contains(&format!("--platform\n{expected}\n")),
             "{label}: {args}"
         );
+    }
+}
+
+#[test]
+fn push_needs_a_tag_that_names_a_registry() {
+    require!(Service::Registry);
+    let registry = Registry::start();
+    let project = busybox_project(&registry);
+    // The default tag (`backends:<lock hash>`) names no registry; the
+    // refusal comes before any engine is asked.
+    let empty_path = tempfile::tempdir().unwrap();
+    for args in [
+        &["build", "--push"][..],
+        &["build", "--push", "--tag", "team/app:1"],
+    ] {
+        project
+            .mlr()
+            .args(args)
+            .env("PATH", empty_path.path())
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(
+                "error: --push needs a tag that names a registry",
+            ))
+            .stderr(predicate::str::contains(
+                "hint: give --tag a reference that names the registry to push to",
+            ));
+    }
+}
+
+/// Checks a `--push` run's output: the status line and the bare
+/// `repo@digest` on stdout, with the digest the registry serves for `tag`.
+fn assert_pushed(out: &std::process::Output, registry: &Registry, repo: &str, tag: &str) -> String {
+    let served = registry.resolve(repo, tag);
+    let reference = registry.reference(repo, tag);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stdout,
+        format!("{}/{repo}@{served}\n", registry.addr()),
+        "stderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("Pushed {reference}@{served}")),
+        "{stderr}"
+    );
+    served
+}
+
+#[test]
+fn docker_push_prints_the_digest_the_registry_serves() {
+    require!(Service::Registry);
+    require!(Service::Docker);
+    let registry = Registry::start();
+    let project = busybox_project(&registry);
+    let tag = registry.reference("pushed/docker", "v1");
+    let _cleanup = ImageCleanup::new([tag.clone()]);
+    let out = project
+        .mlr()
+        .args(["build", "--backend", "docker", "--push", "--tag", &tag])
+        .assert()
+        .success();
+    assert_pushed(out.get_output(), &registry, "pushed/docker", "v1");
+}
+
+#[test]
+fn buildah_push_prints_the_digest_the_registry_serves() {
+    require!(Service::Registry);
+    require!(Service::Buildah);
+    push_with(Tool::Buildah);
+}
+
+#[test]
+fn podman_push_prints_the_digest_the_registry_serves() {
+    require!(Service::Registry);
+    require!(Service::Podman);
+    push_with(Tool::Podman);
+}
+
+/// `mlr build --backend <tool> --push` (`push --digestfile`).
+fn push_with(tool: Tool) {
+    let registry = Registry::start();
+    let project = busybox_project(&registry);
+    let storage = Storage::new(tool);
+    let repo = format!("pushed/{}", tool.program());
+    let tag = registry.reference(&repo, "v1");
+    let out = storage
+        .mlr(&project)
+        .args([
+            "build",
+            "--backend",
+            tool.program(),
+            "--push",
+            "--tag",
+            &tag,
+        ])
+        .assert()
+        .success();
+    let served = assert_pushed(out.get_output(), &registry, &repo, "v1");
+    // What was pushed is the image built: the registry's manifest lists the
+    // config whose digest is the image ID.
+    let (_, manifest) = registry.manifest(&repo, &served);
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+    let id = storage.image_id(&tag);
+    assert_eq!(
+        manifest["config"]["digest"],
+        format!("sha256:{id}"),
+        "{manifest:#}"
+    );
+}
+
+#[test]
+fn docker_push_to_a_registry_with_credentials_never_prints_them() {
+    require!(Service::Registry);
+    require!(Service::Docker);
+    require!(Service::Htpasswd);
+    let registry = Registry::start();
+    let project = busybox_project(&registry);
+    let password = "s3cret-push-password";
+    let private = Registry::start_with_auth("pusher", password);
+    let tag = private.reference("pushed/private", "v1");
+    let _cleanup = ImageCleanup::new([tag.clone()]);
+
+    // Without credentials: refused, with the command that logs in.
+    project
+        .mlr()
+        .args(["build", "--backend", "docker", "--push", "--tag", &tag])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "hint: log in first: `docker login {}`",
+            private.addr()
+        )));
+
+    // With them (as `docker login` leaves them): pushed, and neither the
+    // password nor the encoded pair is printed.
+    std::fs::write(
+        project.docker_config_dir().join("config.json"),
+        private.docker_config_json(),
+    )
+    .unwrap();
+    let out = project
+        .mlr()
+        .args(["build", "--backend", "docker", "--push", "--tag", &tag])
+        .assert()
+        .success();
+    let out = out.get_output();
+    assert_pushed(out, &private, "pushed/private", "v1");
+    let auth = private.basic_auth().unwrap();
+    let encoded = auth.trim_start_matches("Basic ");
+    for printed in [&out.stdout, &out.stderr] {
+        let printed = String::from_utf8_lossy(printed);
+        assert!(!printed.contains(password), "{printed}");
+        assert!(!printed.contains(encoded), "{printed}");
     }
 }

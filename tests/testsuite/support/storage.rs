@@ -113,6 +113,21 @@ impl Storage {
         digest
     }
 
+    /// The image ID: the digest of its config, without `sha256:`.
+    pub fn image_id(&self, tag: &str) -> String {
+        match self.tool {
+            Tool::Buildah => self.run(&[
+                "inspect",
+                "--type",
+                "image",
+                "--format",
+                "{{.FromImageID}}",
+                tag,
+            ]),
+            Tool::Podman => self.run(&["image", "inspect", "--format", "{{.Id}}", tag]),
+        }
+    }
+
     /// The image's config, to show what differs when digests do.
     pub fn config(&self, tag: &str) -> String {
         match self.tool {
