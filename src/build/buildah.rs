@@ -27,26 +27,6 @@ use super::{Backend, BuildRequest, PushTarget};
 use crate::error::hinted;
 use crate::shell::Shell;
 
-pub struct Buildah;
-
-impl Backend for Buildah {
-    fn name(&self) -> &'static str {
-        BUILDAH.program
-    }
-
-    fn clamped_timestamp(&self) -> Option<u64> {
-        Some(0)
-    }
-
-    fn build(&self, request: &BuildRequest<'_>, shell: &Shell) -> anyhow::Result<String> {
-        BUILDAH.build(request, shell)
-    }
-
-    fn push(&self, target: &PushTarget, shell: &Shell) -> anyhow::Result<String> {
-        BUILDAH.push(target, shell)
-    }
-}
-
 /// A containers/storage tool that builds with buildah's `bud`.
 pub(super) struct BudTool {
     pub program: &'static str,
@@ -58,7 +38,7 @@ pub(super) struct BudTool {
     pub install_hint: &'static str,
 }
 
-const BUILDAH: BudTool = BudTool {
+pub(super) const BUILDAH: BudTool = BudTool {
     program: "buildah",
     build_subcommand: "bud",
     root_var: "MLR_BUILDAH_ROOT",
@@ -81,13 +61,18 @@ impl BudTool {
         }
         cmd
     }
+}
 
-    /// Build the context and return the image ID.
-    pub(super) fn build(
-        &self,
-        request: &BuildRequest<'_>,
-        shell: &Shell,
-    ) -> anyhow::Result<String> {
+impl Backend for BudTool {
+    fn name(&self) -> &'static str {
+        self.program
+    }
+
+    fn clamped_timestamp(&self) -> Option<u64> {
+        Some(0)
+    }
+
+    fn build(&self, request: &BuildRequest<'_>, shell: &Shell) -> anyhow::Result<String> {
         let dockerfile_path = request.context.join("Dockerfile");
         let dockerfile = std::fs::read_to_string(&dockerfile_path)
             .with_context(|| format!("reading {}", dockerfile_path.display()))?;
@@ -160,9 +145,8 @@ impl BudTool {
         Ok(id.trim().to_string())
     }
 
-    /// Push the image to the registry its tag names; return the manifest
-    /// digest as pushed (`--digestfile`).
-    pub(super) fn push(&self, target: &PushTarget, shell: &Shell) -> anyhow::Result<String> {
+    /// `push --digestfile`: the digest as pushed.
+    fn push(&self, target: &PushTarget, shell: &Shell) -> anyhow::Result<String> {
         let digestfile = tempfile::NamedTempFile::new().context("creating a temporary file")?;
         let mut cmd = self.command();
         cmd.arg("push").arg("--digestfile").arg(digestfile.path());

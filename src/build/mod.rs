@@ -44,8 +44,8 @@ impl BackendKind {
     pub fn backend(self) -> Box<dyn Backend> {
         match self {
             BackendKind::Docker => Box::new(docker::Docker),
-            BackendKind::Buildah => Box::new(buildah::Buildah),
-            BackendKind::Podman => Box::new(podman::Podman),
+            BackendKind::Buildah => Box::new(buildah::BUILDAH),
+            BackendKind::Podman => Box::new(podman::PODMAN),
         }
     }
 }
