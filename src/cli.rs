@@ -53,6 +53,23 @@ pub enum ColorArg {
     Never,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BackendArg {
+    Docker,
+    Buildah,
+    Podman,
+}
+
+impl From<BackendArg> for crate::build::BackendKind {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Docker => Self::Docker,
+            BackendArg::Buildah => Self::Buildah,
+            BackendArg::Podman => Self::Podman,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
 pub enum FormatArg {
     #[default]
@@ -122,9 +139,9 @@ pub struct BuildArgs {
     /// Image tag [default: <project name>:<lock hash>]
     #[arg(short, long, value_name = "REF")]
     pub tag: Option<String>,
-    /// Container engine to build with
-    #[arg(long, value_name = "BACKEND", value_parser = ["docker", "buildah"])]
-    pub backend: Option<String>,
+    /// Container engine to build with [default: docker if its engine answers, else buildah, else podman]
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub backend: Option<BackendArg>,
     /// Build every layer afresh (also re-fetches apt packages from their archive)
     #[arg(long)]
     pub no_cache: bool,
@@ -137,6 +154,12 @@ pub struct BuildArgs {
     /// buildah) and no layer of the image
     #[arg(long = "ca-cert", value_name = "FILE")]
     pub ca_certs: Vec<std::path::PathBuf>,
+    /// After the build, push the tag to the registry it names (host[:port]/repo:tag); prints `repo@sha256:…` of the pushed manifest on stdout
+    #[arg(long)]
+    pub push: bool,
+    /// Locked platform to build (linux/amd64, linux/arm64): its pip files and base manifest [default: the host's, when locked]
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
 }
 
 /// Run the parsed command.
@@ -186,7 +209,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             &config,
             &ops::build::BuildOptions {
                 tag: a.tag.clone(),
-                backend: a.backend.clone(),
+                backend: a.backend.map(Into::into),
                 no_cache: a.no_cache,
                 profile: (a.profile != "prod").then(|| a.profile.clone()),
                 ca_certs: a
@@ -201,6 +224,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                             .filter(|p| !p.as_os_str().is_empty()),
                     )
                     .collect(),
+                platform: a.platform.clone(),
+                push: a.push,
             },
         ),
         Command::Verify { format } => ops::verify::run(&workspace()?, &config, (*format).into()),

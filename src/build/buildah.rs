@@ -1,46 +1,75 @@
 //! The buildah backend: daemonless builds whose image digest is a function of
 //! the context alone (`--timestamp` clamps every date the image records).
 //!
+//! `podman build` is buildah's `bud` linked into podman, so [`BudTool`]
+//! drives both: the same flags, storage options and error handling, with
+//! only the program, its build subcommand and the storage variables
+//! differing.
+//!
 //! Images are written in the OCI format: buildah 1.28 (Debian bookworm) puts
 //! a random container ID and hostname into every docker-format config, so
 //! only OCI images are bit-for-bit reproducible. The OCI format has no
 //! HEALTHCHECK; a build that renders one warns that the image lacks it.
 //! `BUILDAH_FORMAT=docker` keeps the healthcheck and gives up the digest.
 //!
-//! Storage is buildah's own (`/var/lib/containers/storage` for root) unless
-//! `MLR_BUILDAH_ROOT` / `MLR_BUILDAH_RUNROOT` name other directories;
-//! buildah itself honours `STORAGE_DRIVER`, `BUILDAH_ISOLATION` and
-//! `BUILDAH_FORMAT`.
+//! Storage is the tool's own (`/var/lib/containers/storage` for root) unless
+//! `MLR_BUILDAH_ROOT` / `MLR_BUILDAH_RUNROOT` (`MLR_PODMAN_*` for podman)
+//! name other directories. `STORAGE_DRIVER` (for example `vfs`) is passed on
+//! as `--storage-driver`: without a `storage.conf` (Debian installs none) the
+//! tools ignore the variable themselves. `BUILDAH_ISOLATION` and
+//! `BUILDAH_FORMAT` are the user's to set.
 
 use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use super::{Backend, BuildRequest};
+use super::{Backend, BuildRequest, PushTarget};
 use crate::error::hinted;
 use crate::shell::Shell;
 
-pub struct Buildah;
+/// A containers/storage tool that builds with buildah's `bud`.
+pub(super) struct BudTool {
+    pub program: &'static str,
+    /// `bud` for buildah, `build` for podman.
+    pub build_subcommand: &'static str,
+    /// Environment variables naming `--root` and `--runroot`.
+    pub root_var: &'static str,
+    pub runroot_var: &'static str,
+    pub install_hint: &'static str,
+}
 
-impl Buildah {
-    /// `buildah` with the global storage flags mlr's environment asks for.
-    fn command() -> Command {
-        let mut cmd = Command::new("buildah");
+pub(super) const BUILDAH: BudTool = BudTool {
+    program: "buildah",
+    build_subcommand: "bud",
+    root_var: "MLR_BUILDAH_ROOT",
+    runroot_var: "MLR_BUILDAH_RUNROOT",
+    install_hint: "install buildah (apt-get install buildah), or choose another backend with --backend",
+};
+
+impl BudTool {
+    /// The program with the global storage flags mlr's environment asks for.
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(self.program);
         for (var, flag) in [
-            ("MLR_BUILDAH_ROOT", "--root"),
-            ("MLR_BUILDAH_RUNROOT", "--runroot"),
+            (self.root_var, "--root"),
+            (self.runroot_var, "--runroot"),
+            ("STORAGE_DRIVER", "--storage-driver"),
         ] {
-            if let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) {
-                cmd.arg(flag).arg(dir);
+            if let Some(value) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+                cmd.arg(flag).arg(value);
             }
         }
         cmd
     }
 }
 
-impl Backend for Buildah {
+impl Backend for BudTool {
     fn name(&self) -> &'static str {
-        "buildah"
+        self.program
+    }
+
+    fn clamped_timestamp(&self) -> Option<u64> {
+        Some(0)
     }
 
     fn build(&self, request: &BuildRequest<'_>, shell: &Shell) -> anyhow::Result<String> {
@@ -48,8 +77,8 @@ impl Backend for Buildah {
         let dockerfile = std::fs::read_to_string(&dockerfile_path)
             .with_context(|| format!("reading {}", dockerfile_path.display()))?;
         let iidfile = tempfile::NamedTempFile::new().context("creating a temporary file")?;
-        let mut cmd = Buildah::command();
-        cmd.arg("bud")
+        let mut cmd = self.command();
+        cmd.arg(self.build_subcommand)
             // Each instruction is a layer, so a rebuild reuses the unchanged
             // prefix as the docker backend does.
             .arg("--layers")
@@ -58,14 +87,17 @@ impl Backend for Buildah {
             .arg("--iidfile")
             .arg(iidfile.path())
             .arg("--file")
-            .arg(&dockerfile_path);
+            .arg(&dockerfile_path)
+            .arg("--platform")
+            .arg(request.platform);
         if std::env::var_os("BUILDAH_FORMAT").is_none() {
             cmd.arg("--format").arg("oci");
             if has_healthcheck(&dockerfile) {
-                shell.warn(
-                    "the image has no HEALTHCHECK: buildah writes OCI images, which cannot carry one \
+                shell.warn(format!(
+                    "the image has no HEALTHCHECK: {} writes OCI images, which cannot carry one \
                      (set BUILDAH_FORMAT=docker to keep it, at the cost of a reproducible digest)",
-                );
+                    self.program
+                ));
             }
         }
         // chroot isolation needs no runtime and works inside containers;
@@ -96,25 +128,56 @@ impl Backend for Buildah {
             cmd.arg("--label").arg(format!("{k}={v}"));
         }
         cmd.arg(request.context);
-        if let Err((status, detail)) = super::run_streaming(
-            cmd,
-            "buildah",
-            "install buildah (apt-get install buildah), or choose another backend with --backend",
-            shell,
-        )? {
+        if let Err((status, detail)) =
+            super::run_streaming(cmd, self.program, self.install_hint, shell)?
+        {
             if detail.contains("http: server gave HTTP response to HTTPS client") {
                 return Err(hinted(
-                    format!("buildah could not pull over plain HTTP:\n{detail}"),
+                    format!("{} could not pull over plain HTTP:\n{detail}", self.program),
                     "mlr turns TLS verification off only when every FROM registry is on 127.0.0.1; list other insecure registries in /etc/containers/registries.conf",
                 ));
             }
             if let Some(e) = super::expired_apt_pin(&detail) {
                 return Err(e);
             }
-            bail!("buildah bud failed ({status}):\n{detail}");
+            bail!(
+                "{} {} failed ({status}):\n{detail}",
+                self.program,
+                self.build_subcommand
+            );
         }
         let id = std::fs::read_to_string(iidfile.path()).context("reading the image ID")?;
         Ok(id.trim().to_string())
+    }
+
+    /// `push --digestfile`: the digest as pushed.
+    fn push(&self, target: &PushTarget, shell: &Shell) -> anyhow::Result<String> {
+        let digestfile = tempfile::NamedTempFile::new().context("creating a temporary file")?;
+        let mut cmd = self.command();
+        cmd.arg("push").arg("--digestfile").arg(digestfile.path());
+        // With DOCKER_CONFIG set, the tools take `$DOCKER_CONFIG/config.json`
+        // as their credentials file and fail when it is missing; a directory
+        // without one holds no credentials, so fall back to their defaults.
+        if std::env::var_os("DOCKER_CONFIG")
+            .is_some_and(|dir| !std::path::Path::new(&dir).join("config.json").is_file())
+        {
+            cmd.env_remove("DOCKER_CONFIG");
+        }
+        if is_loopback(&target.registry) {
+            cmd.arg("--tls-verify=false");
+        }
+        cmd.arg(&target.tag).arg(format!("docker://{}", target.tag));
+        if let Err((status, detail)) =
+            super::run_streaming(cmd, self.program, self.install_hint, shell)?
+        {
+            if let Some(e) = super::push_unauthorized(self.program, target, &detail) {
+                return Err(e);
+            }
+            bail!("{} push failed ({status}):\n{detail}", self.program);
+        }
+        let digest =
+            std::fs::read_to_string(digestfile.path()).context("reading the pushed digest")?;
+        Ok(digest.trim().to_string())
     }
 }
 

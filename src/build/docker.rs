@@ -6,11 +6,13 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use super::{Backend, BuildRequest};
+use super::{Backend, BuildRequest, PushTarget};
 use crate::error::hinted;
 use crate::shell::Shell;
 
 pub struct Docker;
+
+const INSTALL_HINT: &str = "install the docker CLI, or choose another backend with --backend";
 
 impl Backend for Docker {
     fn name(&self) -> &'static str {
@@ -31,7 +33,9 @@ impl Backend for Docker {
             .arg("--iidfile")
             .arg(iidfile.path())
             .arg("--file")
-            .arg(request.context.join("Dockerfile"));
+            .arg(request.context.join("Dockerfile"))
+            .arg("--platform")
+            .arg(request.platform);
         if request.no_cache {
             cmd.arg("--no-cache");
         }
@@ -50,12 +54,7 @@ impl Backend for Docker {
             cmd.arg("--label").arg(format!("{k}={v}"));
         }
         cmd.arg(request.context);
-        if let Err((status, detail)) = super::run_streaming(
-            cmd,
-            "docker",
-            "install the docker CLI, or choose another backend with --backend",
-            shell,
-        )? {
+        if let Err((status, detail)) = super::run_streaming(cmd, "docker", INSTALL_HINT, shell)? {
             if buildkit && (detail.contains("buildx") || detail.contains("requires BuildKit")) {
                 return Err(hinted(
                     "extra CA certificates are mounted as build secrets, which need BuildKit, \
@@ -65,11 +64,8 @@ impl Backend for Docker {
                      BuildKit), or build with --backend buildah",
                 ));
             }
-            if detail.contains("Cannot connect to the Docker daemon") {
-                return Err(hinted(
-                    "the Docker engine is not running".to_string(),
-                    "start dockerd, or choose another backend with --backend",
-                ));
+            if let Some(e) = engine_down(&detail) {
+                return Err(e);
             }
             if let Some(e) = super::expired_apt_pin(&detail) {
                 return Err(e);
@@ -78,5 +74,131 @@ impl Backend for Docker {
         }
         let id = std::fs::read_to_string(iidfile.path()).context("reading the image ID")?;
         Ok(id.trim().to_string())
+    }
+
+    fn push(&self, target: &PushTarget, shell: &Shell) -> anyhow::Result<String> {
+        let mut cmd = Command::new("docker");
+        cmd.arg("push").arg(&target.tag);
+        let output = match super::run_streaming(cmd, "docker", INSTALL_HINT, shell)? {
+            Ok(output) => output,
+            Err((status, detail)) => {
+                if let Some(e) = engine_down(&detail)
+                    .or_else(|| super::push_unauthorized("docker", target, &detail))
+                {
+                    return Err(e);
+                }
+                bail!("docker push failed ({status}):\n{detail}");
+            }
+        };
+        if let Some(digest) = pushed_digest(&output) {
+            return Ok(digest);
+        }
+        // A client that does not print the digest: the engine recorded it.
+        let inspect = Command::new("docker")
+            .args(["image", "inspect", "--format", "{{json .RepoDigests}}"])
+            .arg(&target.tag)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .context("running docker image inspect")?;
+        let repo_digests: Vec<String> = serde_json::from_slice(&inspect.stdout)
+            .with_context(|| format!("reading the repository digests of {}", target.tag))?;
+        repo_digest_for(&repo_digests, target).with_context(|| {
+            format!(
+                "docker pushed {} but reports no digest for it (repository digests: {})",
+                target.tag,
+                repo_digests.join(", ")
+            )
+        })
+    }
+}
+
+fn engine_down(detail: &str) -> Option<anyhow::Error> {
+    detail
+        .contains("Cannot connect to the Docker daemon")
+        .then(|| {
+            hinted(
+                "the Docker engine is not running".to_string(),
+                "start dockerd, or choose another backend with --backend",
+            )
+        })
+}
+
+/// The digest in `docker push`'s last report: `<tag>: digest: sha256:… size: N`.
+fn pushed_digest(output: &[String]) -> Option<String> {
+    output.iter().rev().find_map(|line| {
+        let (_, rest) = line.split_once(": digest: ")?;
+        let digest = rest.split_whitespace().next()?;
+        is_digest(digest).then(|| digest.to_string())
+    })
+}
+
+/// The one repository digest (`name@sha256:…`) of the target's repository;
+/// docker shortens `docker.io/library/x` to `x`, so names are compared
+/// parsed.
+fn repo_digest_for(repo_digests: &[String], target: &PushTarget) -> Option<String> {
+    let wanted = crate::manifest::ImageRef::parse(&target.repository).ok()?;
+    let mut found = repo_digests.iter().filter_map(|entry| {
+        let (name, digest) = entry.split_once('@')?;
+        let image = crate::manifest::ImageRef::parse(name).ok()?;
+        (image.registry == wanted.registry
+            && image.repository == wanted.repository
+            && is_digest(digest))
+        .then(|| digest.to_string())
+    });
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
+}
+
+fn is_digest(s: &str) -> bool {
+    s.strip_prefix("sha256:")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(tag: &str) -> PushTarget {
+        PushTarget::parse(tag).unwrap()
+    }
+
+    #[test]
+    fn the_digest_comes_from_the_push_report() {
+        let digest = format!("sha256:{}", "c".repeat(64));
+        let output = vec![
+            "The push refers to repository [127.0.0.1:5000/team/app]".to_string(),
+            "5f70bf18a086: Pushed".to_string(),
+            format!("v1: digest: {digest} size: 527"),
+        ];
+        assert_eq!(pushed_digest(&output), Some(digest));
+        assert_eq!(pushed_digest(&output[..2]), None);
+    }
+
+    #[test]
+    fn the_repository_digest_is_the_targets_own() {
+        let a = format!("sha256:{}", "a".repeat(64));
+        let b = format!("sha256:{}", "b".repeat(64));
+        let digests = vec![
+            format!("127.0.0.1:5000/other@{a}"),
+            format!("127.0.0.1:5000/team/app@{b}"),
+        ];
+        assert_eq!(
+            repo_digest_for(&digests, &target("127.0.0.1:5000/team/app:v1")),
+            Some(b.clone())
+        );
+        // docker prints Docker Hub names short.
+        assert_eq!(
+            repo_digest_for(&[format!("app@{a}")], &target("docker.io/library/app:1")),
+            Some(a.clone())
+        );
+        // Two digests for one repository: no way to tell which was pushed.
+        let two = vec![
+            format!("127.0.0.1:5000/team/app@{a}"),
+            format!("127.0.0.1:5000/team/app@{b}"),
+        ];
+        assert_eq!(
+            repo_digest_for(&two, &target("127.0.0.1:5000/team/app:v1")),
+            None
+        );
     }
 }

@@ -3,7 +3,9 @@
 
 pub mod buildah;
 pub mod context;
+pub mod detect;
 pub mod docker;
+pub mod podman;
 pub mod secrets;
 
 use std::path::Path;
@@ -29,23 +31,126 @@ pub struct BuildRequest<'a> {
     /// SOURCE_DATE_EPOCH for every date the image records (creation time,
     /// history, file mtimes in new layers), where the backend can clamp them.
     pub timestamp: Option<u64>,
+    /// The locked platform to build (`linux/arm64`): the engine pulls that
+    /// platform's manifest of the locked base.
+    pub platform: &'a str,
+}
+
+/// The container engines mlr builds with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Docker,
+    Buildah,
+    Podman,
+}
+
+impl BackendKind {
+    pub fn backend(self) -> Box<dyn Backend> {
+        match self {
+            BackendKind::Docker => Box::new(docker::Docker),
+            BackendKind::Buildah => Box::new(buildah::BUILDAH),
+            BackendKind::Podman => Box::new(podman::PODMAN),
+        }
+    }
 }
 
 /// A container engine that turns a context into an image.
 pub trait Backend {
     fn name(&self) -> &'static str;
+    /// `Some` when the engine can clamp every date the image records
+    /// (buildah and podman: one lock gives one digest); the build then
+    /// clamps to the lock's SOURCE_DATE_EPOCH instead of this default.
+    fn clamped_timestamp(&self) -> Option<u64> {
+        None
+    }
     /// Build and return the image ID.
     fn build(&self, request: &BuildRequest<'_>, shell: &Shell) -> anyhow::Result<String>;
+    /// Push the image `target` names to its registry and return the
+    /// manifest digest the registry now serves for it (`sha256:…`).
+    fn push(&self, target: &PushTarget, shell: &Shell) -> anyhow::Result<String>;
 }
 
-/// Run a build command, streaming its stdout as progress. On failure,
-/// returns the status and the last lines of both streams (for the error).
+/// A tag that names its registry (`host[:port]/repo:tag`), which `--push`
+/// needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushTarget {
+    /// The tag as given.
+    pub tag: String,
+    /// The tag without its `:tag` part, as given: `host:5000/team/app`.
+    pub repository: String,
+    /// The registry host (and port) the tag names.
+    pub registry: String,
+}
+
+impl PushTarget {
+    /// The push target `tag` names, or why it cannot be pushed.
+    pub fn parse(tag: &str) -> anyhow::Result<PushTarget> {
+        let hint = "give --tag a reference that names the registry to push to, \
+                    for example --tag registry.example.com/team/app:1.0 or --tag 127.0.0.1:5000/app:dev";
+        let image = crate::manifest::ImageRef::parse(tag)
+            .map_err(|e| crate::error::hinted(format!("cannot push `{tag}`: {e}"), hint))?;
+        if image.digest.is_some() {
+            return Err(crate::error::hinted(
+                format!("cannot push `{tag}`: a digest is not a tag"),
+                hint,
+            ));
+        }
+        if !tag.starts_with(&format!("{}/", image.registry)) {
+            return Err(crate::error::hinted(
+                format!("--push needs a tag that names a registry, and `{tag}` names none"),
+                hint,
+            ));
+        }
+        let repository = image
+            .tag
+            .as_deref()
+            .and_then(|t| tag.strip_suffix(&format!(":{t}")))
+            .unwrap_or(tag)
+            .to_string();
+        Ok(PushTarget {
+            tag: tag.to_string(),
+            repository,
+            registry: image.registry,
+        })
+    }
+}
+
+/// A failed push's output that says the registry wants credentials, as an
+/// error with the command that logs in.
+pub(crate) fn push_unauthorized(
+    program: &str,
+    target: &PushTarget,
+    detail: &str,
+) -> Option<anyhow::Error> {
+    let lower = detail.to_ascii_lowercase();
+    let denied = [
+        "unauthorized",
+        "authentication required",
+        "no basic auth credentials",
+        "requested access to the resource is denied",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    denied.then(|| {
+        crate::error::hinted(
+            format!(
+                "{} refused the push of {}:\n{detail}",
+                target.registry, target.tag
+            ),
+            format!("log in first: `{program} login {}`", target.registry),
+        )
+    })
+}
+
+/// Run a build or push command, streaming its stdout as progress. Returns
+/// the last lines of stdout on success; on failure, the status and the last
+/// lines of both streams (for the error).
 pub(crate) fn run_streaming(
     mut cmd: std::process::Command,
     program: &str,
     install_hint: &str,
     shell: &Shell,
-) -> anyhow::Result<Result<(), (std::process::ExitStatus, String)>> {
+) -> anyhow::Result<Result<Vec<String>, (std::process::ExitStatus, String)>> {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
 
@@ -83,7 +188,7 @@ pub(crate) fn run_streaming(
         .with_context(|| format!("waiting for {program}"))?;
     let err_lines = err_thread.join().unwrap_or_default();
     if status.success() {
-        return Ok(Ok(()));
+        return Ok(Ok(tail.into_iter().collect()));
     }
     let err_lines: Vec<String> = err_lines
         .into_iter()
@@ -112,4 +217,47 @@ pub(crate) fn expired_apt_pin(detail: &str) -> Option<anyhow::Error> {
         ),
         "exact apt versions expire on a live mirror; set [apt] snapshot = \"auto\" in ml.toml and run `mlr lock --update`",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_push_target_names_its_registry() {
+        let t = PushTarget::parse("127.0.0.1:5000/team/app:v1").unwrap();
+        assert_eq!(t.registry, "127.0.0.1:5000");
+        assert_eq!(t.repository, "127.0.0.1:5000/team/app");
+        let t = PushTarget::parse("registry.example.com/app").unwrap();
+        assert_eq!(t.repository, "registry.example.com/app");
+        let t = PushTarget::parse("localhost/app:dev").unwrap();
+        assert_eq!(t.registry, "localhost");
+        let t = PushTarget::parse("docker.io/team/app:1").unwrap();
+        assert_eq!(t.repository, "docker.io/team/app");
+    }
+
+    #[test]
+    fn a_tag_without_a_registry_cannot_be_pushed() {
+        for tag in ["app:1", "team/app:1", "app"] {
+            let text = crate::error::render(&PushTarget::parse(tag).unwrap_err(), false);
+            assert!(
+                text.starts_with(&format!(
+                    "error: --push needs a tag that names a registry, and `{tag}` names none\n"
+                )),
+                "{text}"
+            );
+            assert!(
+                text.contains("hint: give --tag a reference that names the registry"),
+                "{text}"
+            );
+        }
+        let digest = format!("127.0.0.1:5000/app@sha256:{}", "a".repeat(64));
+        let text = crate::error::render(&PushTarget::parse(&digest).unwrap_err(), false);
+        assert!(text.contains("a digest is not a tag"), "{text}");
+        let text = crate::error::render(
+            &PushTarget::parse("127.0.0.1:5000/App:1").unwrap_err(),
+            false,
+        );
+        assert!(text.contains("is not a valid repository name"), "{text}");
+    }
 }

@@ -2,38 +2,30 @@
 
 use super::Workspace;
 use super::dockerfile::fresh_inputs;
-use crate::build::buildah::Buildah;
-use crate::build::docker::Docker;
-use crate::build::{Backend, BuildRequest};
+use crate::build::{BackendKind, BuildRequest, PushTarget, detect};
 use crate::config::Config;
-use crate::error::hinted;
+use crate::error::{hinted, print_stdout};
 
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
     pub tag: Option<String>,
-    pub backend: Option<String>,
+    /// `None`: detect what the host offers.
+    pub backend: Option<BackendKind>,
     pub no_cache: bool,
     /// `None` (or `prod`): the prod image; else a `[profile.NAME]`.
     pub profile: Option<String>,
     /// Extra CA certificates the build trusts (never in a layer).
     pub ca_certs: Vec<std::path::PathBuf>,
+    /// A locked platform (`linux/arm64`); `None`: the host's when locked.
+    pub platform: Option<String>,
+    /// Push the tag to the registry it names after the build.
+    pub push: bool,
 }
 
 pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::Result<()> {
     let (manifest, lock) = fresh_inputs(ws)?;
-    // buildah clamps every date to the lock's SOURCE_DATE_EPOCH, so one lock
-    // gives one digest;
-    // the classic docker builder cannot clamp.
-    let (backend, timestamp): (Box<dyn Backend>, Option<u64>) = match options.backend.as_deref() {
-        None | Some("docker") => (Box::new(Docker), None),
-        Some("buildah") => (Box::new(Buildah), Some(lock.lock.source_date_epoch())),
-        Some(other) => {
-            return Err(hinted(
-                format!("backend `{other}` is not supported by this version of mlr"),
-                "use --backend docker or --backend buildah",
-            ));
-        }
-    };
+    // What the user asked for is checked before any engine is probed.
+    let platform = build_platform(&lock.lock, options.platform.as_deref())?;
     if let Some(p) = options.profile.as_deref() {
         if !manifest.profiles.contains_key(p) {
             let known: Vec<&str> = manifest.profiles.keys().map(String::as_str).collect();
@@ -48,6 +40,20 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
             ));
         }
     }
+    let tag = match &options.tag {
+        Some(t) => t.clone(),
+        None => match options.profile.as_deref() {
+            Some(p) => format!("{}-{p}", default_tag(ws, &manifest, &lock.lock)),
+            None => default_tag(ws, &manifest, &lock.lock),
+        },
+    };
+    let push = options.push.then(|| PushTarget::parse(&tag)).transpose()?;
+    let kind = match options.backend {
+        Some(kind) => kind,
+        None => detect::choose(&detect::probe())?,
+    };
+    let backend = kind.backend();
+
     let dockerfile =
         crate::render::dockerfile_for(&manifest, &lock.lock, options.profile.as_deref())?;
     let dockerfile = crate::render::through_mirrors(&dockerfile, &lock.lock, &config.mirrors);
@@ -60,7 +66,6 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
         .prefix("mlr-build-")
         .tempdir()
         .map_err(|e| anyhow::anyhow!("creating the build context: {e}"))?;
-    let platform = build_platform(&lock.lock);
     crate::build::context::prepare(
         context.path(),
         &crate::build::context::ContextInputs {
@@ -73,13 +78,6 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
         },
         config,
     )?;
-    let tag = match &options.tag {
-        Some(t) => t.clone(),
-        None => match options.profile.as_deref() {
-            Some(p) => format!("{}-{p}", default_tag(ws, &manifest, &lock.lock)),
-            None => default_tag(ws, &manifest, &lock.lock),
-        },
-    };
     config
         .shell
         .status("Building", format!("{tag} with {}", backend.name()));
@@ -91,11 +89,26 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
             host_network: needs_host_network(&lock.lock, config),
             no_cache: options.no_cache,
             secrets: ca.as_ref().map(|c| c.files()).unwrap_or_default(),
-            timestamp,
+            // Backends that clamp dates use the lock's SOURCE_DATE_EPOCH.
+            timestamp: backend
+                .clamped_timestamp()
+                .map(|_| lock.lock.source_date_epoch()),
+            platform: &platform,
         },
         &config.shell,
     )?;
     config.shell.status("Built", format!("{tag} ({id})"));
+    if let Some(target) = push {
+        config.shell.status("Pushing", &target.tag);
+        let digest = backend.push(&target, &config.shell)?;
+        config
+            .shell
+            .status("Pushed", format!("{}@{digest}", target.tag));
+        // `repo@digest`, not `repo:tag@digest`: tools built on
+        // containers/image (skopeo, buildah, podman) refuse a reference
+        // with both.
+        print_stdout(&format!("{}@{digest}\n", target.repository))?;
+    }
     Ok(())
 }
 
@@ -151,22 +164,37 @@ fn needs_host_network(lock: &crate::lock::Lockfile, config: &Config) -> bool {
         .any(|p| loopback(&p.source) || loopback(&config.mirrors.url(&p.source)))
 }
 
-/// The locked platform this host builds: its own architecture when locked,
-/// else the first locked platform.
-fn build_platform(lock: &crate::lock::Lockfile) -> String {
-    let host = match std::env::consts::ARCH {
-        "aarch64" => "linux/arm64",
-        _ => "linux/amd64",
-    };
-    let locked: Vec<&str> = lock
+/// The locked platform to build: the requested one, which the lock must
+/// have; without a request, the host's own architecture when locked, else
+/// the first locked platform.
+fn build_platform(lock: &crate::lock::Lockfile, requested: Option<&str>) -> anyhow::Result<String> {
+    let mut locked: Vec<&str> = lock
         .images
         .iter()
         .flat_map(|i| i.platforms.iter().map(|p| p.platform.as_str()))
         .collect();
+    locked.sort_unstable();
+    locked.dedup();
+    if let Some(wanted) = requested {
+        if locked.contains(&wanted) {
+            return Ok(wanted.to_string());
+        }
+        return Err(hinted(
+            format!("ml.lock has no platform `{wanted}`"),
+            format!(
+                "locked platforms: {}; to build another, add it to `[project] platforms` in ml.toml and run `mlr lock`",
+                locked.join(", ")
+            ),
+        ));
+    }
+    let host = match std::env::consts::ARCH {
+        "aarch64" => "linux/arm64",
+        _ => "linux/amd64",
+    };
     if locked.contains(&host) || locked.is_empty() {
-        host.to_string()
+        Ok(host.to_string())
     } else {
-        locked[0].to_string()
+        Ok(locked[0].to_string())
     }
 }
 
@@ -185,4 +213,67 @@ fn default_tag(
     let name = super::image_name(&name, "mlr-image");
     let sha = crate::render::lock_sha256(lock);
     format!("{name}:{}", &sha[..12])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::{ImagePin, Lockfile, PlatformDigest};
+
+    fn lock_for(platforms: &[&str]) -> Lockfile {
+        Lockfile {
+            images: vec![ImagePin {
+                name: "base".into(),
+                requested: "127.0.0.1:5000/base:1".into(),
+                registry: "127.0.0.1:5000".into(),
+                repository: "base".into(),
+                tag: Some("1".into()),
+                digest: format!("sha256:{}", "a".repeat(64)),
+                media_type: "application/vnd.oci.image.index.v1+json".into(),
+                platforms: platforms
+                    .iter()
+                    .map(|p| PlatformDigest {
+                        platform: p.to_string(),
+                        digest: format!("sha256:{}", "b".repeat(64)),
+                    })
+                    .collect(),
+            }],
+            ..Lockfile::default()
+        }
+    }
+
+    #[test]
+    fn a_requested_platform_must_be_locked() {
+        let lock = lock_for(&["linux/amd64", "linux/arm64"]);
+        assert_eq!(
+            build_platform(&lock, Some("linux/arm64")).unwrap(),
+            "linux/arm64"
+        );
+        let lock = lock_for(&["linux/amd64"]);
+        let err = build_platform(&lock, Some("linux/arm64")).unwrap_err();
+        let text = crate::error::render(&err, false);
+        assert_eq!(
+            text,
+            "error: ml.lock has no platform `linux/arm64`\n\
+             hint: locked platforms: linux/amd64; to build another, add it to \
+             `[project] platforms` in ml.toml and run `mlr lock`\n"
+        );
+    }
+
+    #[test]
+    fn without_a_request_the_host_platform_when_locked_else_the_first() {
+        let host = if cfg!(target_arch = "aarch64") {
+            "linux/arm64"
+        } else {
+            "linux/amd64"
+        };
+        let both = lock_for(&["linux/amd64", "linux/arm64"]);
+        assert_eq!(build_platform(&both, None).unwrap(), host);
+        let other = if host == "linux/amd64" {
+            "linux/arm64"
+        } else {
+            "linux/amd64"
+        };
+        assert_eq!(build_platform(&lock_for(&[other]), None).unwrap(), other);
+    }
 }

@@ -5,6 +5,7 @@ mod support;
 
 mod apt;
 mod aptrepo_rig;
+mod backends;
 mod cli;
 mod cuda_base;
 mod e2e;

@@ -4,8 +4,8 @@
 use predicates::prelude::*;
 
 use crate::support::{
-    Project, PyIndex, Registry, Service, WheelSpec, push_debian_marker, push_debian_marker_index,
-    require, shared_uv,
+    Project, PyIndex, Registry, Service, TwoPlatformPip, WheelSpec, push_debian_marker,
+    push_debian_marker_index, require, shared_uv, two_platform_pip,
 };
 
 /// A registry with a Debian-12-looking base, a local index, a project.
@@ -128,29 +128,14 @@ fn exact_pins_closure_extras_and_markers() {
 fn two_platforms_get_their_own_wheels() {
     require!(Service::Registry);
     require!(Service::PyPI);
-    let registry = Registry::start();
-    push_debian_marker_index(&registry, "py/multi", "12", &["linux/amd64", "linux/arm64"]);
-    let index = PyIndex::start();
-    let x86 =
-        index.add_wheel(&WheelSpec::new("native", "1.0").tag("cp311-cp311-manylinux_2_17_x86_64"));
-    let arm =
-        index.add_wheel(&WheelSpec::new("native", "1.0").tag("cp311-cp311-manylinux_2_17_aarch64"));
-    index.add_wheel(&WheelSpec::new("native", "1.0").tag("cp312-cp312-manylinux_2_17_x86_64"));
-    let project = Project::new();
-    project.file(
-        "ml.toml",
-        format!(
-            "[project]\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n\n[base]\nimage = \"{}\"\n\n[pip]\nindex-url = \"{}\"\npackages = [\"native\"]\n",
-            registry.reference("py/multi", "12"),
-            index.url()
-        ),
-    );
-    project
-        .mlr()
-        .env("MLR_UV", shared_uv())
-        .arg("lock")
-        .assert()
-        .success();
+    // Bound whole: the registry and the index live as long as the test.
+    let fixture = two_platform_pip();
+    let TwoPlatformPip {
+        project,
+        amd64: x86,
+        arm64: arm,
+        ..
+    } = &fixture;
     let lock = project.read("ml.lock");
     let b = block(&lock, "native");
     let amd = format!(

@@ -10,110 +10,9 @@
 //! need a Debian base and are covered by the docker tests; this file proves
 //! the backend's clamping.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
-use predicates::prelude::*;
-
-use crate::support::{GitRepo, Project, Registry, Service, require};
-
-/// buildah storage of its own: a fresh one is a build host with empty caches.
-struct Storage {
-    dir: tempfile::TempDir,
-}
-
-impl Storage {
-    fn new() -> Storage {
-        Storage {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("root")
-    }
-
-    fn runroot(&self) -> PathBuf {
-        self.dir.path().join("runroot")
-    }
-
-    fn buildah(&self, args: &[&str]) -> String {
-        let out = Command::new("buildah")
-            .arg("--root")
-            .arg(self.root())
-            .arg("--runroot")
-            .arg(self.runroot())
-            .args(args)
-            .env("STORAGE_DRIVER", "vfs")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "buildah {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// `mlr build --backend buildah --tag <tag>` into this storage.
-    fn build(&self, project: &Project, tag: &str) -> String {
-        let out = project
-            .mlr()
-            .args(["build", "--backend", "buildah", "--tag", tag])
-            .env("MLR_BUILDAH_ROOT", self.root())
-            .env("MLR_BUILDAH_RUNROOT", self.runroot())
-            .env("STORAGE_DRIVER", "vfs")
-            .assert()
-            .success()
-            .stderr(predicate::str::contains("with buildah"))
-            .stderr(predicate::str::contains("Built"));
-        String::from_utf8_lossy(&out.get_output().stderr).into_owned()
-    }
-
-    /// The manifest digest of the image `tag` names.
-    fn digest(&self, tag: &str) -> String {
-        let digest = self.buildah(&[
-            "inspect",
-            "--type",
-            "image",
-            "--format",
-            "{{.FromImageDigest}}",
-            tag,
-        ]);
-        assert!(digest.starts_with("sha256:"), "{digest}");
-        digest
-    }
-
-    /// The image's config blob, to show what differs when digests do.
-    fn config(&self, tag: &str) -> String {
-        self.buildah(&["inspect", "--type", "image", "--format", "{{.Config}}", tag])
-    }
-}
-
-impl Drop for Storage {
-    fn drop(&mut self) {
-        // vfs layers hold root-owned files; let buildah remove what it made.
-        let _ = Command::new("buildah")
-            .arg("--root")
-            .arg(self.root())
-            .arg("--runroot")
-            .arg(self.runroot())
-            .args(["rm", "--all"])
-            .env("STORAGE_DRIVER", "vfs")
-            .stdin(Stdio::null())
-            .output();
-        let _ = Command::new("buildah")
-            .arg("--root")
-            .arg(self.root())
-            .arg("--runroot")
-            .arg(self.runroot())
-            .args(["rmi", "--all", "--force"])
-            .env("STORAGE_DRIVER", "vfs")
-            .stdin(Stdio::null())
-            .output();
-    }
-}
+use crate::support::{GitRepo, Project, Registry, Service, Storage, Tool, require};
 
 /// A locked project: busybox base, a git source built in the image, a user,
 /// env, copied files and a healthcheck.
@@ -166,6 +65,41 @@ fn remove_dir(path: &Path) {
     }
 }
 
+/// Builds `project` as `tag` (warning that OCI drops the healthcheck);
+/// returns the image digest and config.
+fn build_oci(storage: &Storage, project: &Project, tag: &str) -> (String, String) {
+    let stderr = storage.build(project, tag);
+    let warning = format!(
+        "warning: the image has no HEALTHCHECK: {} writes OCI images",
+        storage.tool.program()
+    );
+    assert!(stderr.contains(&warning), "{stderr}");
+    (storage.digest(tag), storage.config(tag))
+}
+
+/// Builds `project` again as another host would (empty storage, empty mlr
+/// cache, a later clock) and asserts the same digest as the `first` build.
+fn assert_rebuilt_bit_for_bit(
+    project: &Project,
+    first: Storage,
+    (digest, config): (String, String),
+) {
+    let tool = first.tool;
+    drop(first);
+    remove_dir(&project.cache_dir());
+    let second = Storage::new(tool);
+    let tag = "localhost/mlr-repro:rebuilt";
+    second.build(project, tag);
+    let rebuilt = second.digest(tag);
+    eprintln!("reproducible with {tool:?}: first build {digest}, second build {rebuilt}");
+    assert_eq!(
+        digest,
+        rebuilt,
+        "configs:\n{config}\n{}",
+        second.config(tag)
+    );
+}
+
 #[test]
 fn one_lock_builds_to_one_digest_on_fresh_storage() {
     require!(Service::Registry);
@@ -174,17 +108,11 @@ fn one_lock_builds_to_one_digest_on_fresh_storage() {
     let (registry, repo, _repo_dir) = fixtures();
     let project = locked_project(&registry, &repo, "hello from buildah");
 
-    let first = Storage::new();
-    let stderr = first.build(&project, "localhost/mlr-repro:a");
-    assert!(
-        stderr.contains("warning: the image has no HEALTHCHECK"),
-        "{stderr}"
-    );
-    let digest_a = first.digest("localhost/mlr-repro:a");
-    let config_a = first.config("localhost/mlr-repro:a");
+    let first = Storage::new(Tool::Buildah);
+    let built = build_oci(&first, &project, "localhost/mlr-repro:a");
 
     // The config keeps the user and env, and its dates are the epoch.
-    let inspect = first.buildah(&["inspect", "--type", "image", "localhost/mlr-repro:a"]);
+    let inspect = first.run(&["inspect", "--type", "image", "localhost/mlr-repro:a"]);
     let inspect: serde_json::Value = serde_json::from_str(&inspect).unwrap();
     let oci = &inspect["OCIv1"];
     assert_eq!(oci["config"]["User"], "trainer", "{oci:#}");
@@ -199,8 +127,8 @@ fn one_lock_builds_to_one_digest_on_fresh_storage() {
 
     // The user exists in /etc/passwd, the build step ran, COPY --chown gave
     // the user the app files.
-    let ctr = first.buildah(&["from", "localhost/mlr-repro:a"]);
-    let out = first.buildah(&[
+    let ctr = first.run(&["from", "localhost/mlr-repro:a"]);
+    let out = first.run(&[
         "run",
         "--isolation",
         "chroot",
@@ -216,15 +144,7 @@ fn one_lock_builds_to_one_digest_on_fresh_storage() {
         "{out}"
     );
 
-    // Another host: empty buildah storage, empty mlr cache, a later clock.
-    drop(first);
-    remove_dir(&project.cache_dir());
-    let second = Storage::new();
-    second.build(&project, "localhost/mlr-repro:b");
-    let digest_b = second.digest("localhost/mlr-repro:b");
-    eprintln!("reproducible: first build {digest_a}, second build {digest_b}");
-    let config_b = second.config("localhost/mlr-repro:b");
-    assert_eq!(digest_a, digest_b, "configs:\n{config_a}\n{config_b}");
+    assert_rebuilt_bit_for_bit(&project, first, built);
 }
 
 #[test]
@@ -234,7 +154,7 @@ fn a_one_line_manifest_change_changes_the_digest() {
     require!(Service::Buildah);
     let (registry, repo, _repo_dir) = fixtures();
     let project = locked_project(&registry, &repo, "hello from buildah");
-    let storage = Storage::new();
+    let storage = Storage::new(Tool::Buildah);
     storage.build(&project, "localhost/mlr-repro:before");
     let before = storage.digest("localhost/mlr-repro:before");
 
@@ -248,4 +168,51 @@ fn a_one_line_manifest_change_changes_the_digest() {
     let after = storage.digest("localhost/mlr-repro:after");
     eprintln!("reproducible: before {before}, after {after}");
     assert_ne!(before, after);
+}
+
+/// `mlr build --backend podman`: the same flags as buildah (`podman build`
+/// is buildah's `bud`), so the same bit-for-bit result, and the image
+/// carries the lock's and the build's labels.
+#[test]
+fn podman_builds_one_lock_to_one_digest_with_its_labels() {
+    require!(Service::Registry);
+    require!(Service::Git);
+    require!(Service::Podman);
+    let (registry, repo, _repo_dir) = fixtures();
+    let project = locked_project(&registry, &repo, "hello from podman");
+
+    let first = Storage::new(Tool::Podman);
+    let built = build_oci(&first, &project, "localhost/mlr-podman:a");
+
+    let inspect: serde_json::Value = serde_json::from_str(&built.1).unwrap();
+    let image = &inspect[0];
+    let labels = &image["Labels"];
+    let lock = project.read("ml.lock");
+    let fingerprint = lock
+        .lines()
+        .find_map(|l| l.strip_prefix("fingerprint = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("the lock has a fingerprint");
+    assert_eq!(
+        labels["dev.mlr.manifest-fingerprint"], fingerprint,
+        "{image:#}"
+    );
+    assert_eq!(
+        labels["dev.mlr.version"],
+        env!("CARGO_PKG_VERSION"),
+        "{image:#}"
+    );
+    assert_eq!(
+        labels["org.opencontainers.image.base.digest"],
+        registry.resolve("repro/base", "v1"),
+        "{image:#}"
+    );
+    assert_eq!(
+        labels["org.opencontainers.image.title"], "repro",
+        "{image:#}"
+    );
+    assert_eq!(image["Config"]["User"], "trainer", "{image:#}");
+    assert_eq!(image["Created"], "1970-01-01T00:00:00Z", "{image:#}");
+
+    assert_rebuilt_bit_for_bit(&project, first, built);
 }

@@ -20,6 +20,7 @@ mod pyindex;
 mod python;
 mod registry;
 mod service;
+mod storage;
 mod tls;
 mod wheel;
 
@@ -30,9 +31,12 @@ pub use git::GitRepo;
 pub use image::Layer;
 pub use project::Project;
 pub use pyindex::{LoggedRequest, PyIndex, uv_binary};
-pub use python::{push_debian_marker, push_debian_marker_index, shared_uv};
+pub use python::{
+    TwoPlatformPip, push_debian_marker, push_debian_marker_index, shared_uv, two_platform_pip,
+};
 pub use registry::{PushedImage, PushedIndex, Registry};
 pub use service::{Service, require};
+pub use storage::{Storage, Tool};
 pub use tls::TestCa;
 pub use wheel::{BuiltFile, SDIST_BACKEND, WheelSpec, build_sdist, build_sdist_for, build_wheel};
 

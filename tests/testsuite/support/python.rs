@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use super::image::Layer;
+use super::project::Project;
+use super::pyindex::PyIndex;
 use super::registry::{PushedImage, Registry};
+use super::wheel::{BuiltFile, WheelSpec};
 
 /// uv as mlr would fetch it: downloaded once from PyPI into the test
 /// target directory, checked against the sha256 pinned in mlr.
@@ -61,4 +64,48 @@ pub fn push_debian_marker_index(registry: &Registry, repo: &str, tag: &str, plat
     let images: Vec<(&std::path::Path, &str)> =
         roots.iter().map(|(r, p)| (r.as_path(), *p)).collect();
     registry.push_rootfs_index(repo, tag, &images);
+}
+
+/// A project locked for linux/amd64 and linux/arm64 whose one pip package,
+/// `native` 1.0, has a wheel for each (and a cp312 wheel that Python 3.11
+/// must not take).
+pub struct TwoPlatformPip {
+    pub registry: Registry,
+    pub index: PyIndex,
+    pub project: Project,
+    pub amd64: BuiltFile,
+    pub arm64: BuiltFile,
+}
+
+pub fn two_platform_pip() -> TwoPlatformPip {
+    let registry = Registry::start();
+    push_debian_marker_index(&registry, "py/multi", "12", &["linux/amd64", "linux/arm64"]);
+    let index = PyIndex::start();
+    let amd64 =
+        index.add_wheel(&WheelSpec::new("native", "1.0").tag("cp311-cp311-manylinux_2_17_x86_64"));
+    let arm64 =
+        index.add_wheel(&WheelSpec::new("native", "1.0").tag("cp311-cp311-manylinux_2_17_aarch64"));
+    index.add_wheel(&WheelSpec::new("native", "1.0").tag("cp312-cp312-manylinux_2_17_x86_64"));
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            "[project]\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n\n[base]\nimage = \"{}\"\n\n[pip]\nindex-url = \"{}\"\npackages = [\"native\"]\n",
+            registry.reference("py/multi", "12"),
+            index.url()
+        ),
+    );
+    project
+        .mlr()
+        .env("MLR_UV", shared_uv())
+        .arg("lock")
+        .assert()
+        .success();
+    TwoPlatformPip {
+        registry,
+        index,
+        project,
+        amd64,
+        arm64,
+    }
 }

@@ -36,6 +36,10 @@ pub enum Service {
     /// `openssl` and `python3` (apt-get install openssl python3), for a
     /// test CA and an HTTPS server (`support::TestCa`).
     OpenSsl,
+    /// `podman` (apt-get install podman), able to build: `podman version`
+    /// runs. Tests give it their own `--root`/`--runroot` through
+    /// `MLR_PODMAN_ROOT`/`MLR_PODMAN_RUNROOT`.
+    Podman,
 }
 
 impl Service {
@@ -48,23 +52,11 @@ impl Service {
                     .ok_or("no static busybox at /bin/busybox (apt-get install busybox-static)")?;
                 Ok(())
             }
-            Service::Docker => {
-                find_program("docker")
-                    .ok_or("the `docker` CLI is not on PATH (apt-get install docker.io)")?;
-                let out = Command::new("docker")
-                    .args(["info", "--format", "{{.ServerVersion}}"])
-                    .stdin(Stdio::null())
-                    .output()
-                    .map_err(|e| format!("cannot run `docker info`: {e}"))?;
-                if out.status.success() {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "dockerd is not reachable: `docker info` failed: {}",
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    ))
-                }
-            }
+            Service::Docker => runs(
+                "docker",
+                &["info", "--format", "{{.ServerVersion}}"],
+                "the docker CLI: apt-get install docker.io; dockerd must answer",
+            ),
             Service::Git => find_program("git")
                 .map(drop)
                 .ok_or_else(|| "`git` is not on PATH (apt-get install git)".to_owned()),
@@ -75,22 +67,18 @@ impl Service {
                 find_program("tar").ok_or("`tar` is not on PATH (apt-get install tar)")?;
                 super::debian::debian_rootfs_checked().map(drop)
             }
-            Service::PyPI => {
-                let out = Command::new("curl")
-                    .args(["-fsS", "-o", "/dev/null", "--max-time", "30"])
-                    .arg("https://pypi.org/simple/uv/")
-                    .stdin(Stdio::null())
-                    .output()
-                    .map_err(|e| format!("cannot run curl to reach PyPI: {e}"))?;
-                if out.status.success() {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "PyPI is not reachable: {}",
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    ))
-                }
-            }
+            Service::PyPI => runs(
+                "curl",
+                &[
+                    "-fsS",
+                    "-o",
+                    "/dev/null",
+                    "--max-time",
+                    "30",
+                    "https://pypi.org/simple/uv/",
+                ],
+                "curl: apt-get install curl; PyPI must be reachable",
+            ),
             Service::AptTools => {
                 find_program("dpkg-deb")
                     .ok_or("`dpkg-deb` is not on PATH (apt-get install dpkg)")?;
@@ -103,23 +91,8 @@ impl Service {
                             .to_owned()
                     })
             }
-            Service::Buildah => {
-                find_program("buildah")
-                    .ok_or("`buildah` is not on PATH (apt-get install buildah)")?;
-                let out = Command::new("buildah")
-                    .arg("version")
-                    .stdin(Stdio::null())
-                    .output()
-                    .map_err(|e| format!("cannot run `buildah version`: {e}"))?;
-                if out.status.success() {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "`buildah version` failed: {}",
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    ))
-                }
-            }
+            Service::Buildah => runs("buildah", &["version"], "apt-get install buildah"),
+            Service::Podman => runs("podman", &["version"], "apt-get install podman"),
             Service::OpenSsl => {
                 find_program("openssl")
                     .ok_or("`openssl` is not on PATH (apt-get install openssl)")?;
@@ -141,7 +114,8 @@ impl Service {
             Service::PyPI => 5,
             Service::AptTools => 6,
             Service::Buildah => 7,
-            Service::OpenSsl => 8,
+            Service::Podman => 8,
+            Service::OpenSsl => 9,
         };
         CELLS[index].get_or_init(|| self.check())
     }
@@ -162,6 +136,25 @@ pub fn require(service: Service) -> bool {
     // Straight to stderr, past libtest's capture, so skips show in every run.
     let _ = writeln!(std::io::stderr(), "SKIP {test}: {reason}");
     false
+}
+
+/// `program` is on PATH and `program args…` succeeds.
+fn runs(program: &str, args: &[&str], needs: &str) -> Result<(), String> {
+    find_program(program).ok_or_else(|| format!("`{program}` is not on PATH ({needs})"))?;
+    let shown = format!("{program} {}", args.join(" "));
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run `{shown}`: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{shown}` failed ({needs}): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
 }
 
 /// The static busybox used as the rootfs of pushed images.
