@@ -381,3 +381,134 @@ healthcheck = {{ cmd = ["python", "-c", "import roi_align"], interval = "60s" }}
         "the packages layer and those after it are new"
     );
 }
+
+/// "ESMFold style": the CUDA `devel` image with CUDA `-dev` libraries from
+/// NVIDIA's apt repository (a local archive listed where NVIDIA's images
+/// list theirs, `sources.list.d/cuda.list`; the packages are stand-ins
+/// with the real names), a pip package and a git source built in place.
+#[test]
+fn esmfold_style_installs_cuda_dev_libraries_from_apt() {
+    require!(Service::Registry);
+    require!(Service::Docker);
+    require!(Service::DebianRootfs);
+    require!(Service::AptTools);
+    require!(Service::PyPI);
+    require!(Service::Git);
+    let cuda_repo = crate::support::AptRepo::start("bookworm", &["main"]);
+    cuda_repo.add(
+        &crate::support::DebSpec::new("libcusparse-dev-12-4", "12.3.1.170-1")
+            .arch("amd64")
+            .depends("libcusparse-12-4 (= 12.3.1.170-1)")
+            .file(
+                "/usr/local/cuda-12.4/include/cusparse.h",
+                "/* cusparse 12.3.1 */\n",
+            ),
+    );
+    cuda_repo.add(
+        &crate::support::DebSpec::new("libcusparse-12-4", "12.3.1.170-1")
+            .arch("amd64")
+            .file("/usr/local/cuda-12.4/lib64/libcusparse.so.12", "stand-in\n"),
+    );
+    cuda_repo.publish();
+    let registry = Registry::start();
+    let rootfs = debian_rootfs().expect("checked by require!");
+    registry.push_rootfs_with(
+        "nvidia/cuda",
+        "12.4.1-cudnn-devel-ubuntu22.04",
+        &rootfs,
+        "linux/amd64",
+        &[Layer::new()
+            .file(
+                "etc/apt/sources.list.d/cuda.list",
+                &format!("{}\n", cuda_repo.sources_line()),
+            )
+            .file("usr/local/cuda/bin/nvcc", NVCC)],
+    );
+    let index = PyIndex::start();
+    index.add_wheel(
+        &WheelSpec::new("fair-esm", "2.0.0").file("esm/__init__.py", "__version__ = '2.0.0'\n"),
+    );
+    let repo_dir = tempfile::tempdir().unwrap();
+    let repo = extension_repo(repo_dir.path(), "openfold", "1.0.1");
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            r#"[project]
+name = "esmfold"
+
+[cuda]
+version = "12.4"
+cudnn = "9"
+flavor = "devel"
+arch = ["7.0", "8.0"]
+
+[python]
+version = "3.11"
+
+[apt]
+packages = ["libcusparse-dev-12-4"]
+
+[pip]
+index-url = "{index}"
+packages = ["fair-esm==2.0.0"]
+
+[git.openfold]
+url = "{repo}"
+rev = "v1.0.1"
+build = [
+  "sh /usr/local/cuda/bin/nvcc -o src/openfold/kernel.txt csrc/attention.cu",
+  "pip install --no-build-isolation --no-deps --no-index .",
+]
+
+[env]
+NCCL_DEBUG = "WARN"
+
+[image]
+user = "esm"
+healthcheck = {{ cmd = ["python", "-c", "import esm, openfold"], interval = "45s" }}
+"#,
+            index = index.url(),
+            repo = repo.url(),
+        ),
+    );
+    let mlr = || {
+        let mut cmd = project.mlr();
+        cmd.env("MLR_UV", shared_uv())
+            .env(mirror(&registry).0, mirror(&registry).1);
+        cmd
+    };
+    mlr().arg("lock").assert().success();
+    let lock = project.read("ml.lock");
+    assert!(lock.contains("name = \"libcusparse-12-4\""), "{lock}");
+    assert!(
+        !lock.contains("name = \"builder\""),
+        "devel needs no builder image: {lock}"
+    );
+    let tag = format!("mlr-seed-esmfold:{}", std::process::id());
+    let _cleanup = ImageCleanup::new([tag.clone()]);
+    mlr().args(["build", "--tag", &tag]).assert().success();
+    let out = docker_run(
+        &tag,
+        &[
+            "sh",
+            "-c",
+            "dpkg-query -W libcusparse-dev-12-4 libcusparse-12-4; cat /usr/local/cuda-12.4/include/cusparse.h; \
+             python -c 'import esm, openfold; print(esm.__version__, openfold.__version__, openfold.KERNEL)'; \
+             id -un; echo $NCCL_DEBUG",
+        ],
+    );
+    assert_eq!(
+        out,
+        "libcusparse-12-4\t12.3.1.170-1\nlibcusparse-dev-12-4\t12.3.1.170-1\n/* cusparse 12.3.1 */\n\
+         2.0.0 1.0.1 sm=7.0;8.0 force_cuda=1 max_jobs_set=yes\nesm\nWARN\n"
+    );
+    let inspect = docker(&["image", "inspect", &tag]);
+    let inspect: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(
+        inspect[0]["Config"]["Healthcheck"]["Test"],
+        serde_json::json!(["CMD", "python", "-c", "import esm, openfold"])
+    );
+    assert_eq!(label(&inspect, "org.opencontainers.image.title"), "esmfold");
+    assert!(label(&inspect, "dev.mlr.lock-sha256").len() == 64);
+}
