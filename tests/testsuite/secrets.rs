@@ -38,10 +38,8 @@ fn scan_layers(image: &str, needles: &[&str]) -> Vec<(String, String, String)> {
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes).unwrap();
         let mut check = |path: &str, data: &[u8]| {
-            for needle in needles {
-                if data.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                    hits.push((needle.to_string(), name.clone(), path.to_string()));
-                }
+            for needle in contained(data, needles) {
+                hits.push((needle.to_string(), name.clone(), path.to_string()));
             }
         };
         check("(archive member)", &bytes);
@@ -59,6 +57,32 @@ fn scan_layers(image: &str, needles: &[&str]) -> Vec<(String, String, String)> {
     }
     assert!(layers > 3, "docker save gave {layers} layers");
     hits
+}
+
+/// The needles (each at least 8 bytes) that occur in `data`, in one pass:
+/// each position's first 8 bytes are looked up among the needles' prefixes
+/// (a naive search per needle takes minutes over a whole image).
+fn contained<'a>(data: &[u8], needles: &[&'a str]) -> Vec<&'a str> {
+    let prefix = |b: &[u8]| u64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
+    let mut prefixes: Vec<(u64, &str)> = needles
+        .iter()
+        .map(|n| {
+            assert!(n.len() >= 8, "needle {n:?} is too short");
+            (prefix(n.as_bytes()), *n)
+        })
+        .collect();
+    prefixes.sort();
+    let mut found = Vec::new();
+    for i in 0..data.len().saturating_sub(7) {
+        let p = prefix(&data[i..]);
+        let start = prefixes.partition_point(|(q, _)| *q < p);
+        for (_, needle) in prefixes[start..].iter().take_while(|(q, _)| *q == p) {
+            if data[i..].starts_with(needle.as_bytes()) && !found.contains(needle) {
+                found.push(*needle);
+            }
+        }
+    }
+    found
 }
 
 #[test]

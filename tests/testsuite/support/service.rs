@@ -104,7 +104,7 @@ impl Service {
     }
 
     fn availability(self) -> &'static Result<(), String> {
-        static CELLS: [OnceLock<Result<(), String>>; 9] = [const { OnceLock::new() }; 9];
+        static CELLS: [OnceLock<Result<(), String>>; 10] = [const { OnceLock::new() }; 10];
         let index = match self {
             Service::Registry => 0,
             Service::Docker => 1,
