@@ -217,10 +217,6 @@ pub fn apt_download_name(name: &str, version: &str, arch: &str) -> String {
     format!("{name}_{}_{arch}.deb", version.replace(':', "%3a"))
 }
 
-/// Every locked apt package in one layer: sources pointed at the locked
-/// snapshot (when there is one), each `.deb` downloaded at its exact
-/// version and checked against the lock's sha256, installed without
-/// recommends, then lists, caches and logs removed.
 /// The apt pins the prod image installs: everything a prod request (in
 /// `[apt] packages`) pulls in; what only `[profile.*] apt` wants stays out.
 pub fn prod_apt_pins<'a>(manifest: &Manifest, lock: &'a Lockfile) -> Vec<&'a crate::lock::AptPin> {
@@ -241,6 +237,10 @@ pub fn prod_apt_pins<'a>(manifest: &Manifest, lock: &'a Lockfile) -> Vec<&'a cra
         .collect()
 }
 
+/// Every locked apt package in one layer: sources pointed at the locked
+/// snapshot (when there is one), each `.deb` downloaded once at its exact
+/// version, checked against the lock's sha256 and installed from that very
+/// file without recommends, then lists, caches and logs removed.
 fn apt_layer(pins: &[&crate::lock::AptPin]) -> String {
     use std::collections::BTreeMap;
     let mut d = String::from("RUN set -eu; \\\n");
@@ -300,13 +300,17 @@ fn apt_layer(pins: &[&crate::lock::AptPin]) -> String {
             .collect();
         let _ = writeln!(
             d,
-            "      {arch}) apt-get download {} && \\\n        printf '%s\\n' {} | sha256sum -c --quiet - ;; \\",
+            "      {arch}) pkgs='{}'; apt-get download $pkgs; \\\n        printf '%s\\n' {} | sha256sum -c --quiet - ;; \\",
             wanted.join(" "),
             sums.join(" ")
         );
     }
     d.push_str("      *) echo \"ml.lock pins no apt packages for $(dpkg --print-architecture)\" >&2; exit 1 ;; \\\n    esac; \\\n");
-    d.push_str("    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --allow-downgrades ./*.deb; \\\n");
+    // The checked files go where apt looks for what it has already
+    // fetched; `--no-download` makes apt install exactly those (it checks
+    // them against the index again) and never fetch a second copy.
+    d.push_str("    mv ./*.deb /var/cache/apt/archives/; \\\n");
+    d.push_str("    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --allow-downgrades --no-download $pkgs; \\\n");
     d.push_str("    cd /; rm -rf /tmp/mlr-apt /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb /var/log/apt /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache\n");
     d
 }

@@ -260,6 +260,17 @@ fn the_image_has_exactly_the_locked_versions_and_a_dropped_one_fails() {
         .success();
     let out = docker_run(&tag, &["dpkg-query", "-W", "mlr-hello", "mlr-dep"]);
     assert_eq!(out, "mlr-dep\t1.2-1\nmlr-hello\t1.0-1\n");
+    // Each .deb was fetched once: the checked file is the installed one.
+    let debs: Vec<String> = repo
+        .requests()
+        .into_iter()
+        .filter(|p| p.ends_with(".deb"))
+        .collect();
+    let mut unique = debs.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 2, "{debs:?}");
+    assert_eq!(debs.len(), 2, "a .deb was fetched twice: {debs:?}");
     let out = docker_run(
         &tag,
         &[
