@@ -457,7 +457,8 @@ fn prelude(
     d
 }
 
-/// Python from the distro (unless the base has it) into a venv.
+/// Python from the distro (unless the base has it) into a venv, without
+/// the bytecode `venv` compiles for pip (it records the build's clock).
 fn python_venv(lock: &Lockfile, py: &crate::lock::PythonPin) -> String {
     let sdists = lock.pip.iter().any(|p| p.artifacts.iter().any(|a| a.sdist));
     let build_tools = if sdists {
@@ -473,7 +474,8 @@ fn python_venv(lock: &Lockfile, py: &crate::lock::PythonPin) -> String {
          \x20     rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/ldconfig/aux-cache /var/log/apt /var/log/dpkg.log; \\\n\
          \x20   fi; \\\n\
          \x20   python3 -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == ({want}) else \"the base image provides Python %d.%d; ml.lock needs {major_minor}\" % v)'; \\\n\
-         \x20   python3 -m venv {VENV}\n"
+         \x20   python3 -m venv {VENV}; \\\n\
+         \x20   find {VENV} -name __pycache__ -prune -exec rm -rf {{}} +\n"
     )
 }
 
@@ -505,7 +507,7 @@ fn pip_stages(
         let _ = writeln!(d, "COPY {} /tmp/mlr-pip", context_path(ContextItem::Pip(g)));
         let _ = writeln!(
             d,
-            "RUN PIP_DISABLE_PIP_VERSION_CHECK=1 {VENV}/bin/python -m pip install --no-index --no-deps --require-hashes --no-compile -r /tmp/mlr-pip/requirements.txt"
+            "RUN PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1 {VENV}/bin/python -m pip install --no-index --no-deps --require-hashes --no-compile -r /tmp/mlr-pip/requirements.txt"
         );
     }
     (d, used)

@@ -6,13 +6,19 @@
 //! with a build step, a non-root user, `[env]`, `[image] copy` and a
 //! healthcheck. The backend writes OCI images (buildah 1.28's docker format
 //! records a random container ID and hostname), and OCI has no HEALTHCHECK,
-//! so the build warns that the healthcheck is dropped. No apt or pip: those
-//! need a Debian base and are covered by the docker tests; this file proves
-//! the backend's clamping.
+//! so the build warns that the healthcheck is dropped.
+//!
+//! The full case builds a Debian base with an apt package, Python from
+//! Debian's mirror, pip wheels (one platform wheel with a native module)
+//! and a git source built in the builder stage, twice, each time on fresh
+//! storage with an empty mlr cache.
 
 use std::path::Path;
 
-use crate::support::{GitRepo, Project, Registry, Service, Storage, Tool, require};
+use crate::support::{
+    AptRepo, DebSpec, GitRepo, Layer, Project, PyIndex, Registry, Service, Storage, Tool,
+    WheelSpec, debian_rootfs, require, shared_uv,
+};
 
 /// A locked project: busybox base, a git source built in the image, a user,
 /// env, copied files and a healthcheck.
@@ -214,5 +220,117 @@ fn podman_builds_one_lock_to_one_digest_with_its_labels() {
     assert_eq!(image["Config"]["User"], "trainer", "{image:#}");
     assert_eq!(image["Created"], "1970-01-01T00:00:00Z", "{image:#}");
 
+    assert_rebuilt_bit_for_bit(&project, first, built);
+}
+
+#[test]
+fn apt_pip_and_a_source_build_rebuild_bit_for_bit() {
+    require!(Service::Registry);
+    require!(Service::Git);
+    require!(Service::Buildah);
+    require!(Service::DebianRootfs);
+    require!(Service::AptTools);
+    require!(Service::PyPI);
+    let repo = AptRepo::start("bookworm", &["main"]);
+    repo.add(
+        &DebSpec::new("mlr-tool", "1.4-1")
+            .arch("amd64")
+            .file("/usr/share/mlr-tool/VERSION", "1.4-1\n"),
+    );
+    repo.publish();
+    let registry = Registry::start();
+    let rootfs = debian_rootfs().expect("checked by require!");
+    registry.push_rootfs_with(
+        "repro/debian",
+        "bookworm",
+        &rootfs,
+        "linux/amd64",
+        &[Layer::new().file(
+            "etc/apt/sources.list",
+            &format!(
+                "{}{}\n",
+                std::fs::read_to_string(rootfs.join("etc/apt/sources.list")).unwrap_or_default(),
+                repo.sources_line()
+            ),
+        )],
+    );
+    let index = PyIndex::start();
+    // A platform wheel with a native module (stand-in bytes: installing it
+    // is what the build does with a compiled extension) and a pure one.
+    index.add_wheel(
+        &WheelSpec::new("fastmath", "0.9.1")
+            .tag("cp311-cp311-manylinux_2_17_x86_64")
+            .file("fastmath/__init__.py", "from . import _core\n")
+            .file(
+                "fastmath/_core.cpython-311-x86_64-linux-gnu.so",
+                "\u{7f}ELF stand-in for compiled code",
+            ),
+    );
+    index.add_wheel(&WheelSpec::new("tinydep", "1.1").file("tinydep/__init__.py", "V = 1\n"));
+    let git_dir = tempfile::tempdir().unwrap();
+    let git = crate::seeds::extension_repo(git_dir.path(), "kernels", "0.2.0");
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            r#"[project]
+name = "repro-full"
+
+[base]
+image = "{base}"
+
+[python]
+version = "3.11"
+
+[apt]
+packages = ["mlr-tool"]
+
+[pip]
+index-url = "{index}"
+packages = ["fastmath==0.9.1", "tinydep"]
+
+[git.kernels]
+url = "{git}"
+rev = "v0.2.0"
+build = [
+  "echo built > src/kernels/kernel.txt",
+  "pip install --no-build-isolation --no-deps --no-index .",
+]
+
+[image]
+user = "trainer"
+"#,
+            base = registry.reference("repro/debian", "bookworm"),
+            index = index.url(),
+            git = git.url(),
+        ),
+    );
+    project
+        .mlr()
+        .env("MLR_UV", shared_uv())
+        .arg("lock")
+        .assert()
+        .success();
+
+    let first = Storage::new(Tool::Buildah);
+    let tag = "localhost/mlr-repro-full:a";
+    first.build(&project, tag);
+    let ctr = first.run(&["from", tag]);
+    let out = first.run(&[
+        "run",
+        "--isolation",
+        "chroot",
+        &ctr,
+        "--",
+        "/bin/sh",
+        "-c",
+        "cat /usr/share/mlr-tool/VERSION; ls /opt/mlr/venv/lib/python3.11/site-packages/fastmath; \
+         /opt/mlr/venv/bin/python -c 'import kernels, tinydep; print(kernels.KERNEL, tinydep.V)'",
+    ]);
+    assert_eq!(
+        out, "1.4-1\n__init__.py\n_core.cpython-311-x86_64-linux-gnu.so\nbuilt 1",
+        "{out}"
+    );
+    let built = (first.digest(tag), first.config(tag));
     assert_rebuilt_bit_for_bit(&project, first, built);
 }

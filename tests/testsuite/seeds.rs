@@ -31,7 +31,7 @@ echo "sm=${TORCH_CUDA_ARCH_LIST:-unset} force_cuda=${FORCE_CUDA:-unset} max_jobs
 /// A git repository shaped like a CUDA-extension project: `pyproject.toml`
 /// with an in-tree backend, and a package that reads the kernel its build
 /// step compiled.
-fn extension_repo(dir: &std::path::Path, name: &str, version: &str) -> GitRepo {
+pub(crate) fn extension_repo(dir: &std::path::Path, name: &str, version: &str) -> GitRepo {
     let repo = GitRepo::init(dir);
     let module = name.replace('-', "_");
     std::fs::write(
