@@ -402,3 +402,57 @@ fn docker_push_to_a_registry_with_credentials_never_prints_them() {
         assert!(!printed.contains(encoded), "{printed}");
     }
 }
+
+/// The build context holds exactly what the Dockerfile copies: the
+/// Dockerfile, the exported git source and the `[image] copy` source, and
+/// none of the project's other files (data, secrets, VCS metadata), so no
+/// `.dockerignore` is needed. The engine is the recording `docker` script:
+/// what is tested is what mlr hands to an engine.
+#[test]
+fn the_context_holds_only_what_the_dockerfile_copies() {
+    require!(Service::Registry);
+    require!(Service::Git);
+    let registry = Registry::start();
+    registry.push_image("ctx/base", "v1", "linux/amd64");
+    let repo_dir = tempfile::tempdir().unwrap();
+    let repo = crate::support::GitRepo::init(repo_dir.path());
+    repo.commit_file("kernel.c", "int main(void) { return 0; }\n", "first");
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            "[base]\nimage = \"{}\"\n\n[git.kernels]\nurl = \"{}\"\nrev = \"main\"\n\n[image]\ncopy = [{{ src = \"app\", dst = \"/app\" }}]\n",
+            registry.reference("ctx/base", "v1"),
+            repo.url()
+        ),
+    );
+    project.file("app/train.py", "print('train')\n");
+    project.file("data/weights.bin", "big data");
+    project.file(".env", "HF_TOKEN=hf_secret\n");
+    project.file("notes.txt", "todo\n");
+    project.mlr().arg("lock").assert().success();
+
+    let recorder = tempfile::tempdir().unwrap();
+    let path = format!(
+        "{}:{}",
+        docker_recorder(recorder.path()).display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = tempfile::tempdir().unwrap();
+    project
+        .mlr()
+        .args(["build", "--backend", "docker", "--tag", "mlr-ctx:test"])
+        .env("PATH", &path)
+        .env("RECORDER_OUT", out.path())
+        .assert()
+        .success();
+    let context = out.path().join("context");
+    assert_eq!(
+        files_below(&context),
+        ["Dockerfile", "copy/0/train.py", "git/kernels/kernel.c"]
+    );
+    let dockerfile = std::fs::read_to_string(context.join("Dockerfile")).unwrap();
+    for copied in ["COPY git/kernels ", " copy/0 \"/app\""] {
+        assert!(dockerfile.contains(copied), "{dockerfile}");
+    }
+}
