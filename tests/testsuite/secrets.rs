@@ -6,11 +6,9 @@
 //! certificate only a test CA signs, standing for a corporate proxy; the
 //! private index is the test index with a Basic-auth token.
 
-use std::io::Read;
-
 use crate::support::{
-    AptRepo, DebSpec, ImageCleanup, Layer, Project, PyIndex, Registry, Service, TestCa, WheelSpec,
-    debian_rootfs, docker, docker_run, require, shared_uv,
+    AptRepo, DebSpec, HttpsServer, ImageCleanup, Layer, Project, PyIndex, Registry, Service,
+    Storage, TestCa, Tool, WheelSpec, debian_rootfs, docker, docker_run, require, shared_uv,
 };
 
 const TOKEN: &str = "tok-7f3e9a1c5b2d4e6f8a0b";
@@ -20,43 +18,6 @@ const TOKEN: &str = "tok-7f3e9a1c5b2d4e6f8a0b";
 /// a newer CLI without the buildx plugin does not.
 fn buildkit_docker() -> String {
     std::env::var("MLR_TEST_BUILDKIT_DOCKER").unwrap_or_else(|_| "/usr/bin/docker".into())
-}
-
-/// Every file of every layer of `image` (from `docker save`), searched for
-/// each needle; returns `(needle, layer, path)` for each hit.
-fn scan_layers(image: &str, needles: &[&str]) -> Vec<(String, String, String)> {
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("image.tar");
-    let out = docker(&["save", "-o", archive.to_str().unwrap(), image]);
-    assert!(out.status.success(), "docker save failed");
-    let mut hits = Vec::new();
-    let mut outer = tar::Archive::new(std::fs::File::open(&archive).unwrap());
-    let mut layers = 0;
-    for entry in outer.entries().unwrap() {
-        let mut entry = entry.unwrap();
-        let name = entry.path().unwrap().display().to_string();
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).unwrap();
-        let mut check = |path: &str, data: &[u8]| {
-            for needle in contained(data, needles) {
-                hits.push((needle.to_string(), name.clone(), path.to_string()));
-            }
-        };
-        check("(archive member)", &bytes);
-        if name.ends_with("layer.tar") {
-            layers += 1;
-            let mut layer = tar::Archive::new(bytes.as_slice());
-            for file in layer.entries().unwrap() {
-                let mut file = file.unwrap();
-                let path = file.path().unwrap().display().to_string();
-                let mut data = Vec::new();
-                file.read_to_end(&mut data).unwrap();
-                check(&path, &data);
-            }
-        }
-    }
-    assert!(layers > 3, "docker save gave {layers} layers");
-    hits
 }
 
 /// The needles (each at least 8 bytes) that occur in `data`, in one pass:
@@ -85,59 +46,82 @@ fn contained<'a>(data: &[u8], needles: &[&'a str]) -> Vec<&'a str> {
     found
 }
 
-#[test]
-fn a_ca_certificate_and_an_index_token_leave_no_trace() {
-    require!(Service::Registry);
-    require!(Service::Docker);
-    require!(Service::DebianRootfs);
-    require!(Service::AptTools);
-    require!(Service::OpenSsl);
-    require!(Service::PyPI);
-    let ca = TestCa::new();
-    let repo = AptRepo::start("bookworm", &["main"]);
-    repo.add(
-        &DebSpec::new("corp-tool", "3.1-1")
-            .arch("all")
-            .file("/usr/share/corp-tool/VERSION", "3.1-1\n"),
+/// Every needle found in an image archive: layers are uncompressed tars
+/// inside it, so a file's bytes are contiguous in the archive.
+fn scan_archive(archive: &std::path::Path, needles: &[&str]) -> Vec<String> {
+    let bytes = std::fs::read(archive).expect("read the image archive");
+    // The scan sees the files of the image's layers: corp_lib's source is
+    // found.
+    assert_eq!(
+        contained(&bytes, &["VERSION = '2.0'"]),
+        ["VERSION = '2.0'"],
+        "the archive holds the image's files uncompressed"
     );
-    repo.publish();
-    let https = ca.serve(repo.root());
-    let registry = Registry::start();
-    let rootfs = debian_rootfs().expect("checked by require!");
-    // The Debian base with the HTTPS archive added to its sources (Python
-    // still comes from Debian's mirror).
-    registry.push_rootfs_with(
-        "corp/debian",
-        "bookworm",
-        &rootfs,
-        "linux/amd64",
-        &[Layer::new().file(
-            "etc/apt/sources.list",
-            &format!(
-                "{}deb [trusted=yes] {} bookworm main\n",
-                std::fs::read_to_string(rootfs.join("etc/apt/sources.list")).unwrap_or_default(),
-                https.url()
-            ),
-        )],
-    );
-    let index = PyIndex::start_with_auth("reader", TOKEN);
-    index.add_wheel(
-        &WheelSpec::new("corp-lib", "2.0").file("corp_lib/__init__.py", "VERSION = '2.0'\n"),
-    );
+    contained(&bytes, needles)
+        .into_iter()
+        .map(str::to_string)
+        .collect()
+}
 
-    // mlr itself trusts the CA through the host's store (SSL_CERT_FILE).
-    let home = tempfile::tempdir().unwrap();
-    let host_store = home.path().join("host-store.pem");
-    let mut store =
-        std::fs::read_to_string("/etc/ssl/certs/ca-certificates.crt").unwrap_or_default();
-    store.push_str(&std::fs::read_to_string(ca.ca_pem()).unwrap());
-    std::fs::write(&host_store, store).unwrap();
+/// A Debian base whose apt sources include an HTTPS archive signed by a
+/// test CA, a token-protected index, and a project using both, locked.
+struct Corp {
+    ca: TestCa,
+    https: HttpsServer,
+    _repo: AptRepo,
+    _registry: Registry,
+    _index: PyIndex,
+    project: Project,
+    _home: tempfile::TempDir,
+    host_store: std::path::PathBuf,
+}
 
-    let project = Project::new();
-    project.file(
-        "ml.toml",
-        format!(
-            r#"[project]
+impl Corp {
+    fn new() -> Corp {
+        let ca = TestCa::new();
+        let repo = AptRepo::start("bookworm", &["main"]);
+        repo.add(
+            &DebSpec::new("corp-tool", "3.1-1")
+                .arch("all")
+                .file("/usr/share/corp-tool/VERSION", "3.1-1\n"),
+        );
+        repo.publish();
+        let https = ca.serve(repo.root());
+        let registry = Registry::start();
+        let rootfs = debian_rootfs().expect("checked by require!");
+        // The Debian base with the HTTPS archive added to its sources
+        // (Python still comes from Debian's mirror).
+        registry.push_rootfs_with(
+            "corp/debian",
+            "bookworm",
+            &rootfs,
+            "linux/amd64",
+            &[Layer::new().file(
+                "etc/apt/sources.list",
+                &format!(
+                    "{}deb [trusted=yes] {} bookworm main\n",
+                    std::fs::read_to_string(rootfs.join("etc/apt/sources.list"))
+                        .unwrap_or_default(),
+                    https.url()
+                ),
+            )],
+        );
+        let index = PyIndex::start_with_auth("reader", TOKEN);
+        index.add_wheel(
+            &WheelSpec::new("corp-lib", "2.0").file("corp_lib/__init__.py", "VERSION = '2.0'\n"),
+        );
+        // mlr itself trusts the CA through the host's store (SSL_CERT_FILE).
+        let home = tempfile::tempdir().unwrap();
+        let host_store = home.path().join("host-store.pem");
+        let mut store =
+            std::fs::read_to_string("/etc/ssl/certs/ca-certificates.crt").unwrap_or_default();
+        store.push_str(&std::fs::read_to_string(ca.ca_pem()).unwrap());
+        std::fs::write(&host_store, store).unwrap();
+        let project = Project::new();
+        project.file(
+            "ml.toml",
+            format!(
+                r#"[project]
 name = "corp"
 
 [base]
@@ -157,56 +141,122 @@ name = "corp"
 url = "{index}"
 packages = ["corp-*"]
 "#,
-            base = registry.reference("corp/debian", "bookworm"),
-            index = index.url(),
-        ),
-    );
-    let mlr = |args: &[&str]| {
-        let mut cmd = project.mlr();
-        cmd.env("SSL_CERT_FILE", &host_store)
+                base = registry.reference("corp/debian", "bookworm"),
+                index = index.url(),
+            ),
+        );
+        Corp {
+            ca,
+            https,
+            _repo: repo,
+            _registry: registry,
+            _index: index,
+            project,
+            _home: home,
+            host_store,
+        }
+    }
+
+    /// The settings a user behind the proxy has: the CA in the host's
+    /// store, the index token in uv's variables.
+    fn env(&self, cmd: &mut assert_cmd::Command) {
+        cmd.env("SSL_CERT_FILE", &self.host_store)
             .env("MLR_UV", shared_uv())
             .env("MLR_DOCKER", buildkit_docker())
             .env("UV_INDEX_CORP_USERNAME", "reader")
-            .env("UV_INDEX_CORP_PASSWORD", TOKEN)
-            .args(args);
+            .env("UV_INDEX_CORP_PASSWORD", TOKEN);
+    }
+
+    fn mlr(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = self.project.mlr();
+        self.env(&mut cmd);
+        cmd.args(args);
         cmd
-    };
-    let locked = mlr(&["lock"]).assert().success();
-    assert!(
-        project.read("ml.lock").contains(&format!(
-            "source = \"{}\"",
-            https.url().trim_end_matches('/')
-        )),
-        "corp-tool is locked from the HTTPS archive:\n{}",
-        project.read("ml.lock")
-    );
+    }
+
+    /// `mlr lock`, checking corp-tool comes from the HTTPS archive; returns
+    /// the output.
+    fn lock(&self) -> std::process::Output {
+        let locked = self.mlr(&["lock"]).assert().success();
+        let lock = self.project.read("ml.lock");
+        assert!(
+            lock.contains(&format!(
+                "source = \"{}\"",
+                self.https.url().trim_end_matches('/')
+            )),
+            "corp-tool is locked from the HTTPS archive:\n{lock}"
+        );
+        locked.get_output().clone()
+    }
+
+    /// What must not leak: the token, and any line of the CA certificate.
+    fn needles(&self) -> Vec<String> {
+        let mut needles = self.ca.ca_lines();
+        needles.push(TOKEN.to_string());
+        needles
+    }
+
+    /// Neither the Dockerfile nor mlr's output holds a needle.
+    fn assert_no_leak_in_dockerfile_or_logs(&self, outputs: &[&std::process::Output]) {
+        let needles = self.needles();
+        let dockerfile = self.mlr(&["dockerfile"]).assert().success();
+        let dockerfile = String::from_utf8_lossy(&dockerfile.get_output().stdout).to_string();
+        for output in outputs {
+            let log = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            for needle in &needles {
+                assert!(!dockerfile.contains(needle), "Dockerfile leaks {needle}");
+                assert!(!log.contains(needle), "the log leaks {needle}:\n{log}");
+            }
+        }
+    }
+}
+
+fn failed_build_tail(output: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&output.stderr).to_string();
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.contains("RUN --mount") && !l.contains("executor failed"))
+        .collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+#[test]
+fn a_ca_certificate_and_an_index_token_leave_no_trace() {
+    require!(Service::Registry);
+    require!(Service::Docker);
+    require!(Service::DebianRootfs);
+    require!(Service::AptTools);
+    require!(Service::OpenSsl);
+    require!(Service::PyPI);
+    let corp = Corp::new();
+    let locked = corp.lock();
 
     let tag = format!("mlr-secrets:{}", std::process::id());
     let _cleanup = ImageCleanup::new([tag.clone(), format!("{tag}-noca")]);
     // Without the CA, apt in the build cannot trust the archive.
-    mlr(&["build", "--tag", &format!("{tag}-noca")])
+    corp.mlr(&["build", "--tag", &format!("{tag}-noca")])
         .assert()
         .failure();
-    let ca_pem = ca.ca_pem();
-    let built = mlr(&[
-        "build",
-        "--tag",
-        &tag,
-        "--ca-cert",
-        ca_pem.to_str().unwrap(),
-    ])
-    .assert();
-    if !built.get_output().status.success() {
-        let err = String::from_utf8_lossy(&built.get_output().stderr).to_string();
-        let lines: Vec<&str> = err
-            .lines()
-            .filter(|l| !l.contains("RUN --mount") && !l.contains("executor failed"))
-            .collect();
-        panic!(
-            "build failed:\n{}",
-            lines[lines.len().saturating_sub(40)..].join("\n")
-        );
-    }
+    let ca_pem = corp.ca.ca_pem();
+    let built = corp
+        .mlr(&[
+            "build",
+            "--tag",
+            &tag,
+            "--ca-cert",
+            ca_pem.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "build failed:\n{}",
+        failed_build_tail(&built)
+    );
 
     // The build used both: the apt package from the HTTPS archive and the
     // wheel from the token-protected index are installed.
@@ -220,11 +270,8 @@ packages = ["corp-*"]
     );
     assert_eq!(out, "3.1-1\n2.0\n");
 
-    // What must not leak: the token, and any line of the CA certificate.
-    let ca_lines = ca.ca_lines();
-    let mut needles: Vec<&str> = ca_lines.iter().map(String::as_str).collect();
-    needles.push(TOKEN);
-
+    let needles = corp.needles();
+    let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
     let history = docker(&["history", "--no-trunc", &tag]);
     let history = String::from_utf8_lossy(&history.stdout).to_string();
     assert!(
@@ -237,24 +284,78 @@ packages = ["corp-*"]
             "history leaks {needle}:\n{history}"
         );
     }
-
-    let hits = scan_layers(&tag, &needles);
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("image.tar");
+    let out = docker(&["save", "-o", archive.to_str().unwrap(), &tag]);
+    assert!(out.status.success(), "docker save failed");
+    let hits = scan_archive(&archive, &needles);
     assert!(hits.is_empty(), "found in the image's layers: {hits:?}");
+    corp.assert_no_leak_in_dockerfile_or_logs(&[&locked, &built]);
+}
 
-    let dockerfile = mlr(&["dockerfile"]).assert().success();
-    let dockerfile = String::from_utf8_lossy(&dockerfile.get_output().stdout).to_string();
+/// The same with buildah, whose `RUN --mount=type=secret` is its own.
+#[test]
+fn buildah_mounts_the_ca_as_a_secret_and_keeps_it_out_of_the_image() {
+    require!(Service::Registry);
+    require!(Service::Buildah);
+    require!(Service::DebianRootfs);
+    require!(Service::AptTools);
+    require!(Service::OpenSsl);
+    require!(Service::PyPI);
+    let corp = Corp::new();
+    let locked = corp.lock();
+    let storage = Storage::new(Tool::Buildah);
+    let tag = "localhost/mlr-secrets:buildah";
+    let ca_pem = corp.ca.ca_pem();
+    let mut cmd = storage.mlr(&corp.project);
+    corp.env(&mut cmd);
+    let built = cmd
+        .args(["build", "--backend", "buildah", "--tag", tag])
+        .args(["--ca-cert", ca_pem.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "build failed:\n{}",
+        failed_build_tail(&built)
+    );
+    let ctr = storage.run(&["from", tag]);
+    let out = storage.run(&[
+        "run",
+        "--isolation",
+        "chroot",
+        &ctr,
+        "--",
+        "/bin/sh",
+        "-c",
+        "cat /usr/share/corp-tool/VERSION; /opt/mlr/venv/bin/python -c 'import corp_lib; print(corp_lib.VERSION)'; ls /run/secrets 2>/dev/null | wc -l",
+    ]);
+    assert_eq!(out, "3.1-1\n2.0\n0");
+
+    let needles = corp.needles();
+    let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+    let inspect = storage.run(&["inspect", "--type", "image", tag]);
+    let inspect: serde_json::Value = serde_json::from_str(&inspect).unwrap();
+    let history = inspect["OCIv1"]["history"].to_string();
+    assert!(
+        history.contains("/run/secrets/mlr-ca"),
+        "the steps used the CA through its secret mount:\n{history}"
+    );
     for needle in &needles {
-        assert!(!dockerfile.contains(needle), "Dockerfile leaks {needle}");
-    }
-
-    for output in [locked.get_output(), built.get_output()] {
-        let log = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+        assert!(
+            !history.contains(needle),
+            "history leaks {needle}:\n{history}"
         );
-        for needle in &needles {
-            assert!(!log.contains(needle), "the log leaks {needle}:\n{log}");
-        }
     }
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("image.tar");
+    storage.run(&[
+        "push",
+        "--disable-compression",
+        tag,
+        &format!("docker-archive:{}", archive.display()),
+    ]);
+    let hits = scan_archive(&archive, &needles);
+    assert!(hits.is_empty(), "found in the image's layers: {hits:?}");
+    corp.assert_no_leak_in_dockerfile_or_logs(&[&locked, &built]);
 }

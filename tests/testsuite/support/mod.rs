@@ -37,7 +37,7 @@ pub use python::{
 pub use registry::{PushedImage, PushedIndex, Registry};
 pub use service::{Service, require};
 pub use storage::{Storage, Tool};
-pub use tls::TestCa;
+pub use tls::{HttpsServer, TestCa};
 pub use wheel::{BuiltFile, SDIST_BACKEND, WheelSpec, build_sdist, build_sdist_for, build_wheel};
 
 /// `require!(Service::Docker);` returns from the calling test when the
