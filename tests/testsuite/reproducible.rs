@@ -16,8 +16,8 @@
 use std::path::Path;
 
 use crate::support::{
-    AptRepo, DebSpec, GitRepo, Layer, Project, PyIndex, Registry, Service, Storage, Tool,
-    WheelSpec, debian_rootfs, require, shared_uv,
+    AptRepo, DebSpec, GitRepo, Project, PyIndex, Registry, Service, Storage, Tool, WheelSpec,
+    debian_rootfs, require, shared_uv,
 };
 
 /// A locked project: busybox base, a git source built in the image, a user,
@@ -84,13 +84,23 @@ fn build_oci(storage: &Storage, project: &Project, tag: &str) -> (String, String
 }
 
 /// Builds `project` again as another host would (empty storage, empty mlr
-/// cache, a later clock) and asserts the same digest as the `first` build.
+/// cache, a later clock) and asserts the same digest as the `first` build
+/// of `first_tag`. On a difference, names the files that differ, layer by
+/// layer.
 fn assert_rebuilt_bit_for_bit(
     project: &Project,
     first: Storage,
+    first_tag: &str,
     (digest, config): (String, String),
 ) {
     let tool = first.tool;
+    let archives = tempfile::tempdir().unwrap();
+    let first_archive = archives.path().join("first.tar");
+    first.run(&[
+        "push",
+        first_tag,
+        &format!("docker-archive:{}", first_archive.display()),
+    ]);
     drop(first);
     remove_dir(&project.cache_dir());
     let second = Storage::new(tool);
@@ -98,12 +108,94 @@ fn assert_rebuilt_bit_for_bit(
     second.build(project, tag);
     let rebuilt = second.digest(tag);
     eprintln!("reproducible with {tool:?}: first build {digest}, second build {rebuilt}");
-    assert_eq!(
-        digest,
-        rebuilt,
-        "configs:\n{config}\n{}",
-        second.config(tag)
-    );
+    if digest != rebuilt {
+        let second_archive = archives.path().join("second.tar");
+        second.run(&[
+            "push",
+            tag,
+            &format!("docker-archive:{}", second_archive.display()),
+        ]);
+        panic!(
+            "not reproducible: {digest} then {rebuilt}\n{}\nconfigs:\n{config}\n{}",
+            layer_differences(&first_archive, &second_archive),
+            second.config(tag)
+        );
+    }
+}
+
+/// Each layer of a docker-archive as path -> (header fields, content hash).
+fn archive_layers(archive: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut members = std::collections::HashMap::new();
+    let mut outer = tar::Archive::new(std::fs::File::open(archive).unwrap());
+    for entry in outer.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().display().to_string();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        members.insert(name, bytes);
+    }
+    let manifest: serde_json::Value = serde_json::from_slice(&members["manifest.json"]).unwrap();
+    manifest[0]["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|layer| {
+            let mut files = std::collections::BTreeMap::new();
+            let bytes = &members[layer.as_str().unwrap()];
+            for file in tar::Archive::new(bytes.as_slice()).entries().unwrap() {
+                let mut file = file.unwrap();
+                let path = file.path().unwrap().display().to_string();
+                let header = file.header();
+                let meta = format!(
+                    "mode {:o} uid {} gid {} mtime {} link {:?}",
+                    header.mode().unwrap_or(0),
+                    header.uid().unwrap_or(0),
+                    header.gid().unwrap_or(0),
+                    header.mtime().unwrap_or(0),
+                    header
+                        .link_name()
+                        .ok()
+                        .flatten()
+                        .map(|l| l.display().to_string())
+                );
+                let mut data = Vec::new();
+                file.read_to_end(&mut data).unwrap();
+                files.insert(
+                    path,
+                    format!("{meta} sha256 {}", hex::encode(Sha256::digest(&data))),
+                );
+            }
+            files
+        })
+        .collect()
+}
+
+/// What differs between two images' layers: the first layers that differ
+/// and up to 40 of their files.
+fn layer_differences(first: &Path, second: &Path) -> String {
+    let (a, b) = (archive_layers(first), archive_layers(second));
+    let mut report = format!("{} and {} layers\n", a.len(), b.len());
+    for (i, (la, lb)) in a.iter().zip(&b).enumerate() {
+        if la == lb {
+            continue;
+        }
+        report.push_str(&format!("layer {i} differs:\n"));
+        let paths: std::collections::BTreeSet<&String> = la.keys().chain(lb.keys()).collect();
+        for path in paths
+            .into_iter()
+            .filter(|p| la.get(*p) != lb.get(*p))
+            .take(40)
+        {
+            report.push_str(&format!(
+                "  {path}\n    {:?}\n    {:?}\n",
+                la.get(path),
+                lb.get(path)
+            ));
+        }
+    }
+    report
 }
 
 #[test]
@@ -133,24 +225,17 @@ fn one_lock_builds_to_one_digest_on_fresh_storage() {
 
     // The user exists in /etc/passwd, the build step ran, COPY --chown gave
     // the user the app files.
-    let ctr = first.run(&["from", "localhost/mlr-repro:a"]);
-    let out = first.run(&[
-        "run",
-        "--isolation",
-        "chroot",
-        &ctr,
-        "--",
-        "/bin/sh",
-        "-c",
+    let out = first.sh(
+        "localhost/mlr-repro:a",
         "id -un; head -1 /opt/built-from; stat -c %U /work/app/run.sh; sh /work/app/run.sh",
-    ]);
+    );
     assert_eq!(
         out.lines().collect::<Vec<_>>(),
         ["trainer", "built by buildah", "trainer", "app says hi"],
         "{out}"
     );
 
-    assert_rebuilt_bit_for_bit(&project, first, built);
+    assert_rebuilt_bit_for_bit(&project, first, "localhost/mlr-repro:a", built);
 }
 
 #[test]
@@ -220,7 +305,7 @@ fn podman_builds_one_lock_to_one_digest_with_its_labels() {
     assert_eq!(image["Config"]["User"], "trainer", "{image:#}");
     assert_eq!(image["Created"], "1970-01-01T00:00:00Z", "{image:#}");
 
-    assert_rebuilt_bit_for_bit(&project, first, built);
+    assert_rebuilt_bit_for_bit(&project, first, "localhost/mlr-podman:a", built);
 }
 
 #[test]
@@ -240,20 +325,7 @@ fn apt_pip_and_a_source_build_rebuild_bit_for_bit() {
     repo.publish();
     let registry = Registry::start();
     let rootfs = debian_rootfs().expect("checked by require!");
-    registry.push_rootfs_with(
-        "repro/debian",
-        "bookworm",
-        &rootfs,
-        "linux/amd64",
-        &[Layer::new().file(
-            "etc/apt/sources.list",
-            &format!(
-                "{}{}\n",
-                std::fs::read_to_string(rootfs.join("etc/apt/sources.list")).unwrap_or_default(),
-                repo.sources_line()
-            ),
-        )],
-    );
+    registry.push_debian_with_source("repro/debian", "bookworm", &rootfs, &repo.sources_line());
     let index = PyIndex::start();
     // A platform wheel with a native module (stand-in bytes: installing it
     // is what the build does with a compiled extension) and a pure one.
@@ -315,22 +387,15 @@ user = "trainer"
     let first = Storage::new(Tool::Buildah);
     let tag = "localhost/mlr-repro-full:a";
     first.build(&project, tag);
-    let ctr = first.run(&["from", tag]);
-    let out = first.run(&[
-        "run",
-        "--isolation",
-        "chroot",
-        &ctr,
-        "--",
-        "/bin/sh",
-        "-c",
+    let out = first.sh(
+        tag,
         "cat /usr/share/mlr-tool/VERSION; ls /opt/mlr/venv/lib/python3.11/site-packages/fastmath; \
          /opt/mlr/venv/bin/python -c 'import kernels, tinydep; print(kernels.KERNEL, tinydep.V)'",
-    ]);
+    );
     assert_eq!(
         out, "1.4-1\n__init__.py\n_core.cpython-311-x86_64-linux-gnu.so\nbuilt 1",
         "{out}"
     );
     let built = (first.digest(tag), first.config(tag));
-    assert_rebuilt_bit_for_bit(&project, first, built);
+    assert_rebuilt_bit_for_bit(&project, first, tag, built);
 }

@@ -7,8 +7,8 @@
 //! private index is the test index with a Basic-auth token.
 
 use crate::support::{
-    AptRepo, DebSpec, HttpsServer, ImageCleanup, Layer, Project, PyIndex, Registry, Service,
-    Storage, TestCa, Tool, WheelSpec, debian_rootfs, docker, docker_run, require, shared_uv,
+    AptRepo, DebSpec, HttpsServer, ImageCleanup, Project, PyIndex, Registry, Service, Storage,
+    TestCa, Tool, WheelSpec, debian_rootfs, docker, docker_run, require, shared_uv,
 };
 
 const TOKEN: &str = "tok-7f3e9a1c5b2d4e6f8a0b";
@@ -91,20 +91,11 @@ impl Corp {
         let rootfs = debian_rootfs().expect("checked by require!");
         // The Debian base with the HTTPS archive added to its sources
         // (Python still comes from Debian's mirror).
-        registry.push_rootfs_with(
+        registry.push_debian_with_source(
             "corp/debian",
             "bookworm",
             &rootfs,
-            "linux/amd64",
-            &[Layer::new().file(
-                "etc/apt/sources.list",
-                &format!(
-                    "{}deb [trusted=yes] {} bookworm main\n",
-                    std::fs::read_to_string(rootfs.join("etc/apt/sources.list"))
-                        .unwrap_or_default(),
-                    https.url()
-                ),
-            )],
+            &format!("deb [trusted=yes] {} bookworm main", https.url()),
         );
         let index = PyIndex::start_with_auth("reader", TOKEN);
         index.add_wheel(
@@ -319,17 +310,10 @@ fn buildah_mounts_the_ca_as_a_secret_and_keeps_it_out_of_the_image() {
         "build failed:\n{}",
         failed_build_tail(&built)
     );
-    let ctr = storage.run(&["from", tag]);
-    let out = storage.run(&[
-        "run",
-        "--isolation",
-        "chroot",
-        &ctr,
-        "--",
-        "/bin/sh",
-        "-c",
+    let out = storage.sh(
+        tag,
         "cat /usr/share/corp-tool/VERSION; /opt/mlr/venv/bin/python -c 'import corp_lib; print(corp_lib.VERSION)'; ls /run/secrets 2>/dev/null | wc -l",
-    ]);
+    );
     assert_eq!(out, "3.1-1\n2.0\n0");
 
     let needles = corp.needles();

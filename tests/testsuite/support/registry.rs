@@ -197,6 +197,26 @@ impl Registry {
         PushedImage::of(&image)
     }
 
+    /// The Debian `rootfs` as `repo:tag` (amd64) with `line` added to its
+    /// `/etc/apt/sources.list` (Debian's mirror stays, for Python).
+    pub fn push_debian_with_source(
+        &self,
+        repo: &str,
+        tag: &str,
+        rootfs: &Path,
+        line: &str,
+    ) -> PushedImage {
+        let sources =
+            std::fs::read_to_string(rootfs.join("etc/apt/sources.list")).unwrap_or_default();
+        self.push_rootfs_with(
+            repo,
+            tag,
+            rootfs,
+            "linux/amd64",
+            &[Layer::new().file("etc/apt/sources.list", &format!("{sources}{line}\n"))],
+        )
+    }
+
     /// Pushes one rootfs image per `(directory, platform)` by digest, then an
     /// OCI index listing them under `tag`. One directory may be given for
     /// several platforms when a test only needs the index's shape.

@@ -72,6 +72,22 @@ impl Storage {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// Runs `script` with `/bin/sh` in a container of `image` (chroot
+    /// isolation, as the builds use); returns its trimmed stdout.
+    pub fn sh(&self, image: &str, script: &str) -> String {
+        let ctr = self.run(&["from", image]);
+        self.run(&[
+            "run",
+            "--isolation",
+            "chroot",
+            &ctr,
+            "--",
+            "/bin/sh",
+            "-c",
+            script,
+        ])
+    }
+
     /// `mlr` in `project`, its buildah and podman storage set to this one.
     pub fn mlr(&self, project: &Project) -> assert_cmd::Command {
         let mut cmd = project.mlr();
