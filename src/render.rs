@@ -552,15 +552,19 @@ fn builder_env(manifest: &Manifest, lock: &Lockfile) -> String {
 }
 
 /// Shell that marks the start of a source build: `$newer` is the `find`
-/// test for "changed since". `-cnewer` (change time, nanoseconds) also sees
-/// files installed with an old mtime kept; busybox find lacks it, and its
-/// `-newer` compares whole seconds, so the stamp is a second older than
-/// anything the build writes.
+/// test for "changed since". `-cnewer` (change time) also sees files
+/// installed with an old mtime kept. File times advance with the kernel's
+/// coarse clock (a tick of a few milliseconds), so a file written right
+/// after the stamp can carry the stamp's very time: the build starts only
+/// once a probe file is newer than the stamp. busybox find lacks `-cnewer`
+/// and its `-newer` compares whole seconds, so there the stamp is a second
+/// older than anything the build writes.
 fn start_build_stamp() -> String {
     format!(
-        "\x20   mkdir -p $(dirname {BUILD_STAMP}); \\\n\
-         \x20   if find / -maxdepth 0 -cnewer / >/dev/null 2>&1; then newer=-cnewer; touch {BUILD_STAMP}; \\\n\
-         \x20   else newer=-newer; touch {BUILD_STAMP}; sleep 1; fi"
+        "\x20   mkdir -p $(dirname {BUILD_STAMP}); touch {BUILD_STAMP}; \\\n\
+         \x20   if find / -maxdepth 0 -cnewer / >/dev/null 2>&1; then newer=-cnewer; \\\n\
+         \x20     until touch /tmp/.mlr-probe && [ -n \"$(find /tmp/.mlr-probe -newer {BUILD_STAMP})\" ]; do sleep 0.01; done; \\\n\
+         \x20   else newer=-newer; sleep 1; fi"
     )
 }
 
