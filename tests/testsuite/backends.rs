@@ -456,3 +456,27 @@ fn the_context_holds_only_what_the_dockerfile_copies() {
         assert!(dockerfile.contains(copied), "{dockerfile}");
     }
 }
+
+/// A CA certificate that cannot be read, or is not PEM, stops the build
+/// before any engine runs, with the file named and a hint.
+#[test]
+fn a_bad_ca_certificate_is_a_clear_error() {
+    require!(Service::Registry);
+    let registry = Registry::start();
+    let project = busybox_project(&registry);
+    project.file("not-a-cert.pem", "hello\n");
+    for (file, message) in [
+        ("missing.pem", "cannot read the CA certificate"),
+        ("not-a-cert.pem", "holds no PEM certificate"),
+    ] {
+        project
+            .mlr()
+            .args(["build", "--tag", "mlr-bad-ca:test", "--ca-cert", file])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message))
+            .stderr(predicate::str::contains(file))
+            .stderr(predicate::str::contains("hint:"))
+            .stderr(predicate::str::contains("Building").not());
+    }
+}
