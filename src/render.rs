@@ -4,6 +4,12 @@
 //! (`[env]`, `[image]`, git `build` steps) come from `ml.toml`, whose
 //! fingerprint the lock carries, so callers render only a fresh lock.
 //! The build context layout it expects is described by [`context_path`].
+//!
+//! Stages: `mlr-base` (env, user, apt, Python), one `mlr-pip-<group>` per
+//! pip group, `mlr-runtime` (the base with every group's venv),
+//! `mlr-builder` for git `build` steps (on the CUDA `devel` image when the
+//! lock has one), and the image itself. [`through_mirrors`] and
+//! [`with_ca_secret`] adapt the render to a build host.
 
 use std::fmt::Write;
 

@@ -1,5 +1,7 @@
 //! Building images: the build context (git sources exported at their locked
-//! commits, `[image] copy` files) and the container-engine backends.
+//! commits, pip files, `[image] copy` files), the build secrets (extra CA
+//! certificates), the container-engine backends (docker, buildah, podman)
+//! and how one is chosen.
 
 pub mod buildah;
 pub mod context;
