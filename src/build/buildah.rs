@@ -1,7 +1,7 @@
 //! The buildah backend: daemonless builds whose image digest is a function of
 //! the context alone (`--timestamp` clamps every date the image records).
 //!
-//! `podman build` is buildah's `bud` linked into podman, so [`BudTool`]
+//! `podman build` is buildah's `bud` linked into podman, so `BudTool`
 //! drives both: the same flags, storage options and error handling, with
 //! only the program, its build subcommand and the storage variables
 //! differing.
