@@ -224,7 +224,8 @@ pub fn apt_download_name(name: &str, version: &str, arch: &str) -> String {
 }
 
 /// The apt pins the prod image installs: everything a prod request (in
-/// `[apt] packages`) pulls in; what only `[profile.*] apt` wants stays out.
+/// `[apt] packages`) or the pinned Python pulls in; what only
+/// `[profile.*] apt` wants stays out.
 pub fn prod_apt_pins<'a>(manifest: &Manifest, lock: &'a Lockfile) -> Vec<&'a crate::lock::AptPin> {
     let name = |r: &str| r.split('=').next().unwrap_or(r).to_string();
     let prod: Vec<String> = manifest
@@ -238,7 +239,9 @@ pub fn prod_apt_pins<'a>(manifest: &Manifest, lock: &'a Lockfile) -> Vec<&'a cra
             p.requested
                 .as_deref()
                 .is_some_and(|r| prod.contains(&name(r)))
-                || p.via.iter().any(|v| prod.contains(&name(v)))
+                || p.via
+                    .iter()
+                    .any(|v| prod.contains(&name(v)) || v == crate::lock::PYTHON_APT_REQUEST)
         })
         .collect()
 }
@@ -467,6 +470,7 @@ fn prelude(
 /// the bytecode `venv` compiles for pip (it records the build's clock).
 fn python_venv(lock: &Lockfile, py: &crate::lock::PythonPin) -> String {
     let sdists = lock.pip.iter().any(|p| p.artifacts.iter().any(|a| a.sdist));
+    // sdists are built in the image: compilers and headers, unpinned.
     let build_tools = if sdists {
         " build-essential python3-dev"
     } else {
@@ -475,7 +479,7 @@ fn python_venv(lock: &Lockfile, py: &crate::lock::PythonPin) -> String {
     let (major_minor, want) = (py.version.clone(), py.version.replace('.', ", "));
     format!(
         "RUN set -eu; \\\n\
-         \x20   if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \\\n\
+         \x20   if {sdists} || ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \\\n\
          \x20     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3 python3-venv{build_tools} && \\\n\
          \x20     rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/ldconfig/aux-cache /var/log/apt /var/log/dpkg.log; \\\n\
          \x20   fi; \\\n\

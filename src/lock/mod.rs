@@ -213,6 +213,11 @@ impl Lockfile {
     }
 }
 
+/// The apt request that brings the distribution's Python when pip packages
+/// need it and the base lacks it: pins it pulls in have no `requested` and
+/// carry it in `via`.
+pub const PYTHON_APT_REQUEST: &str = "python3-venv";
+
 /// Seconds since 1970 for a `YYYYMMDDTHHMMSSZ` timestamp.
 fn snapshot_epoch(ts: &str) -> Option<u64> {
     let b = ts.as_bytes();

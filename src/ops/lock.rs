@@ -129,7 +129,8 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
         && base_kept
         && pip_update.is_none()
         && old.is_some_and(|l| pip_still_fits(&manifest, l));
-    let apt_wanted = super::lock_apt::wants_apt(&manifest);
+    // pip packages may need the distribution's Python pinned through apt.
+    let apt_wanted = super::lock_apt::wants_apt(&manifest) || pip_wanted;
     let apt_update: Option<BTreeSet<String>> = update.as_ref().and_then(|u| {
         if u.is_empty() {
             Some(BTreeSet::new())

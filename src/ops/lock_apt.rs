@@ -1,11 +1,15 @@
 //! The apt part of `mlr lock`: the base image's sources and installed
 //! packages, the archive's indexes (live, through mirrors, or a snapshot),
 //! and the closure of `[apt]` requests, per locked platform.
+//!
+//! With pip packages on a base without Python, the distribution's Python
+//! (`python3-venv` and its closure) is pinned too, as an implicit request:
+//! its pins have no `requested`, and `via = ["python3-venv"]`.
 
 use std::collections::BTreeSet;
 
 use crate::config::Config;
-use crate::lock::{AptPin, Lockfile};
+use crate::lock::{AptPin, Lockfile, PYTHON_APT_REQUEST as PYTHON_REQUEST};
 use crate::manifest::Manifest;
 use crate::resolve::apt::archive::{self, SourceEntry, snapshot_uri};
 use crate::resolve::apt::solver::{self, Request};
@@ -23,6 +27,40 @@ pub fn apt_requests(manifest: &Manifest) -> Vec<String> {
                 .flat_map(|p| p.apt.iter().cloned()),
         )
         .collect()
+}
+
+/// Whether `base` needs the distribution's Python pinned for `manifest`:
+/// pip packages are wanted, the image has no Python of its own outside
+/// dpkg, dpkg has no `python3-venv` (or `python3.X-venv`), and the manifest
+/// does not ask for it itself.
+fn needs_python(manifest: &Manifest, base: &archive::BaseApt) -> bool {
+    crate::resolve::pip::plan::wants_python(manifest)
+        && !base.local_python
+        && !base.installed.iter().any(|i| {
+            i.name == PYTHON_REQUEST
+                || (i.name.starts_with("python3.") && i.name.ends_with("-venv"))
+        })
+        && !apt_requests(manifest)
+            .iter()
+            .any(|r| r.split('=').next() == Some(PYTHON_REQUEST))
+}
+
+/// Whether the lock's Python pins still fit: a lock that resolved Python
+/// for pip packages keeps its decision; with no pip packages left, no
+/// implicit Python pin may stay.
+fn python_pins_fit(manifest: &Manifest, lock: &Lockfile) -> bool {
+    let implicit = lock
+        .apt
+        .iter()
+        .any(|p| p.requested.is_none() && p.via.iter().any(|v| v == PYTHON_REQUEST))
+        && !apt_requests(manifest)
+            .iter()
+            .any(|r| r.split('=').next() == Some(PYTHON_REQUEST));
+    if crate::resolve::pip::plan::wants_python(manifest) {
+        lock.python.is_some()
+    } else {
+        !implicit
+    }
 }
 
 /// Whether the manifest asks for apt packages.
@@ -87,7 +125,7 @@ pub fn apt_still_fits(manifest: &Manifest, lock: &Lockfile) -> bool {
     wanted.dedup();
     locked.sort();
     locked.dedup();
-    if wanted != locked {
+    if wanted != locked || !python_pins_fit(manifest, lock) {
         return false;
     }
     // Sources written in ml.toml: every live pin must come from one of them.
@@ -111,12 +149,13 @@ pub fn apt_still_fits(manifest: &Manifest, lock: &Lockfile) -> bool {
         (Some(ts), Some(locked)) if ts == locked => {}
         _ => return false,
     }
-    manifest.project.platforms.iter().all(|p| {
-        lock.apt
-            .iter()
-            .any(|a| a.architecture == p.architecture && a.requested.is_some())
-            || lock.apt.iter().all(|a| a.architecture == "all")
-    })
+    wanted.is_empty()
+        || manifest.project.platforms.iter().all(|p| {
+            lock.apt
+                .iter()
+                .any(|a| a.architecture == p.architecture && a.requested.is_some())
+                || lock.apt.iter().all(|a| a.architecture == "all")
+        })
 }
 
 /// Resolve the apt closure for every platform into `new`.
@@ -132,12 +171,12 @@ pub fn lock_apt(
         .cloned()
         .ok_or_else(|| anyhow::anyhow!("apt packages need a base image"))?;
     let snapshot = snapshot(manifest, old);
-    if snapshot.is_none() {
+    if snapshot.is_none() && wants_apt(manifest) {
         config.shell.warn(
             "apt packages are pinned against the live archive; exact versions stop installing once it drops them. Set [apt] snapshot = \"auto\" to pin against a snapshot",
         );
     }
-    let requests: Vec<Request> = apt_requests(manifest)
+    let explicit: Vec<Request> = apt_requests(manifest)
         .iter()
         .map(|r| match r.split_once('=') {
             Some((n, v)) => Request {
@@ -154,6 +193,14 @@ pub fn lock_apt(
     for platform in &manifest.project.platforms {
         let platform_s = platform.to_string();
         let base_apt = archive::base_apt(config, &base, &platform_s)?;
+        let mut requests = explicit.clone();
+        let implicit_python = needs_python(manifest, &base_apt);
+        if implicit_python {
+            requests.push(Request {
+                name: PYTHON_REQUEST.to_string(),
+                version: None,
+            });
+        }
         // `[apt] sources` replaces what the image configures (the odd image).
         let overridden = manifest
             .apt
@@ -165,6 +212,11 @@ pub fn lock_apt(
         } else {
             &overridden
         };
+        // Nothing to resolve; or only the implicit Python on an image that
+        // names no archive (it then comes unpinned at build time, if at all).
+        if requests.is_empty() || (image_sources.is_empty() && explicit.is_empty()) {
+            continue;
+        }
         if image_sources.is_empty() {
             return Err(crate::error::hinted(
                 format!(
@@ -213,7 +265,11 @@ pub fn lock_apt(
                 component: r.origin.component.clone(),
                 filename: r.package.filename.clone(),
                 sha256: r.package.sha256.clone(),
-                requested: r.requested.clone(),
+                // The implicit Python request is no request of ml.toml.
+                requested: r
+                    .requested
+                    .clone()
+                    .filter(|q| !(implicit_python && q.as_str() == PYTHON_REQUEST)),
                 via: r.via.clone(),
             };
             match pins.iter_mut().find(|p| {
@@ -231,6 +287,57 @@ pub fn lock_apt(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn manifest(extra: &str) -> Manifest {
+        crate::manifest::parse(
+            &format!("[base]\nimage = \"debian:12\"\n{extra}"),
+            "ml.toml",
+        )
+        .expect("a valid manifest")
+    }
+
+    fn python_pin(name: &str) -> AptPin {
+        AptPin {
+            name: name.into(),
+            version: "3.11.2-1+b1".into(),
+            architecture: "amd64".into(),
+            source: "http://deb.debian.org/debian".into(),
+            suite: "bookworm".into(),
+            component: "main".into(),
+            filename: format!("pool/main/p/{name}.deb"),
+            sha256: "0".repeat(64),
+            requested: None,
+            via: vec![PYTHON_REQUEST.into()],
+        }
+    }
+
+    #[test]
+    fn the_implicit_python_follows_the_pip_packages() {
+        let pip = manifest("[pip]\npackages = [\"numpy\"]\n");
+        let none = manifest("");
+        let mut lock = Lockfile::new("sha256:x".into());
+        lock.apt.push(python_pin("python3-venv"));
+        lock.python = Some(crate::lock::PythonPin {
+            version: "3.11".into(),
+            glibc: "2.36".into(),
+            os: "debian-12".into(),
+        });
+        // pip packages and a lock that resolved Python for them: kept.
+        assert!(apt_still_fits(&pip, &lock));
+        // No pip packages left: the Python pins must go.
+        assert!(!apt_still_fits(&none, &lock));
+        // pip packages newly wanted by a lock without Python: resolve again.
+        let mut bare = Lockfile::new("sha256:x".into());
+        assert!(apt_still_fits(&none, &bare));
+        assert!(!apt_still_fits(&pip, &bare));
+        // Asked for in ml.toml, python3-venv is an ordinary request.
+        let asked = manifest("[apt]\npackages = [\"python3-venv\"]\n");
+        bare.apt.push(AptPin {
+            requested: Some(PYTHON_REQUEST.into()),
+            ..python_pin("python3-venv")
+        });
+        assert!(apt_still_fits(&asked, &bare));
+    }
 
     #[test]
     fn timestamps_are_snapshot_shaped() {

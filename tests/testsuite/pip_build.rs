@@ -47,6 +47,26 @@ fn the_image_runs_exactly_the_locked_versions() {
     index.add_wheel(
         &WheelSpec::new("tinydep", "9.9").file("tinydep/__init__.py", "VERSION = '9.9'\n"),
     );
+    // The base has no Python: the distribution's is pinned through apt, as
+    // an implicit request (no `requested`; `via` names it).
+    let lock = project.read("ml.lock");
+    let venv_pin = lock
+        .split("\n[[")
+        .find(|b| b.starts_with("apt]]\nname = \"python3-venv\"\n"))
+        .unwrap_or_else(|| panic!("no python3-venv pin:\n{lock}"));
+    assert!(venv_pin.contains("via = [\"python3-venv\"]"), "{venv_pin}");
+    assert!(!venv_pin.contains("requested ="), "{venv_pin}");
+    let venv_version = venv_pin
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("a version")
+        .to_string();
+    assert!(
+        lock.contains("name = \"python3.11-minimal\""),
+        "the interpreter is pinned:\n{lock}"
+    );
+    project.mlr().arg("verify").assert().success();
 
     let tag = format!("mlr-pip-e2e:{}", std::process::id());
     let _cleanup = ImageCleanup::new([tag.clone()]);
@@ -64,6 +84,11 @@ fn the_image_runs_exactly_the_locked_versions() {
         ],
     );
     assert_eq!(out, "(3, 11) 1.0 1.1\n");
+    let out = docker_run(
+        &tag,
+        &["dpkg-query", "-W", "-f", "${Version}", "python3-venv"],
+    );
+    assert_eq!(out, venv_version, "the image has the locked Python");
     // No locked wheel stayed in the image; pip left no compiled bytecode.
     let out = docker_run(
         &tag,
