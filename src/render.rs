@@ -81,8 +81,7 @@ pub fn dockerfile_for(
         let _ = writeln!(d, "FROM {from}");
     }
     let user = manifest.image.user.as_str();
-    let named_user =
-        !user.is_empty() && !user.bytes().all(|b| b.is_ascii_digit()) && user != "root";
+    let named_user = is_named_user(user);
     let prelude = prelude(manifest, lock, python);
     d.push_str(&prelude);
     let groups = match python {
@@ -133,8 +132,8 @@ pub fn dockerfile_for(
                 collect_build_outputs()
             );
         }
-        let _ = writeln!(d, "\nFROM {STAGE_RUNTIME}");
-    } else if staged {
+    }
+    if staged {
         let _ = writeln!(d, "\nFROM {STAGE_RUNTIME}");
     }
     d.push_str(&copy_git_sources(manifest, lock));
@@ -453,7 +452,7 @@ fn prelude(
         d.push('\n');
     }
     let user = manifest.image.user.as_str();
-    if !user.is_empty() && !user.bytes().all(|b| b.is_ascii_digit()) && user != "root" {
+    if is_named_user(user) {
         d.push_str(&create_user(user));
     }
     let apt = prod_apt_pins(manifest, lock);
@@ -639,6 +638,11 @@ pub fn pip_requirements(
 pub fn lock_sha256(lock: &Lockfile) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(crate::lock::render(lock).as_bytes()))
+}
+
+/// Whether `[image] user` names a user mlr creates (not root, not a uid).
+fn is_named_user(user: &str) -> bool {
+    !user.is_empty() && !user.bytes().all(|b| b.is_ascii_digit()) && user != "root"
 }
 
 /// A user and group with the first free uid ≥ 1000, on any image with a
