@@ -61,13 +61,16 @@ pub fn choose(host: &Host) -> anyhow::Result<BackendKind> {
 pub fn probe() -> Host {
     Host {
         docker: probe_docker(),
-        buildah: runs("buildah", &["--version"]).is_some_and(|ok| ok.is_ok()),
-        podman: runs("podman", &["--version"]).is_some_and(|ok| ok.is_ok()),
+        buildah: runs(Command::new("buildah"), &["--version"]).is_some_and(|ok| ok.is_ok()),
+        podman: runs(Command::new("podman"), &["--version"]).is_some_and(|ok| ok.is_ok()),
     }
 }
 
 fn probe_docker() -> Docker {
-    match runs("docker", &["info", "--format", "{{.ServerVersion}}"]) {
+    match runs(
+        super::docker::docker(),
+        &["info", "--format", "{{.ServerVersion}}"],
+    ) {
         None => Docker::Missing,
         Some(Ok(())) => Docker::Answers,
         Some(Err(why)) => Docker::NoEngine(why),
@@ -76,12 +79,8 @@ fn probe_docker() -> Docker {
 
 /// `None` when `program` cannot be started; else whether it succeeded, with
 /// the last line of its error output when it did not.
-fn runs(program: &str, args: &[&str]) -> Option<Result<(), String>> {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
+fn runs(mut program: Command, args: &[&str]) -> Option<Result<(), String>> {
+    let out = program.args(args).stdin(Stdio::null()).output().ok()?;
     if out.status.success() {
         return Some(Ok(()));
     }

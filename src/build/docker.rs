@@ -12,6 +12,15 @@ use crate::shell::Shell;
 
 pub struct Docker;
 
+/// The docker program: `MLR_DOCKER`, else `docker` on `PATH`.
+pub(crate) fn docker() -> Command {
+    Command::new(
+        std::env::var_os("MLR_DOCKER")
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "docker".into()),
+    )
+}
+
 const INSTALL_HINT: &str = "install the docker CLI, or choose another backend with --backend";
 
 impl Backend for Docker {
@@ -21,11 +30,8 @@ impl Backend for Docker {
 
     fn build(&self, request: &BuildRequest<'_>, shell: &Shell) -> anyhow::Result<String> {
         let iidfile = tempfile::NamedTempFile::new().context("creating a temporary file")?;
-        let program = std::env::var_os("MLR_DOCKER")
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| "docker".into());
         let buildkit = !request.secrets.is_empty();
-        let mut cmd = Command::new(&program);
+        let mut cmd = docker();
         cmd.env("DOCKER_BUILDKIT", if buildkit { "1" } else { "0" })
             .arg("build")
             .arg("--tag")
@@ -77,7 +83,7 @@ impl Backend for Docker {
     }
 
     fn push(&self, target: &PushTarget, shell: &Shell) -> anyhow::Result<String> {
-        let mut cmd = Command::new("docker");
+        let mut cmd = docker();
         cmd.arg("push").arg(&target.tag);
         let output = match super::run_streaming(cmd, "docker", INSTALL_HINT, shell)? {
             Ok(output) => output,
@@ -94,7 +100,7 @@ impl Backend for Docker {
             return Ok(digest);
         }
         // A client that does not print the digest: the engine recorded it.
-        let inspect = Command::new("docker")
+        let inspect = docker()
             .args(["image", "inspect", "--format", "{{json .RepoDigests}}"])
             .arg(&target.tag)
             .stdin(std::process::Stdio::null())
