@@ -48,6 +48,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
         },
     };
     let push = options.push.then(|| PushTarget::parse(&tag)).transpose()?;
+    let ca = crate::build::secrets::CaSecrets::prepare(&options.ca_certs)?;
     let kind = match options.backend {
         Some(kind) => kind,
         None => detect::choose(&detect::probe())?,
@@ -57,7 +58,6 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
     let dockerfile =
         crate::render::dockerfile_for(&manifest, &lock.lock, options.profile.as_deref())?;
     let dockerfile = crate::render::through_mirrors(&dockerfile, &lock.lock, &config.mirrors);
-    let ca = crate::build::secrets::CaSecrets::prepare(&options.ca_certs)?;
     let dockerfile = match &ca {
         Some(_) => crate::render::with_ca_secret(&dockerfile),
         None => dockerfile,
