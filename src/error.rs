@@ -1,17 +1,104 @@
-//! The one error renderer and the error types that carry a place in a file.
+//! mlr's error type and its one renderer.
 //!
-//! Every failure reaches the user as `error:` then `caused by:` lines then an
-//! optional `hint:`; errors in `ml.toml` and `ml.lock` name `file:line:col`
-//! and show the offending line with a caret.
+//! Every failure carries an [`ErrorKind`]: the kind decides the exit code
+//! and how a caller reacts (no decision is made by matching message
+//! text); the text only describes. Every failure reaches the user as
+//! `error:` then `caused by:` lines then an optional `hint:`; errors in
+//! `ml.toml` and `ml.lock` name `file:line:col` and show the offending line
+//! with a caret.
 
 use std::fmt;
 use std::io::Write;
 
+use serde::Serialize;
+
 use crate::redact::redact_text;
+
+/// What failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// A flag, an argument or a file the command was pointed at is wrong.
+    Usage,
+    /// `ml.toml` (or mlr's own settings file) is invalid.
+    Manifest,
+    /// `ml.lock` cannot be read.
+    Lock,
+    /// `ml.lock` holds merge-conflict markers; `mlr lock` re-resolves it.
+    LockConflict,
+    /// The check ran and found drift or a stale lock (exit 1).
+    Drift,
+    /// A request cannot be satisfied by its source, or breaks a rule.
+    Resolution,
+    /// A server could not be reached, or answered with an error.
+    Network,
+    /// The container engine is missing, down, or refused.
+    Engine,
+    /// A step of the image build failed.
+    BuildStep,
+    /// Local files and processes.
+    Io,
+}
+
+impl ErrorKind {
+    /// 1 for drift, 2 for every error.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            ErrorKind::Drift => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// An error of a known kind, with a suggestion of what to run or change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Error {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The kind of an error chain: that of its outermost typed error
+/// ([`Error`], [`FileError`]); an untyped chain (a file or process
+/// failure with context) is [`ErrorKind::Io`].
+pub fn kind_of(err: &anyhow::Error) -> ErrorKind {
+    err.chain()
+        .find_map(|c| {
+            c.downcast_ref::<Error>()
+                .map(|e| e.kind)
+                .or_else(|| c.downcast_ref::<FileError>().map(|e| e.kind))
+        })
+        .unwrap_or(ErrorKind::Io)
+}
 
 /// An error at a place in a text file (`ml.toml`, `ml.lock`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileError {
+    /// [`ErrorKind::Manifest`] unless the reader says otherwise.
+    pub kind: ErrorKind,
     /// The path as the user should see it (for example `ml.toml`).
     pub path: String,
     /// 1-based line, when the error has a location.
@@ -28,6 +115,7 @@ impl FileError {
     /// An error without a location in the file.
     pub fn whole_file(path: impl Into<String>, message: impl Into<String>) -> Self {
         FileError {
+            kind: ErrorKind::Manifest,
             path: path.into(),
             line: None,
             column: None,
@@ -46,6 +134,7 @@ impl FileError {
     ) -> Self {
         let (line, column, snippet) = locate(source, offset);
         FileError {
+            kind: ErrorKind::Manifest,
             path: path.into(),
             line: Some(line),
             column: Some(column),
@@ -57,6 +146,11 @@ impl FileError {
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
         self
     }
 
@@ -97,22 +191,8 @@ pub fn locate(source: &str, offset: usize) -> (usize, usize, String) {
     (line, column, text)
 }
 
-/// An error with a suggestion of what to run or change.
-#[derive(Debug)]
-pub struct Hinted {
-    pub message: String,
-    pub hint: String,
-}
-
-impl fmt::Display for Hinted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Hinted {}
-
-/// Attach a hint to an error: `.hint("run `mlr lock`")`.
+/// Attach a hint to an error: `.hint("run `mlr lock`")`. The error keeps
+/// its kind.
 pub trait HintExt<T> {
     fn hint(self, hint: impl Into<String>) -> anyhow::Result<T>;
 }
@@ -122,21 +202,23 @@ impl<T, E: Into<anyhow::Error>> HintExt<T> for Result<T, E> {
         self.map_err(|e| {
             let e: anyhow::Error = e.into();
             // The renderer drops the repeated line, so the chain reads once.
-            let message = e.to_string();
-            e.context(Hinted {
-                message,
-                hint: hint.into(),
-            })
+            let context = Error {
+                kind: kind_of(&e),
+                message: e.to_string(),
+                hint: Some(hint.into()),
+            };
+            e.context(context)
         })
     }
 }
 
-/// Build an error that carries a hint.
-pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Hinted {
-        message: message.into(),
-        hint: hint.into(),
-    })
+/// An error of `kind` that carries a hint.
+pub fn hinted(
+    kind: ErrorKind,
+    message: impl Into<String>,
+    hint: impl Into<String>,
+) -> anyhow::Error {
+    anyhow::Error::new(Error::new(kind, message).with_hint(hint))
 }
 
 /// Render an error chain as `error:` / `caused by:` / `hint:` lines.
@@ -154,12 +236,12 @@ pub fn render(err: &anyhow::Error, color: bool) -> String {
     };
     let mut out = String::new();
     // anyhow finds a context type anywhere in the chain; the outermost wins.
-    let mut hint: Option<String> = err.downcast_ref::<Hinted>().map(|h| h.hint.clone());
+    let mut hint: Option<String> = err.downcast_ref::<Error>().and_then(|h| h.hint.clone());
     let mut first = true;
     let mut last_line = String::new();
     for cause in err.chain() {
-        if let Some(h) = cause.downcast_ref::<Hinted>() {
-            hint.get_or_insert_with(|| h.hint.clone());
+        if let Some(h) = cause.downcast_ref::<Error>().and_then(|e| e.hint.as_ref()) {
+            hint.get_or_insert_with(|| h.clone());
         }
         let text = if let Some(fe) = cause.downcast_ref::<FileError>() {
             if let Some(h) = &fe.hint {

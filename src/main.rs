@@ -19,11 +19,7 @@ fn main() {
         Ok(()) => 0,
         Err(err) => {
             eprint!("{}", mlr::error::render(&err, color));
-            if err.chain().any(|c| c.is::<mlr::ops::Drift>()) {
-                1
-            } else {
-                2
-            }
+            mlr::error::kind_of(&err).exit_code()
         }
     };
     std::process::exit(code);

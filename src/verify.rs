@@ -31,7 +31,9 @@ impl fmt::Display for VerifyFinding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             VerifyFinding::MissingLock => write!(f, "missing: ml.lock does not exist"),
-            VerifyFinding::Stale { message, .. } => write!(f, "stale: {message}"),
+            VerifyFinding::Stale { message, finding } => {
+                write!(f, "{}: {message}", finding.label())
+            }
             VerifyFinding::NotCanonical { line } => write!(
                 f,
                 "not canonical: ml.lock:{line} differs from what `mlr lock` writes (hand-edited?)"
@@ -54,7 +56,7 @@ pub fn verify(
     lock: &ReadLock,
     dockerfile: Option<(&str, &str)>,
 ) -> Vec<VerifyFinding> {
-    let mut out: Vec<VerifyFinding> = satisfies(manifest, &lock.lock)
+    let mut out: Vec<VerifyFinding> = satisfies(manifest, lock)
         .into_iter()
         .map(|finding| VerifyFinding::Stale {
             message: finding.to_string(),

@@ -24,7 +24,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 use super::{Backend, BuildRequest, PushTarget};
-use crate::error::hinted;
+use crate::error::{ErrorKind, hinted};
 use crate::shell::Shell;
 
 /// A containers/storage tool that builds with buildah's `bud`.
@@ -133,6 +133,7 @@ impl Backend for BudTool {
         {
             if detail.contains("http: server gave HTTP response to HTTPS client") {
                 return Err(hinted(
+                    ErrorKind::Engine,
                     format!("{} could not pull over plain HTTP:\n{detail}", self.program),
                     "mlr turns TLS verification off only when every FROM registry is on 127.0.0.1; list other insecure registries in /etc/containers/registries.conf",
                 ));

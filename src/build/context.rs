@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 
 use crate::config::Config;
-use crate::error::hinted;
+use crate::error::{ErrorKind, hinted};
 use crate::lock::{GitPin, Lockfile};
 use crate::manifest::Manifest;
 use crate::redact::redact_url;
@@ -52,6 +52,7 @@ pub fn prepare(dir: &Path, inputs: &ContextInputs<'_>, config: &Config) -> anyho
         let dest = dir.join(context_path(ContextItem::Copy(i)));
         if !src.exists() {
             return Err(hinted(
+                ErrorKind::Usage,
                 format!("`[image] copy` source `{}` does not exist", copy.src),
                 "paths in `copy` are relative to the directory holding ml.toml",
             ));
@@ -72,16 +73,11 @@ fn place_pip_files(
     with_profile: bool,
     config: &Config,
 ) -> anyhow::Result<()> {
-    let framework: Vec<String> = manifest
-        .framework
-        .iter()
-        .flat_map(|f| f.packages.keys())
-        .map(|n| crate::resolve::pip::normalize(n))
-        .collect();
+    let requests = crate::requests::Requests::of(manifest);
+    let (framework, profile_only) = (requests.framework_names(), requests.profile_only_pip());
     let mut http: Option<crate::http::Http> = None;
     let credentials = crate::resolve::pip::index_credentials(manifest);
     for group in crate::render::PIP_GROUPS {
-        let profile_only = crate::resolve::pip::plan::profile_only_names(manifest);
         let files = crate::render::pip_requirements(
             lock,
             &framework,
@@ -106,6 +102,7 @@ fn place_pip_files(
             if !fresh {
                 if config.offline {
                     return Err(hinted(
+                        ErrorKind::Usage,
                         format!("{filename} is not in the cache"),
                         "run `mlr build` once without --offline",
                     ));
@@ -184,6 +181,7 @@ fn ensure_commit(db: &GitDb, commit: &str, url: &str, config: &Config) -> anyhow
     }
     if config.offline {
         return Err(hinted(
+            ErrorKind::Usage,
             format!("commit {commit} of {} is not in the cache", redact_url(url)),
             "run without --offline once to fetch it",
         ));
@@ -195,6 +193,7 @@ fn ensure_commit(db: &GitDb, commit: &str, url: &str, config: &Config) -> anyhow
     }
     if !db.has_commit(commit) {
         return Err(hinted(
+            ErrorKind::Resolution,
             format!(
                 "the locked commit {commit} is no longer available from {}",
                 redact_url(url)

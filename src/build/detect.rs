@@ -5,7 +5,7 @@
 use std::process::{Command, Stdio};
 
 use super::BackendKind;
-use crate::error::hinted;
+use crate::error::{ErrorKind, hinted};
 
 /// The state of the docker CLI and its engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +50,7 @@ pub fn choose(host: &Host) -> anyhow::Result<BackendKind> {
         ),
     };
     Err(hinted(
+        ErrorKind::Engine,
         format!(
             "no container engine to build with: {docker}, and neither buildah nor podman is installed"
         ),

@@ -7,7 +7,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 use super::{Backend, BuildRequest, PushTarget};
-use crate::error::hinted;
+use crate::error::{ErrorKind, hinted};
 use crate::shell::Shell;
 
 pub struct Docker;
@@ -63,6 +63,7 @@ impl Backend for Docker {
         if let Err((status, detail)) = super::run_streaming(cmd, "docker", INSTALL_HINT, shell)? {
             if buildkit && (detail.contains("buildx") || detail.contains("requires BuildKit")) {
                 return Err(hinted(
+                    ErrorKind::Engine,
                     "extra CA certificates are mounted as build secrets, which need BuildKit, \
                      and this docker CLI has no BuildKit"
                         .to_string(),
@@ -123,6 +124,7 @@ fn engine_down(detail: &str) -> Option<anyhow::Error> {
         .contains("Cannot connect to the Docker daemon")
         .then(|| {
             hinted(
+                ErrorKind::Engine,
                 "the Docker engine is not running".to_string(),
                 "start dockerd, or choose another backend with --backend",
             )

@@ -89,16 +89,23 @@ impl PushTarget {
     pub fn parse(tag: &str) -> anyhow::Result<PushTarget> {
         let hint = "give --tag a reference that names the registry to push to, \
                     for example --tag registry.example.com/team/app:1.0 or --tag 127.0.0.1:5000/app:dev";
-        let image = crate::manifest::ImageRef::parse(tag)
-            .map_err(|e| crate::error::hinted(format!("cannot push `{tag}`: {e}"), hint))?;
+        let image = crate::manifest::ImageRef::parse(tag).map_err(|e| {
+            crate::error::hinted(
+                crate::error::ErrorKind::Usage,
+                format!("cannot push `{tag}`: {e}"),
+                hint,
+            )
+        })?;
         if image.digest.is_some() {
             return Err(crate::error::hinted(
+                crate::error::ErrorKind::Usage,
                 format!("cannot push `{tag}`: a digest is not a tag"),
                 hint,
             ));
         }
         if !tag.starts_with(&format!("{}/", image.registry)) {
             return Err(crate::error::hinted(
+                crate::error::ErrorKind::Usage,
                 format!("--push needs a tag that names a registry, and `{tag}` names none"),
                 hint,
             ));
@@ -135,6 +142,7 @@ pub(crate) fn push_unauthorized(
     .any(|w| lower.contains(w));
     denied.then(|| {
         crate::error::hinted(
+            crate::error::ErrorKind::Network,
             format!(
                 "{} refused the push of {}:\n{detail}",
                 target.registry, target.tag
@@ -162,7 +170,11 @@ pub(crate) fn run_streaming(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| {
-        crate::error::hinted(format!("could not run `{program}`: {e}"), install_hint)
+        crate::error::hinted(
+            crate::error::ErrorKind::Engine,
+            format!("could not run `{program}`: {e}"),
+            install_hint,
+        )
     })?;
     // Engines write progress to either stream (BuildKit: stderr); both
     // are shown as they come.
@@ -213,6 +225,7 @@ pub(crate) fn expired_apt_pin(detail: &str) -> Option<anyhow::Error> {
         l.contains("Can't find a source to download version") || l.contains("was not found")
     })?;
     Some(crate::error::hinted(
+        crate::error::ErrorKind::BuildStep,
         format!(
             "a locked apt package is no longer served by its archive: {}",
             line.trim()

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::error::hinted;
+use crate::error::{ErrorKind, hinted};
 
 /// Secret ids and where `RUN` steps see them.
 pub const CA_SECRET: &str = "mlr-ca";
@@ -30,12 +30,14 @@ impl CaSecrets {
         for path in extra {
             let pem = std::fs::read_to_string(path).map_err(|e| {
                 hinted(
+                    ErrorKind::Usage,
                     format!("cannot read the CA certificate {}: {e}", path.display()),
                     "pass a PEM file with --ca-cert or MLR_CA_CERTS",
                 )
             })?;
             if !pem.contains("-----BEGIN CERTIFICATE-----") {
                 return Err(hinted(
+                    ErrorKind::Usage,
                     format!("{} holds no PEM certificate", path.display()),
                     "a CA certificate file starts with `-----BEGIN CERTIFICATE-----`",
                 ));

@@ -50,6 +50,7 @@ pub struct CudaImageRow {
 /// the compiler (`nvcc`) and headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "CudaFlavor")]
 pub enum Flavor {
     Base,
     Runtime,
@@ -62,16 +63,6 @@ impl Flavor {
             Flavor::Base => "base",
             Flavor::Runtime => "runtime",
             Flavor::Devel => "devel",
-        }
-    }
-}
-
-impl From<crate::manifest::CudaFlavor> for Flavor {
-    fn from(f: crate::manifest::CudaFlavor) -> Flavor {
-        match f {
-            crate::manifest::CudaFlavor::Base => Flavor::Base,
-            crate::manifest::CudaFlavor::Runtime => Flavor::Runtime,
-            crate::manifest::CudaFlavor::Devel => Flavor::Devel,
         }
     }
 }

@@ -165,23 +165,7 @@ pub(crate) fn describe_subset(all: &[&str], selected: &[&str]) -> String {
     join_or(&parts)
 }
 
-/// PEP 503 name normalization: `Nvidia_CUDNN.cu12` -> `nvidia-cudnn-cu12`.
-pub(crate) fn normalize_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut sep = false;
-    for c in name.trim().chars() {
-        if matches!(c, '-' | '_' | '.') {
-            sep = true;
-        } else {
-            if sep && !out.is_empty() {
-                out.push('-');
-            }
-            sep = false;
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
-}
+pub(crate) use crate::package_name::normalize as normalize_name;
 
 #[cfg(test)]
 mod tests {

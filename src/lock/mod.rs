@@ -1,7 +1,10 @@
 //! `ml.lock`: the pinned model ([`Lockfile`]), its canonical writer
-//! ([`write`]), its strict reader ([`read`]) and the offline staleness check
-//! ([`satisfies`]).
+//! ([`write`]), its strict reader ([`read`]), the offline staleness check
+//! ([`satisfies`], with the lock's internal [`consistency`]) and the
+//! changes between two locks ([`diff`]).
 
+pub mod consistency;
+pub mod diff;
 pub mod read;
 pub mod satisfies;
 pub mod write;
@@ -213,10 +216,7 @@ impl Lockfile {
     }
 }
 
-/// The apt request that brings the distribution's Python when pip packages
-/// need it and the base lacks it: pins it pulls in have no `requested` and
-/// carry it in `via`.
-pub const PYTHON_APT_REQUEST: &str = "python3-venv";
+pub use crate::requests::PYTHON_APT_REQUEST;
 
 /// Seconds since 1970 for a `YYYYMMDDTHHMMSSZ` timestamp.
 fn snapshot_epoch(ts: &str) -> Option<u64> {

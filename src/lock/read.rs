@@ -3,7 +3,7 @@
 //! from what mlr writes is reported as non-canonical.
 
 use super::{Lockfile, VERSION, render};
-use crate::error::FileError;
+use crate::error::{ErrorKind, FileError};
 
 /// A lockfile read from text.
 #[derive(Debug, Clone)]
@@ -12,10 +12,56 @@ pub struct ReadLock {
     /// `None` when the text is exactly what mlr writes; else the first line
     /// (1-based) that differs.
     pub non_canonical_line: Option<usize>,
+    /// The text it was read from, and its path as shown to the user, to
+    /// locate findings.
+    pub source: String,
+    pub path: String,
+}
+
+impl ReadLock {
+    /// A lock as mlr would write it (for locks made in memory).
+    pub fn canonical(lock: Lockfile, path: &str) -> ReadLock {
+        let source = render(&lock);
+        let mut lock = lock;
+        lock.sort();
+        ReadLock {
+            lock,
+            non_canonical_line: None,
+            source,
+            path: path.to_string(),
+        }
+    }
+
+    /// `path:LINE:COL` of `key` in the `index`-th `[[table]]` of the text
+    /// (just `path` when the text has no such key).
+    pub fn locate(&self, table: &str, index: usize, key: &str) -> String {
+        let offset = toml_edit::Document::parse(self.source.as_str())
+            .ok()
+            .and_then(|doc| {
+                let entry = doc.get(table)?.as_array_of_tables()?.get(index)?;
+                let item = entry.get(key)?;
+                item.span().map(|s| s.start)
+            });
+        match offset {
+            Some(offset) => {
+                let (line, column, _) = crate::error::locate(&self.source, offset);
+                format!("{}:{line}:{column}", self.path)
+            }
+            None => self.path.clone(),
+        }
+    }
 }
 
 /// Parse `ml.lock` text. `path` is the path as shown to the user.
 pub fn parse(source: &str, path: &str) -> Result<ReadLock, FileError> {
+    // Every error of the reader is a lock error; conflicts say so.
+    read(source, path).map_err(|e| match e.kind {
+        ErrorKind::LockConflict => e,
+        _ => e.with_kind(ErrorKind::Lock),
+    })
+}
+
+fn read(source: &str, path: &str) -> Result<ReadLock, FileError> {
     if let Some((offset, marker)) = conflict_marker(source) {
         return Err(FileError::at_offset(
             path,
@@ -23,7 +69,8 @@ pub fn parse(source: &str, path: &str) -> Result<ReadLock, FileError> {
             offset,
             format!("merge conflict marker `{marker}` in the lockfile"),
         )
-        .with_hint("run `mlr lock` to re-resolve from ml.toml; it replaces a conflicted lock"));
+        .with_hint("run `mlr lock` to re-resolve from ml.toml; it replaces a conflicted lock")
+        .with_kind(ErrorKind::LockConflict));
     }
     let doc = toml_edit::Document::parse(source).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
@@ -94,6 +141,8 @@ pub fn parse(source: &str, path: &str) -> Result<ReadLock, FileError> {
     Ok(ReadLock {
         lock,
         non_canonical_line,
+        source: source.to_string(),
+        path: path.to_string(),
     })
 }
 

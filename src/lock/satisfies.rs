@@ -1,18 +1,27 @@
-//! Does a lock still satisfy a manifest? Answered offline, requirement by
-//! requirement, from the requested values stored beside each pin.
+//! Is a lock still good for a manifest? The one staleness check, answered
+//! offline and pure, source kind by source kind, from the requested values
+//! stored beside each pin, plus the lock's internal consistency
+//! ([`super::consistency`]) and the manifest fingerprint.
+//!
+//! `mlr lock` keeps exactly the pins no finding names and uses the findings
+//! as its `--locked`/`--check` reasons; `verify`, `build` and `dockerfile`
+//! report the same findings.
 
 use std::fmt;
 
 use serde::Serialize;
 
+use super::read::ReadLock;
 use super::{GitPin, ImagePin, Lockfile};
 use crate::manifest::{GitSource, ImageRef, Manifest, Platform};
+use crate::requests::{ImageRequest, PYTHON_APT_REQUEST, Requests};
 
 /// The kind of a pinned thing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Image,
+    Python,
     Apt,
     Pip,
     Git,
@@ -22,6 +31,7 @@ impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Kind::Image => "image",
+            Kind::Python => "python",
             Kind::Apt => "apt",
             Kind::Pip => "pip",
             Kind::Git => "git",
@@ -52,8 +62,49 @@ pub enum Finding {
         requested: String,
         locked: String,
     },
+    /// Two values of one entry disagree (a hand edit): `ml.lock:LINE:COL`
+    /// of the value that disagrees.
+    Inconsistent {
+        kind: Kind,
+        name: String,
+        location: String,
+        detail: String,
+    },
     /// The normalized manifest differs from the one the lock was made from.
     FingerprintChanged { locked: String, current: String },
+}
+
+impl Finding {
+    /// The source kind whose pins this finding invalidates (`None`: only
+    /// the fingerprint, which `mlr lock` fixes without resolving).
+    pub fn kind(&self) -> Option<Kind> {
+        match self {
+            Finding::NewRequirement { kind, .. }
+            | Finding::RemovedRequirement { kind, .. }
+            | Finding::NotSatisfied { kind, .. }
+            | Finding::Inconsistent { kind, .. } => Some(*kind),
+            Finding::FingerprintChanged { .. } => None,
+        }
+    }
+
+    /// The entry's name, for findings about one entry.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Finding::NewRequirement { name, .. }
+            | Finding::RemovedRequirement { name, .. }
+            | Finding::NotSatisfied { name, .. }
+            | Finding::Inconsistent { name, .. } => Some(name),
+            Finding::FingerprintChanged { .. } => None,
+        }
+    }
+
+    /// `stale` or `inconsistent`: the word every command prints first.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Finding::Inconsistent { .. } => "inconsistent",
+            _ => "stale",
+        }
+    }
 }
 
 impl fmt::Display for Finding {
@@ -80,6 +131,12 @@ impl fmt::Display for Finding {
                 f,
                 "{kind} `{name}`: requirement `{requested}` is not satisfied by the lock (`{locked}`)"
             ),
+            Finding::Inconsistent {
+                kind,
+                name,
+                location,
+                detail,
+            } => write!(f, "{location}: {kind} `{name}`: {detail}"),
             Finding::FingerprintChanged { locked, current } => write!(
                 f,
                 "ml.toml changed since the lock was written (fingerprint {} → {})",
@@ -90,115 +147,33 @@ impl fmt::Display for Finding {
     }
 }
 
-fn short(fp: &str) -> &str {
-    let end = fp.len().min("sha256:".len() + 12);
-    &fp[..end]
+/// The first characters of a fingerprint, cut on a character boundary.
+fn short(fp: &str) -> String {
+    fp.chars().take("sha256:".len() + 12).collect()
 }
 
 /// Every reason `lock` does not satisfy `manifest`; empty when it does.
 /// Requirement findings come first, sorted by kind and name; a changed
 /// fingerprint is reported last.
-pub fn satisfies(manifest: &Manifest, lock: &Lockfile) -> Vec<Finding> {
+pub fn satisfies(manifest: &Manifest, lock: &ReadLock) -> Vec<Finding> {
+    satisfies_requests(manifest, &Requests::of(manifest), lock)
+}
+
+/// [`satisfies`] for requests already derived from `manifest`.
+pub fn satisfies_requests(
+    manifest: &Manifest,
+    requests: &Requests,
+    read: &ReadLock,
+) -> Vec<Finding> {
+    let lock = &read.lock;
     let mut findings = Vec::new();
-
-    // The base image (`[base] image`, or the tag `[cuda]` picks) and the
-    // CUDA builder image source builds need.
-    match crate::resolve::image::wanted_images(manifest) {
-        Err(e) => findings.push(Finding::NotSatisfied {
-            kind: Kind::Image,
-            name: "base".into(),
-            requested: format!("{e}"),
-            locked: lock
-                .image("base")
-                .map_or_else(|| "nothing".to_string(), |p| p.requested.clone()),
-        }),
-        Ok(wanted) => {
-            for (name, reference, _) in &wanted {
-                match lock.image(name) {
-                    Some(pin) => {
-                        if let Err(why) =
-                            image_satisfies(reference, &manifest.project.platforms, pin)
-                        {
-                            findings.push(Finding::NotSatisfied {
-                                kind: Kind::Image,
-                                name: (*name).into(),
-                                requested: why.0,
-                                locked: why.1,
-                            });
-                        }
-                    }
-                    None => findings.push(Finding::NewRequirement {
-                        kind: Kind::Image,
-                        name: (*name).into(),
-                        requested: reference.to_string(),
-                    }),
-                }
-            }
-            for pin in &lock.images {
-                if !wanted.iter().any(|(name, _, _)| *name == pin.name) {
-                    findings.push(Finding::RemovedRequirement {
-                        kind: Kind::Image,
-                        name: pin.name.clone(),
-                        locked: format!("{}@{}", pin.requested, pin.digest),
-                    });
-                }
-            }
-        }
-    }
-
-    // Git sources.
-    for (name, source) in &manifest.git {
-        match lock.git_pin(name) {
-            None => findings.push(Finding::NewRequirement {
-                kind: Kind::Git,
-                name: name.clone(),
-                requested: format!("{}#{}", source.url, source.rev),
-            }),
-            Some(pin) => {
-                if !git_satisfies(source, pin) {
-                    findings.push(Finding::NotSatisfied {
-                        kind: Kind::Git,
-                        name: name.clone(),
-                        requested: format!("{}#{}", source.url, source.rev),
-                        locked: format!("{}#{} ({})", pin.url, pin.requested, pin.commit),
-                    });
-                }
-            }
-        }
-    }
-    for pin in &lock.git {
-        if !manifest.git.contains_key(&pin.name) {
-            findings.push(Finding::RemovedRequirement {
-                kind: Kind::Git,
-                name: pin.name.clone(),
-                locked: format!("{}#{}", pin.url, pin.commit),
-            });
-        }
-    }
-
-    // apt and pip: direct requests are compared as written.
-    let apt_requests: Vec<&String> = manifest
-        .apt
-        .iter()
-        .flat_map(|a| a.packages.iter())
-        .chain(manifest.profiles.values().flat_map(|p| p.apt.iter()))
-        .collect();
-    let apt_locked: Vec<&String> = lock
-        .apt
-        .iter()
-        .filter_map(|p| p.requested.as_ref())
-        .collect();
-    direct_requests(Kind::Apt, &apt_requests, &apt_locked, &mut findings);
-    let pip_wanted = crate::resolve::pip::plan::manifest_requests(manifest);
-    let pip_requests: Vec<&String> = pip_wanted.iter().collect();
-    let pip_locked: Vec<&String> = lock
-        .pip
-        .iter()
-        .filter_map(|p| p.requested.as_ref())
-        .collect();
-    direct_requests(Kind::Pip, &pip_requests, &pip_locked, &mut findings);
-
+    images(requests, lock, &mut findings);
+    git(requests, lock, &mut findings);
+    apt(manifest, requests, lock, &mut findings);
+    pip(manifest, requests, lock, &mut findings);
+    findings.extend(super::consistency::check(read));
     findings.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    findings.dedup();
     let current = manifest.fingerprint();
     if current != lock.fingerprint {
         findings.push(Finding::FingerprintChanged {
@@ -209,51 +184,61 @@ pub fn satisfies(manifest: &Manifest, lock: &Lockfile) -> Vec<Finding> {
     findings
 }
 
-fn sort_key(f: &Finding) -> (Kind, &str) {
-    match f {
-        Finding::NewRequirement { kind, name, .. }
-        | Finding::RemovedRequirement { kind, name, .. }
-        | Finding::NotSatisfied { kind, name, .. } => (*kind, name),
-        Finding::FingerprintChanged { .. } => (Kind::Git, "\u{10FFFF}"),
-    }
+fn sort_key(f: &Finding) -> (Option<Kind>, &str) {
+    (f.kind(), f.name().unwrap_or(""))
 }
 
-fn direct_requests(kind: Kind, requested: &[&String], locked: &[&String], out: &mut Vec<Finding>) {
-    for r in requested {
-        if !locked.contains(r) {
-            out.push(Finding::NewRequirement {
-                kind,
-                name: request_name(r),
-                requested: (*r).clone(),
+/// The base image (`[base] image`, or the tag `[cuda]` picks) and the
+/// CUDA builder image source builds need.
+fn images(requests: &Requests, lock: &Lockfile, out: &mut Vec<Finding>) {
+    let wanted = match &requests.images {
+        Err(e) => {
+            out.push(Finding::NotSatisfied {
+                kind: Kind::Image,
+                name: "base".into(),
+                requested: e.to_string(),
+                locked: lock
+                    .image("base")
+                    .map_or_else(|| "nothing".to_string(), |p| p.requested.clone()),
             });
+            return;
+        }
+        Ok(wanted) => wanted,
+    };
+    for request in wanted {
+        match lock.image(&request.name) {
+            Some(pin) => {
+                if let Err((requested, locked)) = image_satisfies(request, pin) {
+                    out.push(Finding::NotSatisfied {
+                        kind: Kind::Image,
+                        name: request.name.clone(),
+                        requested,
+                        locked,
+                    });
+                }
+            }
+            None => out.push(Finding::NewRequirement {
+                kind: Kind::Image,
+                name: request.name.clone(),
+                requested: request.reference.to_string(),
+            }),
         }
     }
-    for l in locked {
-        if !requested.contains(l) {
+    for pin in &lock.images {
+        if !wanted.iter().any(|r| r.name == pin.name) {
             out.push(Finding::RemovedRequirement {
-                kind,
-                name: request_name(l),
-                locked: (*l).clone(),
+                kind: Kind::Image,
+                name: pin.name.clone(),
+                locked: format!("{}@{}", pin.requested, pin.digest),
             });
         }
     }
 }
 
-/// The package name at the start of an apt or PEP 508 request.
-fn request_name(r: &str) -> String {
-    r.split(|c: char| !(c.is_ascii_alphanumeric() || "._+-".contains(c)))
-        .next()
-        .unwrap_or(r)
-        .to_string()
-}
-
-/// Whether an image pin satisfies a reference on the given platforms.
+/// Whether an image pin satisfies a request on its platforms.
 /// On failure: (what is requested, what is locked).
-pub fn image_satisfies(
-    wanted: &ImageRef,
-    platforms: &[Platform],
-    pin: &ImagePin,
-) -> Result<(), (String, String)> {
+fn image_satisfies(request: &ImageRequest, pin: &ImagePin) -> Result<(), (String, String)> {
+    let wanted = &request.reference;
     let locked_ref = ImageRef::parse(&pin.requested).ok();
     let same_ref = locked_ref.as_ref() == Some(wanted)
         && wanted.registry == pin.registry
@@ -265,11 +250,10 @@ pub fn image_satisfies(
             format!("{}@{}", pin.requested, pin.digest),
         ));
     }
-    let want: Vec<String> = platforms.iter().map(|p| p.to_string()).collect();
+    let mut want: Vec<String> = request.platforms.iter().map(Platform::to_string).collect();
+    want.sort();
     let have: Vec<String> = pin.platforms.iter().map(|p| p.platform.clone()).collect();
-    let mut want_sorted = want.clone();
-    want_sorted.sort();
-    if want_sorted != have {
+    if want != have {
         return Err((
             format!("{wanted} for {}", want.join(", ")),
             format!("{} for {}", pin.requested, have.join(", ")),
@@ -278,19 +262,352 @@ pub fn image_satisfies(
     Ok(())
 }
 
+/// Git sources: the same URL and rev.
+fn git(requests: &Requests, lock: &Lockfile, out: &mut Vec<Finding>) {
+    for request in &requests.git {
+        let source = &request.source;
+        match lock.git_pin(&request.name) {
+            None => out.push(Finding::NewRequirement {
+                kind: Kind::Git,
+                name: request.name.clone(),
+                requested: format!("{}#{}", source.url, source.rev),
+            }),
+            Some(pin) if !git_satisfies(source, pin) => out.push(Finding::NotSatisfied {
+                kind: Kind::Git,
+                name: request.name.clone(),
+                requested: format!("{}#{}", source.url, source.rev),
+                locked: format!("{}#{} ({})", pin.url, pin.requested, pin.commit),
+            }),
+            Some(_) => {}
+        }
+    }
+    for pin in &lock.git {
+        if !requests.git.iter().any(|r| r.name == pin.name) {
+            out.push(Finding::RemovedRequirement {
+                kind: Kind::Git,
+                name: pin.name.clone(),
+                locked: format!("{}#{}", pin.url, pin.commit),
+            });
+        }
+    }
+}
+
 /// Whether a git pin satisfies a source: same URL and rev (a SHA rev must
 /// prefix the pinned commit).
-pub fn git_satisfies(source: &GitSource, pin: &GitPin) -> bool {
+fn git_satisfies(source: &GitSource, pin: &GitPin) -> bool {
     if source.url != pin.url || source.rev != pin.requested {
         return false;
     }
-    if is_hex_sha(&source.rev) && !pin.commit.starts_with(&source.rev.to_ascii_lowercase()) {
-        return false;
-    }
-    true
+    !is_hex_sha(&source.rev) || pin.commit.starts_with(&source.rev.to_ascii_lowercase())
 }
 
 /// A full or abbreviated (7+ hex digits) commit SHA.
 pub fn is_hex_sha(rev: &str) -> bool {
     (7..=40).contains(&rev.len()) && rev.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// apt: the direct requests as written, the implicit Python, the archive
+/// (`[apt] sources`, `[apt] snapshot`) and every locked architecture.
+fn apt(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<Finding>) {
+    let locked: Vec<&str> = lock
+        .apt
+        .iter()
+        .filter_map(|p| p.requested.as_deref())
+        .collect();
+    direct_requests(
+        Kind::Apt,
+        requests
+            .apt
+            .iter()
+            .map(|r| (r.name.as_str(), r.written.as_str())),
+        &locked,
+        |r| r.split('=').next().unwrap_or(r).to_string(),
+        out,
+    );
+
+    // The distribution's Python: decided (against the base image) when
+    // pip packages were locked; no implicit pin may outlive them.
+    let implicit = lock
+        .apt
+        .iter()
+        .any(|p| p.requested.is_none() && p.via.iter().any(|v| v == PYTHON_APT_REQUEST))
+        && !requests.asks_apt(PYTHON_APT_REQUEST);
+    if requests.wants_python() && lock.python.is_none() {
+        out.push(Finding::NewRequirement {
+            kind: Kind::Apt,
+            name: PYTHON_APT_REQUEST.into(),
+            requested: format!(
+                "{PYTHON_APT_REQUEST} (for pip packages, unless the base has Python)"
+            ),
+        });
+    } else if !requests.wants_python() && implicit {
+        out.push(Finding::RemovedRequirement {
+            kind: Kind::Apt,
+            name: PYTHON_APT_REQUEST.into(),
+            locked: format!("{PYTHON_APT_REQUEST} (for pip packages)"),
+        });
+    }
+
+    let snapshot = lock.apt_snapshot();
+    // Sources written in ml.toml: every live pin must come from one of them.
+    let overridden: Vec<&str> = requests
+        .apt_sources
+        .iter()
+        .map(|s| s.uri.as_str())
+        .collect();
+    if let (false, None) = (overridden.is_empty(), snapshot) {
+        if let Some(p) = lock
+            .apt
+            .iter()
+            .find(|p| !overridden.contains(&p.source.as_str()))
+        {
+            out.push(Finding::NotSatisfied {
+                kind: Kind::Apt,
+                name: p.name.clone(),
+                requested: format!("from [apt] sources ({})", overridden.join(", ")),
+                locked: p.source.clone(),
+            });
+        }
+    }
+    let written = manifest.apt.as_ref().and_then(|a| a.snapshot.as_deref());
+    match (written, snapshot) {
+        (None, None) | (Some("auto"), Some(_)) => {}
+        (Some(ts), Some(locked)) if ts == locked => {}
+        (written, locked) if !lock.apt.is_empty() || requests.wants_apt() => {
+            out.push(Finding::NotSatisfied {
+                kind: Kind::Apt,
+                name: "snapshot".into(),
+                requested: written.unwrap_or("the live archive").to_string(),
+                locked: locked.unwrap_or("the live archive").to_string(),
+            })
+        }
+        _ => {}
+    }
+    if requests.wants_apt() && !lock.apt.iter().all(|a| a.architecture == "all") {
+        for platform in &requests.platforms {
+            if !lock
+                .apt
+                .iter()
+                .any(|a| a.architecture == platform.architecture && a.requested.is_some())
+            {
+                out.push(Finding::NotSatisfied {
+                    kind: Kind::Apt,
+                    name: platform.architecture.clone(),
+                    requested: format!("apt packages for {platform}"),
+                    locked: "none".into(),
+                });
+            }
+        }
+    }
+}
+
+/// pip: the direct requirements as written, the interpreter, every
+/// platform's artifact, and the framework's CUDA build.
+fn pip(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<Finding>) {
+    let locked: Vec<&str> = lock
+        .pip
+        .iter()
+        .filter_map(|p| p.requested.as_deref())
+        .collect();
+    direct_requests(
+        Kind::Pip,
+        requests
+            .pip
+            .iter()
+            .map(|r| (r.name.as_str(), r.written.as_str())),
+        &locked,
+        |r| crate::package_name::requirement_name(r).to_string(),
+        out,
+    );
+    let Some(python) = lock.python.as_ref().filter(|_| requests.wants_python()) else {
+        return;
+    };
+    if let Some(wanted) = &manifest.python {
+        let wanted = major_minor(&wanted.version);
+        if wanted != python.version {
+            out.push(Finding::NotSatisfied {
+                kind: Kind::Python,
+                name: "python".into(),
+                requested: wanted,
+                locked: python.version.clone(),
+            });
+        }
+    }
+    for platform in &requests.platforms {
+        let platform = platform.to_string();
+        for p in lock.pip.iter().filter(|p| p.requested.is_some()) {
+            let covered = lock
+                .pip
+                .iter()
+                .any(|q| q.name == p.name && q.artifacts.iter().any(|a| a.platform == platform));
+            if !covered {
+                out.push(Finding::NotSatisfied {
+                    kind: Kind::Pip,
+                    name: p.name.clone(),
+                    requested: format!("{} for {platform}", p.requested.as_deref().unwrap_or("")),
+                    locked: format!("{} without a {platform} file", p.version),
+                });
+            }
+        }
+    }
+    // The framework's build follows [cuda]: a changed CUDA needs new wheels.
+    let Some(torch) = manifest
+        .framework
+        .as_ref()
+        .and_then(|f| f.packages.get("torch"))
+    else {
+        return;
+    };
+    let cuda = manifest.cuda.as_ref().map(|c| c.version.as_str());
+    let variant = match manifest.compat().torch(torch, cuda, &python.version) {
+        Ok(v) => v,
+        Err(e) => {
+            out.push(Finding::NotSatisfied {
+                kind: Kind::Pip,
+                name: "torch".into(),
+                requested: format!("torch=={torch}: {}", e.message),
+                locked: lock_versions(lock, "torch"),
+            });
+            return;
+        }
+    };
+    let deps = torch_dependencies(lock);
+    for t in lock.pip.iter().filter(|q| q.name == "torch") {
+        if let Err(why) = crate::compat::check_torch_locked(&variant, &t.version, &deps) {
+            out.push(Finding::NotSatisfied {
+                kind: Kind::Pip,
+                name: "torch".into(),
+                requested: format!("torch=={torch} for {}", cuda.unwrap_or("the CPU")),
+                locked: format!("{}: {why}", t.version),
+            });
+        }
+    }
+}
+
+/// Names of the packages torch pulls in, for the build-variant check.
+pub fn torch_dependencies(lock: &Lockfile) -> Vec<String> {
+    lock.pip
+        .iter()
+        .filter(|p| p.via.iter().any(|v| v == "torch"))
+        .map(|p| p.name.clone())
+        .collect()
+}
+
+fn lock_versions(lock: &Lockfile, name: &str) -> String {
+    let versions: Vec<&str> = lock
+        .pip
+        .iter()
+        .filter(|p| p.name == name)
+        .map(|p| p.version.as_str())
+        .collect();
+    if versions.is_empty() {
+        "nothing".into()
+    } else {
+        versions.join(", ")
+    }
+}
+
+/// `3.11.4` → `3.11`.
+pub fn major_minor(v: &str) -> String {
+    v.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+/// Direct requests compared as written: `(name, written)` wanted against
+/// the `requested` values the lock records; `name_of` names a locked one.
+fn direct_requests<'a>(
+    kind: Kind,
+    wanted: impl Iterator<Item = (&'a str, &'a str)>,
+    locked: &[&str],
+    name_of: impl Fn(&str) -> String,
+    out: &mut Vec<Finding>,
+) {
+    let wanted: Vec<(&str, &str)> = wanted.collect();
+    for (name, written) in &wanted {
+        if !locked.contains(written) {
+            out.push(Finding::NewRequirement {
+                kind,
+                name: (*name).to_string(),
+                requested: (*written).to_string(),
+            });
+        }
+    }
+    for l in locked {
+        if !wanted.iter().any(|(_, w)| w == l) {
+            out.push(Finding::RemovedRequirement {
+                kind,
+                name: name_of(l),
+                locked: (*l).to_string(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::{AptPin, PythonPin};
+
+    fn manifest(extra: &str) -> Manifest {
+        crate::manifest::parse(
+            &format!("[base]\nimage = \"debian:12\"\n{extra}"),
+            "ml.toml",
+        )
+        .expect("a valid manifest")
+    }
+
+    fn python_pin(name: &str, requested: Option<&str>) -> AptPin {
+        AptPin {
+            name: name.into(),
+            version: "3.11.2-1+b1".into(),
+            architecture: "amd64".into(),
+            source: "http://deb.debian.org/debian".into(),
+            suite: "bookworm".into(),
+            component: "main".into(),
+            filename: format!("pool/main/p/{name}/{name}_3.11.2-1+b1_amd64.deb"),
+            sha256: "0".repeat(64),
+            requested: requested.map(Into::into),
+            via: vec![PYTHON_APT_REQUEST.into()],
+        }
+    }
+
+    fn apt_findings(m: &Manifest, lock: &Lockfile) -> Vec<Finding> {
+        let mut out = Vec::new();
+        apt(m, &Requests::of(m), lock, &mut out);
+        out
+    }
+
+    #[test]
+    fn the_implicit_python_follows_the_pip_packages() {
+        let pip = manifest("[pip]\npackages = [\"numpy\"]\n");
+        let none = manifest("");
+        let mut lock = Lockfile::new("sha256:x".into());
+        lock.apt.push(python_pin("python3-venv", None));
+        lock.python = Some(PythonPin {
+            version: "3.11".into(),
+            glibc: "2.36".into(),
+            os: "debian-12".into(),
+        });
+        // pip packages and a lock that resolved Python for them: kept.
+        assert_eq!(apt_findings(&pip, &lock), []);
+        // No pip packages left: the Python pins must go.
+        assert!(matches!(
+            apt_findings(&none, &lock).as_slice(),
+            [Finding::RemovedRequirement { kind: Kind::Apt, name, .. }] if name == PYTHON_APT_REQUEST
+        ));
+        // pip packages newly wanted by a lock without Python: resolve again.
+        let mut bare = Lockfile::new("sha256:x".into());
+        assert_eq!(apt_findings(&none, &bare), []);
+        assert_eq!(apt_findings(&pip, &bare).len(), 1);
+        // Asked for in ml.toml, python3-venv is an ordinary request.
+        let asked = manifest("[apt]\npackages = [\"python3-venv\"]\n");
+        bare.apt
+            .push(python_pin("python3-venv", Some(PYTHON_APT_REQUEST)));
+        assert_eq!(apt_findings(&asked, &bare), []);
+    }
+
+    #[test]
+    fn a_cut_fingerprint_never_splits_a_character() {
+        assert_eq!(short("sha256:0123456789aé"), "sha256:0123456789aé");
+        assert_eq!(short("sha256:0123456789abcdef"), "sha256:0123456789ab");
+    }
 }

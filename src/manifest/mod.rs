@@ -116,21 +116,13 @@ pub struct Base {
     pub image: ImageRef,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CudaFlavor {
-    Base,
-    Runtime,
-    Devel,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Cuda {
     /// `MAJOR.MINOR` or `MAJOR.MINOR.PATCH`, as written.
     pub version: String,
     pub cudnn: Option<String>,
     /// Default `devel` when git sources have build steps, else `runtime`.
-    pub flavor: Option<CudaFlavor>,
+    pub flavor: Option<crate::compat::Flavor>,
     /// Compute capabilities such as `8.0` or `8.6+PTX`, in the order written.
     pub arch: Vec<String>,
 }

@@ -89,20 +89,7 @@ pub fn is_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(c))
 }
 
-/// PEP 503 normalization: lowercase, runs of `-`, `_`, `.` become one `-`.
-pub fn normalize_name(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !out.ends_with('-') {
-                out.push('-');
-            }
-        } else {
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
-}
+pub use crate::package_name::normalize as normalize_name;
 
 /// Whether `s` is a PEP 440 version (any spelling PEP 440 normalizes, such
 /// as `2.0.1`, `1.0rc1`, `2.1.0.post1`, `1!2.0`, `2.0.1+cu118`).

@@ -11,12 +11,12 @@ use super::key_path::{KeyPath, Target};
 use super::pep508::{self, Requirement};
 use super::syntax::{self, Check, Invalid, Shown};
 use super::wire::{
-    TomlApt, TomlCommand, TomlCuda, TomlCudaFlavor, TomlGit, TomlHealthcheck, TomlImage,
-    TomlManifest, TomlPip, TomlProfile, TomlProject,
+    TomlApt, TomlCommand, TomlCuda, TomlGit, TomlHealthcheck, TomlImage, TomlManifest, TomlPip,
+    TomlProfile, TomlProject,
 };
 use super::{
-    Apt, Base, CopySpec, Cuda, CudaFlavor, DEFAULT_USER, Framework, GitSource, Healthcheck,
-    ImageConfig, ImageRef, Manifest, Pip, PipIndex, Platform, Profile, Project, Python,
+    Apt, Base, CopySpec, Cuda, DEFAULT_USER, Framework, GitSource, Healthcheck, ImageConfig,
+    ImageRef, Manifest, Pip, PipIndex, Platform, Profile, Project, Python,
 };
 
 /// One thing wrong with a manifest, at a key or value.
@@ -206,11 +206,7 @@ impl Validator {
         Cuda {
             version: version.to_string(),
             cudnn: cudnn.map(str::to_string),
-            flavor: c.flavor.map(|f| match f {
-                TomlCudaFlavor::Base => CudaFlavor::Base,
-                TomlCudaFlavor::Runtime => CudaFlavor::Runtime,
-                TomlCudaFlavor::Devel => CudaFlavor::Devel,
-            }),
+            flavor: c.flavor,
             arch,
         }
     }

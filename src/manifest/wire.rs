@@ -86,20 +86,11 @@ pub struct TomlCuda {
     pub cudnn: Option<String>,
     /// Which CUDA image: `base`, `runtime`, or `devel` (has nvcc). Default
     /// `devel` when a git source has build steps, else `runtime`.
-    pub flavor: Option<TomlCudaFlavor>,
+    pub flavor: Option<crate::compat::Flavor>,
     /// Compute capabilities for source builds, `X.Y` or `X.Y+PTX`.
     #[serde(default)]
     #[schemars(inner(pattern(r"^[0-9]+\.[0-9]+(\+PTX)?$")))]
     pub arch: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-#[schemars(rename = "CudaFlavor")]
-pub enum TomlCudaFlavor {
-    Base,
-    Runtime,
-    Devel,
 }
 
 /// `[python]`

@@ -4,7 +4,7 @@ use super::Workspace;
 use super::dockerfile::fresh_inputs;
 use crate::build::{BackendKind, BuildRequest, PushTarget, detect};
 use crate::config::Config;
-use crate::error::{hinted, print_stdout};
+use crate::error::{ErrorKind, hinted, print_stdout};
 
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
@@ -30,6 +30,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
         if !manifest.profiles.contains_key(p) {
             let known: Vec<&str> = manifest.profiles.keys().map(String::as_str).collect();
             return Err(hinted(
+                ErrorKind::Usage,
                 format!("ml.toml has no [profile.{p}]"),
                 if known.is_empty() {
                     "the default profile is prod; add a [profile.dev] table for extra tools"
@@ -180,6 +181,7 @@ fn build_platform(lock: &crate::lock::Lockfile, requested: Option<&str>) -> anyh
             return Ok(wanted.to_string());
         }
         return Err(hinted(
+            ErrorKind::Usage,
             format!("ml.lock has no platform `{wanted}`"),
             format!(
                 "locked platforms: {}; to build another, add it to `[project] platforms` in ml.toml and run `mlr lock`",

@@ -4,9 +4,9 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::{Drift, Workspace, write_atomic};
+use super::{Workspace, stale_lock, write_atomic};
 use crate::config::Config;
-use crate::error::{HintExt, hinted};
+use crate::error::{ErrorKind, HintExt, hinted};
 use crate::lock::read::ReadLock;
 use crate::manifest::Manifest;
 
@@ -15,21 +15,20 @@ pub fn fresh_inputs(ws: &Workspace) -> anyhow::Result<(Manifest, ReadLock)> {
     let manifest = ws.manifest()?;
     let Some((_, lock)) = ws.lock()? else {
         return Err(hinted(
+            ErrorKind::Usage,
             format!("{} does not exist", ws.lock_display),
             "run `mlr lock` first",
         ));
     };
-    let findings = crate::lock::satisfies(&manifest, &lock.lock);
+    let findings = crate::lock::satisfies(&manifest, &lock);
     if !findings.is_empty() {
-        let lines: Vec<String> = findings.iter().map(|f| format!("  {f}")).collect();
-        return Err(anyhow::Error::new(Drift {
-            message: format!(
-                "{} does not satisfy {}:\n{}",
-                ws.lock_display,
-                ws.manifest_display,
-                lines.join("\n")
+        return Err(stale_lock(
+            &format!(
+                "{} does not satisfy {}:",
+                ws.lock_display, ws.manifest_display
             ),
-        }))
+            &findings,
+        ))
         .hint("run `mlr lock`");
     }
     Ok((manifest, lock))

@@ -5,7 +5,7 @@ use anyhow::Context;
 
 use super::{MANIFEST_FILE, write_atomic};
 use crate::config::Config;
-use crate::error::hinted;
+use crate::error::{ErrorKind, hinted};
 
 /// Where the schema for editors is written, relative to the project.
 pub const SCHEMA_PATH: &str = ".mlr/ml.toml.schema.json";
@@ -51,6 +51,7 @@ pub fn run(config: &Config, force: bool) -> anyhow::Result<()> {
     let path = cwd.join(MANIFEST_FILE);
     if path.exists() && !force {
         return Err(hinted(
+            ErrorKind::Usage,
             format!("`{MANIFEST_FILE}` already exists in {}", cwd.display()),
             "edit it, or pass --force to overwrite it",
         ));

@@ -6,14 +6,18 @@ use std::collections::BTreeSet;
 use anyhow::Context;
 use serde::Serialize;
 
-use super::{Drift, Format, Workspace, write_atomic};
+use super::{Format, Workspace, drift, stale_lock, write_atomic};
 use crate::config::Config;
-use crate::error::{HintExt, hinted};
-use crate::lock::{Lockfile, render};
+use crate::error::{ErrorKind, HintExt, hinted};
+use crate::lock::diff::{Change, diff};
+use crate::lock::read::ReadLock;
+use crate::lock::satisfies::{Kind, satisfies_requests, torch_dependencies};
+use crate::lock::{Finding, Lockfile, render};
 use crate::manifest::Manifest;
+use crate::requests::{GitRequest, ImageRequest, Requests};
 use crate::resolve::Source;
-use crate::resolve::git::{GitRequest, GitResolver};
-use crate::resolve::image::{ImageRequest, ImageResolver};
+use crate::resolve::git::GitResolver;
+use crate::resolve::image::ImageResolver;
 
 /// How `mlr lock` may treat `ml.lock`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,36 +39,16 @@ pub struct LockOptions {
     pub format: Format,
 }
 
-/// One line of the change summary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Change {
-    pub action: &'static str,
-    pub kind: &'static str,
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
-}
-
-impl std::fmt::Display for Change {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.kind, self.name)?;
-        match (&self.from, &self.to) {
-            (Some(a), Some(b)) => write!(f, " {a} → {b}"),
-            (None, Some(b)) => write!(f, " {b}"),
-            (Some(a), None) => write!(f, " {a}"),
-            (None, None) => Ok(()),
-        }
-    }
-}
-
 pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Result<()> {
     let manifest = ws.manifest()?;
+    let requests = Requests::of(&manifest);
 
     let existing = match ws.lock() {
         Ok(l) => l,
-        Err(e) if is_conflict(&e) && options.mode == LockMode::Write => {
+        Err(e)
+            if crate::error::kind_of(&e) == ErrorKind::LockConflict
+                && options.mode == LockMode::Write =>
+        {
             config.shell.warn(format!(
                 "{} has merge conflicts; re-resolving it from {}",
                 ws.lock_display, ws.manifest_display
@@ -73,24 +57,25 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
         }
         Err(e) => return Err(e),
     };
-    let old: Option<&Lockfile> = existing.as_ref().map(|(_, r)| &r.lock);
+    let read: Option<&ReadLock> = existing.as_ref().map(|(_, r)| r);
+    let old: Option<&Lockfile> = read.map(|r| &r.lock);
     let old_text = existing.as_ref().map(|(t, _)| t.replace("\r\n", "\n"));
+    // The one staleness check: what it names is resolved again.
+    let findings: Vec<Finding> = read
+        .map(|r| satisfies_requests(&manifest, &requests, r))
+        .unwrap_or_default();
+    let stale = |kind: Kind, name: Option<&str>| {
+        findings
+            .iter()
+            .any(|f| f.kind() == Some(kind) && name.is_none_or(|n| f.name() == Some(n)))
+    };
 
     let update: Option<BTreeSet<String>> = options
         .update
         .as_ref()
         .map(|names| names.iter().cloned().collect());
     if let Some(names) = &update {
-        let old_pip: Vec<String> = old
-            .map(|l| {
-                l.pip
-                    .iter()
-                    .map(|p| p.name.clone())
-                    .chain(l.apt.iter().map(|p| p.name.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        check_update_names(&manifest, names, &old_pip)?;
+        check_update_names(&requests, names, old)?;
     }
     let wants_update = |name: &str| {
         update
@@ -99,60 +84,48 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
     };
 
     // Decide what must be resolved before touching the network.
-    let image_requests = image_requests(&manifest)?;
-    let git_requests = git_requests(&manifest);
+    let image_requests: &[ImageRequest] = match &requests.images {
+        Ok(images) => images,
+        Err(e) => return Err(hinted(ErrorKind::Manifest, e.to_string(), e.hint())),
+    };
     let keep_image = |r: &ImageRequest| {
         old.and_then(|l| l.image(&r.name))
-            .filter(|p| !wants_update(&r.name) && ImageResolver::satisfied_by(r, p))
+            .filter(|_| !wants_update(&r.name) && !stale(Kind::Image, Some(&r.name)))
             .cloned()
     };
     let keep_git = |r: &GitRequest| {
         old.and_then(|l| l.git_pin(&r.name))
-            .filter(|p| !wants_update(&r.name) && GitResolver::satisfied_by(r, p))
+            .filter(|_| !wants_update(&r.name) && !stale(Kind::Git, Some(&r.name)))
             .cloned()
     };
     let base_kept = image_requests.iter().all(|r| keep_image(r).is_some());
-    let pip_update: Option<BTreeSet<String>> = update.as_ref().and_then(|u| {
-        if u.is_empty() {
-            Some(BTreeSet::new())
-        } else {
-            let names: BTreeSet<String> = u
-                .iter()
-                .map(|n| crate::resolve::pip::normalize(n))
-                .filter(|n| old.is_some_and(|l| l.pip.iter().any(|p| p.name == *n)))
-                .collect();
-            (!names.is_empty()).then_some(names)
-        }
+    let pip_update = named_update(update.as_ref(), |n| {
+        let n = crate::package_name::normalize(n);
+        old.is_some_and(|l| l.pip.iter().any(|p| p.name == n))
+            .then_some(n)
     });
-    let pip_wanted = crate::resolve::pip::plan::wants_python(&manifest);
+    let pip_wanted = requests.wants_python();
     let keep_pip = pip_wanted
         && base_kept
         && pip_update.is_none()
-        && old.is_some_and(|l| pip_still_fits(&manifest, l));
+        && old.is_some_and(|l| l.python.is_some())
+        && !stale(Kind::Pip, None)
+        && !stale(Kind::Python, None);
     // pip packages may need the distribution's Python pinned through apt.
-    let apt_wanted = super::lock_apt::wants_apt(&manifest) || pip_wanted;
-    let apt_update: Option<BTreeSet<String>> = update.as_ref().and_then(|u| {
-        if u.is_empty() {
-            Some(BTreeSet::new())
-        } else {
-            let names: BTreeSet<String> = u
-                .iter()
-                .filter(|n| old.is_some_and(|l| l.apt.iter().any(|p| p.name == **n)))
-                .cloned()
-                .collect();
-            (!names.is_empty()).then_some(names)
-        }
+    let apt_wanted = requests.wants_apt() || pip_wanted;
+    let apt_update = named_update(update.as_ref(), |n| {
+        old.is_some_and(|l| l.apt.iter().any(|p| p.name == n))
+            .then(|| n.to_string())
     });
-    let keep_apt = apt_wanted
-        && base_kept
-        && apt_update.is_none()
-        && old.is_some_and(|l| super::lock_apt::apt_still_fits(&manifest, l));
+    let keep_apt =
+        apt_wanted && base_kept && apt_update.is_none() && old.is_some() && !stale(Kind::Apt, None);
     let to_resolve: Vec<String> = image_requests
         .iter()
         .filter(|r| keep_image(r).is_none())
         .map(|r| format!("image `{}`", r.name))
         .chain(
-            git_requests
+            requests
+                .git
                 .iter()
                 .filter(|r| keep_git(r).is_none())
                 .map(|r| format!("git `{}`", r.name)),
@@ -162,28 +135,32 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
         .collect();
 
     if options.mode == LockMode::Locked {
-        let fingerprint_changed = old.is_none_or(|l| l.fingerprint != manifest.fingerprint());
-        let non_canonical = existing
-            .as_ref()
-            .is_some_and(|(_, r)| r.non_canonical_line.is_some());
-        // The fingerprint covers every entry, so a removed one shows there.
-        if existing.is_none() || !to_resolve.is_empty() || fingerprint_changed || non_canonical {
-            let why = if existing.is_none() {
-                format!("{} does not exist", ws.lock_display)
-            } else if !to_resolve.is_empty() {
-                format!("{} must be resolved again", to_resolve.join(", "))
-            } else if non_canonical {
-                format!("{} is not in canonical form", ws.lock_display)
-            } else {
-                format!("{} changed since the lock was written", ws.manifest_display)
-            };
-            return Err(anyhow::Error::new(Drift {
-                message: format!(
-                    "{} needs to be updated, but --locked was passed to prevent this ({why})",
-                    ws.lock_display
-                ),
-            }))
+        let Some(read) = read else {
+            return Err(drift(format!(
+                "{0} needs to be updated, but --locked was passed to prevent this ({0} does not exist)",
+                ws.lock_display
+            )))
             .hint("run `mlr lock` without --locked and commit the result");
+        };
+        if !findings.is_empty() || read.non_canonical_line.is_some() || update.is_some() {
+            let mut headline = format!(
+                "{} needs to be updated, but --locked was passed to prevent this",
+                ws.lock_display
+            );
+            if let Some(line) = read.non_canonical_line {
+                headline.push_str(&format!(
+                    "\n  not canonical: {}:{line} differs from what `mlr lock` writes",
+                    ws.lock_display
+                ));
+            }
+            if findings.is_empty() && update.is_some() {
+                headline.push_str(&format!(
+                    "\n  --update asks to resolve {}",
+                    to_resolve.join(", ")
+                ));
+            }
+            return Err(stale_lock(&headline, &findings))
+                .hint("run `mlr lock` without --locked and commit the result");
         }
         config
             .shell
@@ -193,6 +170,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
 
     if config.offline && !to_resolve.is_empty() {
         return Err(hinted(
+            ErrorKind::Usage,
             format!("cannot resolve {} in offline mode", to_resolve.join(", ")),
             "run `mlr lock` without --offline",
         ));
@@ -200,7 +178,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
 
     let mut new = Lockfile::new(manifest.fingerprint());
     let images = ImageResolver { config };
-    for r in &image_requests {
+    for r in image_requests {
         let pin = match keep_image(r) {
             Some(p) => p,
             None => images.resolve(r)?,
@@ -211,7 +189,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
         config,
         root: &ws.root,
     };
-    for r in &git_requests {
+    for r in &requests.git {
         let pin = match keep_git(r) {
             Some(p) => p,
             None => git.resolve(r)?,
@@ -221,9 +199,14 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
     if apt_wanted {
         match old.filter(|_| keep_apt) {
             Some(l) => new.apt = l.apt.clone(),
-            None => {
-                super::lock_apt::lock_apt(config, &manifest, old, &mut new, apt_update.as_ref())?
-            }
+            None => super::lock_apt::lock_apt(
+                config,
+                &manifest,
+                &requests,
+                old,
+                &mut new,
+                apt_update.as_ref(),
+            )?,
         }
     }
     if pip_wanted {
@@ -232,21 +215,47 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
                 new.python = l.python.clone();
                 new.pip = l.pip.clone();
             }
-            None => lock_pip(config, &manifest, old, &mut new, pip_update)?,
+            None => {
+                // A pin whose values disagree is no preference.
+                let inconsistent: Vec<&str> = findings
+                    .iter()
+                    .filter(|f| {
+                        matches!(
+                            f,
+                            Finding::Inconsistent {
+                                kind: Kind::Pip,
+                                ..
+                            }
+                        )
+                    })
+                    .filter_map(Finding::name)
+                    .collect();
+                let preferences: Vec<crate::lock::PipPin> = old
+                    .map(|l| {
+                        l.pip
+                            .iter()
+                            .filter(|p| !inconsistent.contains(&p.name.as_str()))
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                lock_pip(config, &manifest, old, preferences, &mut new, pip_update)?
+            }
         }
     }
     new.sort();
     let text = render(&new);
-    let changes = changes(old, &new);
+    let changes = diff(old, &new);
     let changed = old_text.as_deref() != Some(text.as_str());
 
     match options.mode {
         LockMode::Check => {
             report(config, options.format, &changes, changed)?;
-            if changed {
-                return Err(anyhow::Error::new(Drift {
-                    message: format!("{} is out of date", ws.lock_display),
-                }))
+            if changed || !findings.is_empty() {
+                return Err(stale_lock(
+                    &format!("{} is out of date", ws.lock_display),
+                    &findings,
+                ))
                 .hint("run `mlr lock` and commit the result");
             }
             config
@@ -256,7 +265,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
         }
         _ => {
             for c in &changes {
-                config.shell.status(c.action, c.to_string());
+                config.shell.status(c.action.done(), c.to_string());
             }
             if changed {
                 write_atomic(&ws.lock_path, &text)
@@ -272,60 +281,18 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
     }
 }
 
-/// Whether the locked Python packages still fit the manifest: the same
-/// direct requests, interpreter, platforms and framework variant.
-fn pip_still_fits(manifest: &Manifest, lock: &Lockfile) -> bool {
-    use crate::resolve::pip::plan;
-    let Some(py) = &lock.python else { return false };
-    if manifest
-        .python
-        .as_ref()
-        .is_some_and(|p| plan::major_minor(&p.version) != py.version)
-    {
-        return false;
+/// The names `--update` gives for one kind: `None` when it names none of
+/// them; `Some(empty)` for a bare `--update` (everything).
+fn named_update(
+    update: Option<&BTreeSet<String>>,
+    of_kind: impl Fn(&str) -> Option<String>,
+) -> Option<BTreeSet<String>> {
+    let u = update?;
+    if u.is_empty() {
+        return Some(BTreeSet::new());
     }
-    let mut wanted = plan::manifest_requests(manifest);
-    let mut locked: Vec<String> = lock
-        .pip
-        .iter()
-        .filter_map(|p| p.requested.clone())
-        .collect();
-    wanted.sort();
-    locked.sort();
-    if wanted != locked {
-        return false;
-    }
-    for platform in &manifest.project.platforms {
-        let platform = platform.to_string();
-        if lock.pip.iter().filter(|p| p.requested.is_some()).any(|p| {
-            !lock
-                .pip
-                .iter()
-                .any(|q| q.name == p.name && q.artifacts.iter().any(|a| a.platform == platform))
-        }) {
-            return false;
-        }
-    }
-    // The framework variant follows [cuda]: a changed CUDA needs new wheels.
-    let compat = manifest.compat();
-    match plan::plan(manifest, &compat, &py.version) {
-        Ok(p) => match &p.torch {
-            Some(variant) => lock.pip.iter().filter(|q| q.name == "torch").all(|q| {
-                crate::compat::check_torch_locked(variant, &q.version, &torch_deps(lock)).is_ok()
-            }),
-            None => true,
-        },
-        Err(_) => false,
-    }
-}
-
-/// Names of the packages torch pulls in, for the variant check.
-fn torch_deps(lock: &Lockfile) -> Vec<String> {
-    lock.pip
-        .iter()
-        .filter(|p| p.via.iter().any(|v| v == "torch"))
-        .map(|p| p.name.clone())
-        .collect()
+    let names: BTreeSet<String> = u.iter().filter_map(|n| of_kind(n)).collect();
+    (!names.is_empty()).then_some(names)
 }
 
 /// Resolve `[python]`, `[framework]` and pip requirements into `new`.
@@ -333,9 +300,11 @@ fn lock_pip(
     config: &Config,
     manifest: &Manifest,
     old: Option<&Lockfile>,
+    preferences: Vec<crate::lock::PipPin>,
     new: &mut Lockfile,
     upgrade: Option<BTreeSet<String>>,
 ) -> anyhow::Result<()> {
+    use crate::lock::satisfies::major_minor;
     use crate::resolve::pip::{self, PipRequest, plan};
     let compat = manifest.compat();
     let base = new
@@ -350,7 +319,7 @@ fn lock_pip(
                 manifest
                     .python
                     .as_ref()
-                    .is_none_or(|m| plan::major_minor(&m.version) == p.version)
+                    .is_none_or(|m| major_minor(&m.version) == p.version)
             }) =>
         {
             l.python.clone().expect("checked above")
@@ -367,17 +336,17 @@ fn lock_pip(
         python: plan::parse_pair(&python.version)?,
         glibc: plan::parse_pair(&python.glibc)?,
         platforms: manifest.project.platforms.clone(),
-        preferences: old.map(|l| l.pip.clone()).unwrap_or_default(),
+        preferences,
         upgrade,
     };
     let pins = pip::resolve(config, &uv_bin, &request)?;
     new.python = Some(python);
     new.pip = pins;
     if let Some(variant) = &the_plan.torch {
-        let deps = torch_deps(new);
+        let deps = torch_dependencies(new);
         for t in new.pip.iter().filter(|p| p.name == "torch") {
             crate::compat::check_torch_locked(variant, &t.version, &deps).map_err(|e| {
-                hinted(
+                hinted(ErrorKind::Resolution,
                     format!("the resolution locked torch {}, which is not the intended build: {e}", t.version),
                     "check [cuda] version and the index mirrors; mlr never accepts a silent CPU or wrong-CUDA torch",
                 )
@@ -405,73 +374,35 @@ fn report(
         }
         Format::Text => {
             for c in changes {
-                let verb = match c.action {
-                    "Added" => "Would add",
-                    "Removed" => "Would remove",
-                    _ => "Would update",
-                };
-                config.shell.status(verb, c.to_string());
+                config.shell.status(c.action.would(), c.to_string());
             }
         }
     }
     Ok(())
 }
 
-fn is_conflict(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<crate::error::FileError>()
-            .is_some_and(|f| f.message.contains("merge conflict marker"))
-    })
-}
-
-fn image_requests(manifest: &Manifest) -> anyhow::Result<Vec<ImageRequest>> {
-    Ok(crate::resolve::image::wanted_images(manifest)?
-        .into_iter()
-        .map(|(name, reference, confirm_tag)| ImageRequest {
-            name: name.into(),
-            reference,
-            platforms: manifest.project.platforms.clone(),
-            confirm_tag,
-        })
-        .collect())
-}
-
-fn git_requests(manifest: &Manifest) -> Vec<GitRequest> {
-    manifest
-        .git
-        .iter()
-        .map(|(name, source)| GitRequest {
-            name: name.clone(),
-            source: source.clone(),
-        })
-        .collect()
-}
-
+/// Every name in `--update` must name an entry of ml.toml or the lock.
 fn check_update_names(
-    manifest: &Manifest,
+    requests: &Requests,
     names: &BTreeSet<String>,
-    old_pip_names: &[String],
+    old: Option<&Lockfile>,
 ) -> anyhow::Result<()> {
-    let known: Vec<String> = crate::resolve::image::wanted_images(manifest)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(name, _, _)| name.to_string())
-        .chain(manifest.git.keys().cloned())
-        .chain(
-            crate::resolve::pip::plan::manifest_requests(manifest)
-                .iter()
-                .map(|r| crate::resolve::pip::requirement_name(r)),
-        )
-        .chain(old_pip_names.iter().cloned())
-        .chain(
-            super::lock_apt::apt_requests(manifest)
-                .iter()
-                .map(|r| r.split('=').next().unwrap_or(r).to_string()),
-        )
-        .collect();
+    let mut known: Vec<String> = Vec::new();
+    let locked = old.iter().flat_map(|l| {
+        l.pip
+            .iter()
+            .map(|p| p.name.clone())
+            .chain(l.apt.iter().map(|p| p.name.clone()))
+    });
+    for name in requests.entry_names().into_iter().chain(locked) {
+        if !known.contains(&name) {
+            known.push(name);
+        }
+    }
     for n in names {
-        if !known.contains(n) && !known.contains(&crate::resolve::pip::normalize(n)) {
+        if !known.contains(n) && !known.contains(&crate::package_name::normalize(n)) {
             return Err(hinted(
+                ErrorKind::Usage,
                 format!("`--update {n}`: ml.toml has no entry named `{n}`"),
                 if known.is_empty() {
                     "there is nothing to update".to_string()
@@ -482,161 +413,4 @@ fn check_update_names(
         }
     }
     Ok(())
-}
-
-/// What changed between two locks, for the summary.
-pub fn changes(old: Option<&Lockfile>, new: &Lockfile) -> Vec<Change> {
-    let empty = Lockfile::default();
-    let old = old.unwrap_or(&empty);
-    let mut out = Vec::new();
-    let short = |s: &str| {
-        s.trim_start_matches("sha256:")
-            .chars()
-            .take(12)
-            .collect::<String>()
-    };
-    for n in &new.images {
-        match old.image(&n.name) {
-            None => out.push(Change {
-                action: "Added",
-                kind: "image",
-                name: n.name.clone(),
-                from: None,
-                to: Some(format!("{} @ {}", n.requested, short(&n.digest))),
-            }),
-            Some(o)
-                if o.digest != n.digest
-                    || o.requested != n.requested
-                    || o.platforms != n.platforms =>
-            {
-                out.push(Change {
-                    action: "Updated",
-                    kind: "image",
-                    name: n.name.clone(),
-                    from: Some(format!("{} @ {}", o.requested, short(&o.digest))),
-                    to: Some(format!("{} @ {}", n.requested, short(&n.digest))),
-                })
-            }
-            _ => {}
-        }
-    }
-    for o in &old.images {
-        if new.image(&o.name).is_none() {
-            out.push(Change {
-                action: "Removed",
-                kind: "image",
-                name: o.name.clone(),
-                from: Some(o.requested.clone()),
-                to: None,
-            });
-        }
-    }
-    for n in &new.git {
-        match old.git_pin(&n.name) {
-            None => out.push(Change {
-                action: "Added",
-                kind: "git",
-                name: n.name.clone(),
-                from: None,
-                to: Some(format!("{} ({})", short(&n.commit), n.requested)),
-            }),
-            Some(o) if o.commit != n.commit || o.url != n.url || o.requested != n.requested => out
-                .push(Change {
-                    action: "Updated",
-                    kind: "git",
-                    name: n.name.clone(),
-                    from: Some(format!("{} ({})", short(&o.commit), o.requested)),
-                    to: Some(format!("{} ({})", short(&n.commit), n.requested)),
-                }),
-            _ => {}
-        }
-    }
-    package_changes(
-        "pip",
-        old.pip
-            .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str())),
-        new.pip
-            .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str())),
-        &mut out,
-    );
-    package_changes(
-        "apt",
-        old.apt
-            .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str())),
-        new.apt
-            .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str())),
-        &mut out,
-    );
-    for o in &old.git {
-        if new.git_pin(&o.name).is_none() {
-            out.push(Change {
-                action: "Removed",
-                kind: "git",
-                name: o.name.clone(),
-                from: Some(short(&o.commit)),
-                to: None,
-            });
-        }
-    }
-    out
-}
-
-/// Each name's versions, in the order first seen.
-fn versions_by_name<'a>(
-    pins: impl Iterator<Item = (&'a str, &'a str)>,
-) -> std::collections::BTreeMap<String, Vec<String>> {
-    let mut m: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for (name, version) in pins {
-        let v = m.entry(name.to_string()).or_default();
-        if !v.iter().any(|x| x == version) {
-            v.push(version.to_string());
-        }
-    }
-    m
-}
-
-/// `Updated pip numpy 1.26.3 → 1.26.4`, `Added …`, `Removed …` for one
-/// kind of package pin, given each lock's `(name, version)` pairs (several
-/// versions of one name, one per platform or architecture, are joined).
-fn package_changes<'a>(
-    kind: &'static str,
-    old: impl Iterator<Item = (&'a str, &'a str)>,
-    new: impl Iterator<Item = (&'a str, &'a str)>,
-    out: &mut Vec<Change>,
-) {
-    let (o, n) = (versions_by_name(old), versions_by_name(new));
-    for (name, nv) in &n {
-        match o.get(name) {
-            None => out.push(Change {
-                action: "Added",
-                kind,
-                name: name.clone(),
-                from: None,
-                to: Some(nv.join(", ")),
-            }),
-            Some(ov) if ov != nv => out.push(Change {
-                action: "Updated",
-                kind,
-                name: name.clone(),
-                from: Some(ov.join(", ")),
-                to: Some(nv.join(", ")),
-            }),
-            _ => {}
-        }
-    }
-    for (name, ov) in &o {
-        if !n.contains_key(name) {
-            out.push(Change {
-                action: "Removed",
-                kind,
-                name: name.clone(),
-                from: Some(ov.join(", ")),
-                to: None,
-            });
-        }
-    }
 }

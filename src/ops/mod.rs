@@ -9,12 +9,11 @@ pub mod lock;
 pub mod lock_apt;
 pub mod verify;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::error::{FileError, hinted};
+use crate::error::{ErrorKind, FileError, hinted};
 use crate::lock::read::ReadLock;
 use crate::manifest::Manifest;
 
@@ -22,18 +21,33 @@ pub const MANIFEST_FILE: &str = "ml.toml";
 pub const LOCK_FILE: &str = "ml.lock";
 
 /// An outcome that exits with code 1: the check ran and found drift.
-#[derive(Debug)]
-pub struct Drift {
-    pub message: String,
+pub fn drift(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(crate::error::Error::new(
+        crate::error::ErrorKind::Drift,
+        message,
+    ))
 }
 
-impl fmt::Display for Drift {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+/// The staleness findings as every command prints them: one line each,
+/// `stale: …` or `inconsistent: …`.
+pub fn finding_lines(findings: &[crate::lock::Finding]) -> Vec<String> {
+    findings
+        .iter()
+        .map(|f| format!("{}: {f}", f.label()))
+        .collect()
+}
+
+/// A lock that does not satisfy its manifest, as the error `build`,
+/// `dockerfile` and `lock --locked`/`--check` give: `headline`, then each
+/// finding on its own line (exit 1).
+pub fn stale_lock(headline: &str, findings: &[crate::lock::Finding]) -> anyhow::Error {
+    let mut message = headline.to_string();
+    for line in finding_lines(findings) {
+        message.push_str("\n  ");
+        message.push_str(&line);
     }
+    drift(message)
 }
-
-impl std::error::Error for Drift {}
 
 /// Output format for commands whose results machines read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -80,6 +94,7 @@ impl Workspace {
                 }
                 found.ok_or_else(|| {
                     hinted(
+                        ErrorKind::Usage,
                         format!(
                             "could not find `{MANIFEST_FILE}` in {} or any parent directory",
                             cwd.display()
@@ -113,6 +128,7 @@ impl Workspace {
         let bytes = std::fs::read(&self.manifest_path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 hinted(
+                    ErrorKind::Usage,
                     format!("`{}` does not exist", self.manifest_display),
                     "run `mlr init` to create one",
                 )
@@ -120,7 +136,7 @@ impl Workspace {
                 anyhow::Error::new(e).context(format!("reading {}", self.manifest_display))
             }
         })?;
-        let text = utf8(&bytes, &self.manifest_display)?;
+        let text = utf8(&bytes, &self.manifest_display, ErrorKind::Manifest)?;
         Ok(crate::manifest::parse(text, &self.manifest_display)?)
     }
 
@@ -133,19 +149,20 @@ impl Workspace {
                 return Err(anyhow::Error::new(e).context(format!("reading {}", self.lock_display)));
             }
         };
-        let text = utf8(&bytes, &self.lock_display)?.to_string();
+        let text = utf8(&bytes, &self.lock_display, ErrorKind::Lock)?.to_string();
         let read = crate::lock::parse(&text, &self.lock_display)?;
         Ok(Some((text, read)))
     }
 }
 
-fn utf8<'a>(bytes: &'a [u8], display: &str) -> anyhow::Result<&'a str> {
+fn utf8<'a>(bytes: &'a [u8], display: &str, kind: ErrorKind) -> anyhow::Result<&'a str> {
     std::str::from_utf8(bytes).map_err(|e| {
         let valid = &bytes[..e.valid_up_to()];
         let text = String::from_utf8_lossy(valid);
         anyhow::Error::new(
             FileError::at_offset(display, &text, text.len(), "the file is not valid UTF-8")
-                .with_hint("ml.toml and ml.lock are UTF-8 text files"),
+                .with_hint("ml.toml and ml.lock are UTF-8 text files")
+                .with_kind(kind),
         )
     })
 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Drift, Format, Workspace};
+use super::{Format, Workspace, drift};
 use crate::config::Config;
 use crate::error::{HintExt, print_stdout};
 use crate::verify::{VerifyFinding, verify};
@@ -51,13 +51,11 @@ pub fn run(ws: &Workspace, config: &Config, format: Format) -> anyhow::Result<()
         );
         return Ok(());
     }
-    Err(anyhow::Error::new(Drift {
-        message: format!(
-            "verification failed: {} finding{}",
-            findings.len(),
-            if findings.len() == 1 { "" } else { "s" }
-        ),
-    }))
+    Err(drift(format!(
+        "verification failed: {} finding{}",
+        findings.len(),
+        if findings.len() == 1 { "" } else { "s" }
+    )))
     .hint(
         if findings
             .iter()

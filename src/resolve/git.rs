@@ -10,18 +10,12 @@ use sha2::{Digest, Sha256};
 
 use super::Source;
 use crate::config::Config;
-use crate::error::{Hinted, hinted};
-use crate::lock::satisfies::{git_satisfies, is_hex_sha};
+use crate::error::{Error, ErrorKind, hinted};
+use crate::lock::satisfies::is_hex_sha;
 use crate::lock::{GitPin, SubmodulePin};
-use crate::manifest::GitSource;
 use crate::redact::redact_url;
 
-/// `[git.NAME]` as a request.
-#[derive(Debug, Clone)]
-pub struct GitRequest {
-    pub name: String,
-    pub source: GitSource,
-}
+pub use crate::requests::GitRequest;
 
 /// Resolves git requests through the cache.
 pub struct GitResolver<'a> {
@@ -50,10 +44,6 @@ impl Source for GitResolver<'_> {
         &request.name
     }
 
-    fn satisfied_by(request: &GitRequest, pin: &GitPin) -> bool {
-        git_satisfies(&request.source, pin)
-    }
-
     fn resolve(&self, request: &GitRequest) -> anyhow::Result<GitPin> {
         let url = &request.source.url;
         reject_password(url)?;
@@ -70,15 +60,18 @@ impl Source for GitResolver<'_> {
             } else {
                 format!("branches and tags there include: {}", known.join(", "))
             };
-            e.context(Hinted {
-                message: format!(
-                    "git source `{}`: rev `{}` not found in {}",
-                    request.name,
-                    request.source.rev,
-                    redact_url(url)
-                ),
-                hint,
-            })
+            e.context(
+                Error::new(
+                    ErrorKind::Resolution,
+                    format!(
+                        "git source `{}`: rev `{}` not found in {}",
+                        request.name,
+                        request.source.rev,
+                        redact_url(url)
+                    ),
+                )
+                .with_hint(hint),
+            )
         })?;
         let tree = db.tree_of(&commit)?;
         let submodules = if request.source.submodules {
@@ -104,6 +97,7 @@ fn reject_password(url: &str) -> anyhow::Result<()> {
         if let Some((userinfo, _)) = authority.rsplit_once('@') {
             if userinfo.contains(':') {
                 return Err(hinted(
+                    ErrorKind::Manifest,
                     format!("git URL {} carries a password", redact_url(url)),
                     "remove the credential from the URL and use a git credential helper or ~/.netrc; mlr never writes credentials into ml.lock",
                 ));

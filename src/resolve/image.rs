@@ -12,28 +12,16 @@ use sha2::{Digest, Sha256};
 
 use super::Source;
 use crate::config::Config;
-use crate::error::{HintExt, hinted};
-use crate::lock::satisfies::image_satisfies;
+use crate::error::{ErrorKind, HintExt, hinted};
 use crate::lock::{ImagePin, PlatformDigest};
 use crate::manifest::{ImageRef, Platform};
+pub use crate::requests::ImageRequest;
 use crate::settings::Mirrors;
 
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-
-/// An image to pin, for a set of platforms.
-#[derive(Debug, Clone)]
-pub struct ImageRequest {
-    /// Role in the lock: `base`.
-    pub name: String,
-    pub reference: ImageRef,
-    pub platforms: Vec<Platform>,
-    /// Check the registry's tag list for the tag before pinning it (for
-    /// tags mlr chose itself, such as an `nvidia/cuda` tag from `[cuda]`).
-    pub confirm_tag: bool,
-}
 
 /// Resolves image requests against OCI registries.
 pub struct ImageResolver<'a> {
@@ -46,10 +34,6 @@ impl Source for ImageResolver<'_> {
 
     fn name(request: &ImageRequest) -> &str {
         &request.name
-    }
-
-    fn satisfied_by(request: &ImageRequest, pin: &ImagePin) -> bool {
-        image_satisfies(&request.reference, &request.platforms, pin).is_ok()
     }
 
     fn resolve(&self, request: &ImageRequest) -> anyhow::Result<ImagePin> {
@@ -159,6 +143,7 @@ async fn resolve_image(request: &ImageRequest, mirrors: &Mirrors) -> anyhow::Res
                         })
                         .collect();
                     hinted(
+                        ErrorKind::Resolution,
                         format!("image {r} has no manifest for {want}"),
                         format!(
                             "it provides {}; change `project.platforms` or the image",
@@ -207,6 +192,7 @@ async fn resolve_image(request: &ImageRequest, mirrors: &Mirrors) -> anyhow::Res
         for want in &request.platforms {
             if !platform_matches(want, &have) {
                 return Err(hinted(
+                    ErrorKind::Resolution,
                     format!(
                         "image {r} is a single-platform image for {}/{}, not {want}",
                         have.os, have.architecture
@@ -269,6 +255,7 @@ async fn confirm_tag(
     near.sort();
     near.truncate(8);
     Err(hinted(
+        ErrorKind::Resolution,
         format!("{} has no tag `{tag}`", canonical.name()),
         if near.is_empty() {
             "set `[base] image` explicitly".to_string()
@@ -356,6 +343,7 @@ pub(crate) fn registry_error(
     let text = e.to_string();
     match e {
         E::AuthenticationFailure(_) | E::UnauthorizedError { .. } => hinted(
+            ErrorKind::Network,
             format!("registry {} refused access: {text}", r.registry),
             format!(
                 "log in with `docker login {}` (mlr reads DOCKER_CONFIG or ~/.docker/config.json)",
@@ -363,70 +351,10 @@ pub(crate) fn registry_error(
             ),
         ),
         E::ImageManifestNotFoundError(_) => hinted(
+            ErrorKind::Resolution,
             format!("{r} does not exist in the registry: {text}"),
             "check the tag; if it was deleted upstream, pin another tag or a digest",
         ),
         other => anyhow::Error::new(other),
     }
-}
-
-/// The images a manifest needs pinned, by lock name: `base` (from `[base]`
-/// or the tag `[cuda]` picks) and, when `[cuda] flavor` is `runtime` or
-/// `base` and git sources have `build` steps, `builder`: the `devel` flavor
-/// of the same CUDA, whose `nvcc` compiles the sources in a stage that the
-/// runtime image never contains. The bool says whether the tag must be
-/// confirmed in the registry's tag list (mlr computed it).
-pub fn wanted_images(
-    manifest: &crate::manifest::Manifest,
-) -> anyhow::Result<Vec<(&'static str, ImageRef, bool)>> {
-    use crate::compat::Flavor;
-    if let Some(b) = &manifest.base {
-        return Ok(vec![("base", b.image.clone(), false)]);
-    }
-    let Some(cuda) = &manifest.cuda else {
-        return Ok(Vec::new());
-    };
-    let builds = manifest.git.values().any(|g| !g.build.is_empty());
-    let flavor = match cuda.flavor {
-        Some(f) => Flavor::from(f),
-        // Source builds need nvcc.
-        None if builds => Flavor::Devel,
-        None => Flavor::Runtime,
-    };
-    let mut wanted = vec![("base", cuda_reference(manifest, cuda, flavor)?, true)];
-    if builds && flavor != Flavor::Devel {
-        wanted.push((
-            "builder",
-            cuda_reference(manifest, cuda, Flavor::Devel)?,
-            true,
-        ));
-    }
-    Ok(wanted)
-}
-
-/// The `nvidia/cuda` image of one flavor for `[cuda]`.
-fn cuda_reference(
-    manifest: &crate::manifest::Manifest,
-    cuda: &crate::manifest::Cuda,
-    flavor: crate::compat::Flavor,
-) -> anyhow::Result<ImageRef> {
-    let tag = manifest
-        .compat()
-        .cuda_image_tag(&cuda.version, cuda.cudnn.as_deref(), flavor, None)
-        .map_err(|e| {
-            hinted(
-                format!(
-                    "[cuda] cannot pick an nvidia/cuda {} image: {}",
-                    flavor.as_str(),
-                    e.message
-                ),
-                if e.alternatives.is_empty() {
-                    "set `[base] image` explicitly".to_string()
-                } else {
-                    format!("these would work: {}", e.alternatives.join("; "))
-                },
-            )
-        })?;
-    ImageRef::parse(&format!("nvidia/cuda:{tag}"))
-        .map_err(|e| anyhow!("the computed tag `{tag}` is not a valid reference: {e}"))
 }

@@ -32,7 +32,7 @@ use super::image::{
     registry_error, runtime,
 };
 use crate::config::Config;
-use crate::error::hinted;
+use crate::error::{ErrorKind, hinted};
 use crate::manifest::ImageRef;
 
 /// How many symlinks one lookup may follow (Linux's `MAXSYMLINKS`).
@@ -116,6 +116,7 @@ fn read(
     .context("parsing the image manifest")?;
     if manifest.manifests.is_some() {
         return Err(hinted(
+            ErrorKind::Resolution,
             format!("{manifest_digest} is an image index, not an image manifest"),
             "pass the digest of one platform's manifest (the lock's per-platform digest)",
         ));
@@ -314,6 +315,7 @@ impl Compression {
             | "application/vnd.docker.image.rootfs.diff.tar.gzip"
             | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => Ok(Compression::Gzip),
             "application/vnd.oci.image.layer.v1.tar+zstd" => Err(hinted(
+                ErrorKind::Resolution,
                 "the image has a zstd-compressed layer, which mlr cannot read yet",
                 "use an image with gzip layers, or set the distro in ml.toml",
             )),
@@ -664,6 +666,7 @@ impl<'a> BlobStore<'a> {
     fn net(&mut self) -> anyhow::Result<&mut Net> {
         if self.config.offline {
             return Err(hinted(
+                ErrorKind::Usage,
                 format!(
                     "image {} is not in the cache and --offline forbids downloading it",
                     self.canonical.name()

@@ -1,8 +1,10 @@
 //! Resolution: turning a requirement from `ml.toml` into a pin for `ml.lock`.
 //!
-//! Each source kind (image, git; later pip and apt) lives in its own module
-//! behind the [`Source`] trait, so the lock operation treats them alike:
-//! keep a pin that still satisfies its request, resolve the rest.
+//! Each source kind lives in its own module. Image and git sources resolve
+//! one request at a time behind the [`Source`] trait; pip and apt resolve
+//! a whole closure at once. Whether a pin is still good is not decided
+//! here: that is [`crate::lock::satisfies`], pure and offline, which the
+//! lock operation asks before it resolves anything.
 
 pub mod apt;
 pub mod git;
@@ -19,9 +21,6 @@ pub trait Source {
 
     /// The entry's name in the lock (`base`, a git source name, ...).
     fn name(request: &Self::Request) -> &str;
-
-    /// Whether an existing pin still satisfies the request (offline).
-    fn satisfied_by(request: &Self::Request, pin: &Self::Pin) -> bool;
 
     /// Resolve the request against its upstream (network).
     fn resolve(&self, request: &Self::Request) -> anyhow::Result<Self::Pin>;

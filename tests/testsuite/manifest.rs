@@ -10,8 +10,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use mlr::compat::Flavor;
 use mlr::error::FileError;
-use mlr::manifest::{self, CudaFlavor, Manifest, Platform};
+use mlr::manifest::{self, Manifest, Platform};
 use predicates::prelude::*;
 
 fn fixtures() -> PathBuf {
@@ -157,7 +158,7 @@ fn full_manifest_parses_into_the_model() {
     let cuda = m.cuda.as_ref().unwrap();
     assert_eq!(cuda.version, "11.8");
     assert_eq!(cuda.cudnn.as_deref(), Some("8"));
-    assert_eq!(cuda.flavor, Some(CudaFlavor::Devel));
+    assert_eq!(cuda.flavor, Some(Flavor::Devel));
     assert_eq!(cuda.arch, ["7.0", "8.0", "8.6+PTX"]);
     assert_eq!(m.python.as_ref().unwrap().version, "3.10");
     let framework = &m.framework.as_ref().unwrap().packages;

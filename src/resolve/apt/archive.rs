@@ -16,13 +16,7 @@ use crate::manifest::ImageRef;
 use crate::redact::redact_url;
 use crate::resolve::image_files::{parse_os_release, read_image_files};
 
-/// One `deb` line (or deb822 stanza) of the image's apt sources.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceEntry {
-    pub uri: String,
-    pub suite: String,
-    pub components: Vec<String>,
-}
+pub use crate::requests::{SourceEntry, parse_one_line_sources};
 
 /// What the base image says about apt, for one platform. `sources` is
 /// empty when the image configures none (then `[apt] sources` must).
@@ -97,36 +91,6 @@ pub fn base_apt(config: &Config, base: &ImagePin, platform: &str) -> anyhow::Res
             .context("reading /var/lib/dpkg/status of the base image")?,
         local_python: files.get("/usr/local/bin/python3").is_some(),
     })
-}
-
-/// `deb [opts] uri suite comp...` lines.
-pub fn parse_one_line_sources(text: &str) -> Vec<SourceEntry> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        let mut words: Vec<&str> = line.split_whitespace().collect();
-        if words.first() != Some(&"deb") {
-            continue;
-        }
-        words.remove(0);
-        if words.first().is_some_and(|w| w.starts_with('[')) {
-            while let Some(w) = words.first() {
-                let done = w.ends_with(']');
-                words.remove(0);
-                if done {
-                    break;
-                }
-            }
-        }
-        if words.len() >= 2 {
-            out.push(SourceEntry {
-                uri: words[0].trim_end_matches('/').to_string(),
-                suite: words[1].to_string(),
-                components: words[2..].iter().map(|c| c.to_string()).collect(),
-            });
-        }
-    }
-    out
 }
 
 /// deb822 `.sources` stanzas (`Types: deb`, `URIs`, `Suites`, `Components`).

@@ -19,7 +19,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use crate::config::Config;
-use crate::error::hinted;
+use crate::error::{ErrorKind, hinted};
 use crate::lock::{PipArtifact, PipPin};
 use crate::manifest::Platform;
 use crate::redact::{redact_text, redact_url};
@@ -58,30 +58,11 @@ pub struct PipRequest {
     pub upgrade: Option<BTreeSet<String>>,
 }
 
-/// PEP 503 normalized name.
-pub fn normalize(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut dash = false;
-    for c in name.chars() {
-        if c == '-' || c == '_' || c == '.' {
-            dash = true;
-        } else {
-            if dash && !out.is_empty() {
-                out.push('-');
-            }
-            dash = false;
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
-}
+pub use crate::package_name::normalize;
 
-/// The distribution name a PEP 508 requirement starts with, normalized.
+/// The normalized distribution name a PEP 508 requirement starts with.
 pub fn requirement_name(requirement: &str) -> String {
-    let end = requirement
-        .find(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)))
-        .unwrap_or(requirement.len());
-    normalize(&requirement[..end])
+    crate::package_name::requirement_name(requirement).to_string()
 }
 
 /// Whether `name` matches a glob (`*` and `?`), both normalized.
@@ -302,6 +283,7 @@ fn run_uv(mut cmd: Command) -> anyhow::Result<()> {
     }
     let stderr = redact_text(String::from_utf8_lossy(&out.stderr).trim());
     Err(hinted(
+        ErrorKind::Resolution,
         format!("pip resolution failed:\n{stderr}"),
         "check the requirements in ml.toml and that the indexes are reachable",
     ))
@@ -516,6 +498,7 @@ fn choose_artifact(
             }
             None => {
                 return Err(hinted(
+                    ErrorKind::Resolution,
                     format!(
                         "{name} {version} has no wheel for {platform} (python {}.{}) and no sdist",
                         target.python.0, target.python.1

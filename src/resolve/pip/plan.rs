@@ -4,36 +4,14 @@
 
 use anyhow::Context;
 
-use super::{IndexSpec, PYPI, normalize, requirement_name};
+use super::{IndexSpec, PYPI};
 use crate::compat::{Compat, TorchVariant};
 use crate::config::Config;
-use crate::error::hinted;
+use crate::error::{ErrorKind, hinted};
+use crate::lock::satisfies::major_minor;
 use crate::lock::{ImagePin, PythonPin};
 use crate::manifest::{ImageRef, Manifest};
-
-/// The requirements as `ml.toml` states them (framework as `name==version`),
-/// in a fixed order: what `ml.lock` records as `requested` and what
-/// `satisfies` compares, offline and without data tables.
-pub fn manifest_requests(manifest: &Manifest) -> Vec<String> {
-    let mut out: Vec<String> = manifest
-        .framework
-        .iter()
-        .flat_map(|f| f.packages.iter().map(|(n, v)| format!("{n}=={v}")))
-        .collect();
-    out.extend(manifest.pip.iter().flat_map(|p| p.packages.iter().cloned()));
-    out.extend(
-        manifest
-            .profiles
-            .values()
-            .flat_map(|p| p.pip.iter().cloned()),
-    );
-    out
-}
-
-/// Whether the manifest asks for any Python package.
-pub fn wants_python(manifest: &Manifest) -> bool {
-    !manifest_requests(manifest).is_empty()
-}
+use crate::requests::{PipOrigin, Requests};
 
 /// What uv is asked, for one manifest and interpreter.
 #[derive(Debug, Clone)]
@@ -133,13 +111,12 @@ pub fn plan(manifest: &Manifest, compat: &Compat, python: &str) -> anyhow::Resul
         }
         torch = variant;
     }
-    for r in manifest
+    for r in Requests::of(manifest)
         .pip
         .iter()
-        .flat_map(|p| p.packages.iter())
-        .chain(manifest.profiles.values().flat_map(|p| p.pip.iter()))
+        .filter(|r| r.origin != PipOrigin::Framework)
     {
-        requirements.push((r.clone(), r.clone()));
+        requirements.push((r.written.clone(), r.written.clone()));
     }
     Ok(PipPlan {
         requirements,
@@ -151,6 +128,7 @@ pub fn plan(manifest: &Manifest, compat: &Compat, python: &str) -> anyhow::Resul
 
 fn incompatible(name: &str, version: &str, e: &crate::compat::Incompatible) -> anyhow::Error {
     hinted(
+        ErrorKind::Resolution,
         format!("[framework] {name} = \"{version}\": {}", e.message),
         if e.alternatives.is_empty() {
             "change the framework, CUDA or Python version".to_string()
@@ -189,7 +167,7 @@ pub fn python_environment(
         .text("/etc/os-release")
         .map(|t| parse_os_release(&t))
         .ok_or_else(|| {
-            hinted(
+            hinted(ErrorKind::Resolution,
                 format!("the base image {} has no /etc/os-release, so mlr cannot tell which Python and glibc it provides", base.requested),
                 "use a Debian or Ubuntu based image for pip packages",
             )
@@ -198,6 +176,7 @@ pub fn python_environment(
     let shown = format!("{} {}", os.id, version_id);
     let glibc = compat.os_glibc(&os.id, &version_id).ok_or_else(|| {
         hinted(
+            ErrorKind::Resolution,
             format!(
                 "mlr does not know the glibc of {shown} (the base image {})",
                 base.requested
@@ -211,6 +190,7 @@ pub fn python_environment(
             let wanted = major_minor(&p.version);
             if wanted != d {
                 return Err(hinted(
+                    ErrorKind::Resolution,
                     format!(
                         "[python] version = \"{}\", but the base image ({shown}) provides Python {d}",
                         p.version
@@ -225,6 +205,7 @@ pub fn python_environment(
         (None, Some(d)) => d.to_string(),
         (_, None) => {
             return Err(hinted(
+                ErrorKind::Resolution,
                 format!("mlr does not know which Python {shown} provides"),
                 "use a Debian 11-13 or Ubuntu 20.04-24.04 based image",
             ));
@@ -237,11 +218,6 @@ pub fn python_environment(
     })
 }
 
-/// `3.11.4` → `3.11`.
-pub fn major_minor(v: &str) -> String {
-    v.split('.').take(2).collect::<Vec<_>>().join(".")
-}
-
 /// `"3.11"` → `(3, 11)`.
 pub fn parse_pair(v: &str) -> anyhow::Result<(u32, u32)> {
     let mut it = v.split('.');
@@ -251,41 +227,4 @@ pub fn parse_pair(v: &str) -> anyhow::Result<(u32, u32)> {
         (Some(a), Some(b)) => Ok((a, b)),
         _ => anyhow::bail!("`{v}` is not MAJOR.MINOR"),
     }
-}
-
-/// The normalized names of the framework packages.
-pub fn framework_names(manifest: &Manifest) -> Vec<String> {
-    manifest
-        .framework
-        .iter()
-        .flat_map(|f| f.packages.keys())
-        .map(|n| normalize(n))
-        .collect()
-}
-
-/// The normalized names of the direct requirements.
-pub fn requested_names(plan: &PipPlan) -> Vec<String> {
-    plan.requirements
-        .iter()
-        .map(|(r, _)| requirement_name(r))
-        .collect()
-}
-
-/// Names requested only by `[profile.*] pip`, never by the prod image.
-pub fn profile_only_names(manifest: &Manifest) -> Vec<String> {
-    let prod: Vec<String> = framework_names(manifest)
-        .into_iter()
-        .chain(
-            manifest
-                .pip
-                .iter()
-                .flat_map(|p| p.packages.iter().map(|r| requirement_name(r))),
-        )
-        .collect();
-    manifest
-        .profiles
-        .values()
-        .flat_map(|p| p.pip.iter().map(|r| requirement_name(r)))
-        .filter(|n| !prod.contains(n))
-        .collect()
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 use crate::config::Config;
-use crate::error::hinted;
+use crate::error::{ErrorKind, hinted};
 use crate::http::Http;
 use crate::redact::redact_url;
 
@@ -60,6 +60,7 @@ pub fn locate(config: &Config, index_url: &str) -> anyhow::Result<PathBuf> {
     }
     if config.offline {
         return Err(hinted(
+            ErrorKind::Usage,
             format!("uv {UV_VERSION} is not in the cache and --offline forbids downloading it"),
             "run once without --offline, or point MLR_UV at a uv binary",
         ));
