@@ -186,7 +186,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Lock(a) => {
             let mode = if a.check {
                 ops::lock::LockMode::Check
-            } else if a.locked || a.frozen {
+            } else if a.frozen {
+                ops::lock::LockMode::Frozen
+            } else if a.locked {
                 ops::lock::LockMode::Locked
             } else {
                 ops::lock::LockMode::Write

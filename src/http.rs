@@ -4,6 +4,8 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
+
+use crate::error::{Error, ErrorKind};
 use sha2::{Digest, Sha256};
 
 use crate::redact::redact_url;
@@ -75,13 +77,21 @@ impl Http {
             if let Some(auth) = auth {
                 req = req.basic_auth(&auth.username, Some(&auth.password));
             }
-            let resp = req
-                .send()
-                .await
-                .with_context(|| format!("requesting {}", redact_url(url)))?;
+            let resp = req.send().await.map_err(|e| {
+                anyhow::Error::new(e).context(Error::new(
+                    ErrorKind::Network,
+                    format!("requesting {}", redact_url(url)),
+                ))
+            })?;
             let status = resp.status();
             if !status.is_success() {
-                bail!("{} answered {status}", redact_url(url));
+                let answer = HttpStatus {
+                    url: redact_url(url),
+                    status: status.as_u16(),
+                    reason: status.canonical_reason().unwrap_or(""),
+                };
+                let kind = Error::new(ErrorKind::Network, answer.to_string());
+                return Err(anyhow::Error::new(answer).context(kind));
             }
             let bytes = resp
                 .bytes()
@@ -117,6 +127,32 @@ impl Http {
             .map_err(|e| e.error)
             .with_context(|| format!("writing {}", dest.display()))?;
         Ok(())
+    }
+}
+
+/// A server answered with an error status: callers decide on `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpStatus {
+    /// Redacted of credentials.
+    pub url: String,
+    pub status: u16,
+    pub reason: &'static str,
+}
+
+impl std::fmt::Display for HttpStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} answered {} {}", self.url, self.status, self.reason)
+    }
+}
+
+impl std::error::Error for HttpStatus {}
+
+impl HttpStatus {
+    /// The status of a failed request, if the server answered at all.
+    pub fn of(err: &anyhow::Error) -> Option<u16> {
+        err.chain()
+            .find_map(|c| c.downcast_ref::<HttpStatus>())
+            .map(|s| s.status)
     }
 }
 

@@ -383,18 +383,20 @@ fn apt(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<
         }
         _ => {}
     }
-    if requests.wants_apt() && !lock.apt.iter().all(|a| a.architecture == "all") {
-        for platform in &requests.platforms {
-            if !lock
-                .apt
-                .iter()
-                .any(|a| a.architecture == platform.architecture && a.requested.is_some())
-            {
+    // Every platform has each request pinned for its architecture (or
+    // for all of them).
+    for platform in &requests.platforms {
+        for r in &requests.apt {
+            let pinned = lock.apt.iter().any(|a| {
+                a.requested.as_deref() == Some(r.written.as_str())
+                    && (a.architecture == platform.architecture || a.architecture == "all")
+            });
+            if !pinned && locked.contains(&r.written.as_str()) {
                 out.push(Finding::NotSatisfied {
                     kind: Kind::Apt,
-                    name: platform.architecture.clone(),
-                    requested: format!("apt packages for {platform}"),
-                    locked: "none".into(),
+                    name: r.name.clone(),
+                    requested: format!("{} for {platform}", r.written),
+                    locked: format!("no {} pin", platform.architecture),
                 });
             }
         }

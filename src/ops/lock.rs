@@ -28,6 +28,8 @@ pub enum LockMode {
     Check,
     /// Fail with exit 1 instead of changing the lock (no resolution).
     Locked,
+    /// `Locked`, offline (`--frozen`).
+    Frozen,
 }
 
 #[derive(Debug, Clone)]
@@ -134,17 +136,22 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
         .chain((apt_wanted && !keep_apt).then(|| "apt packages".to_string()))
         .collect();
 
-    if options.mode == LockMode::Locked {
+    if let LockMode::Locked | LockMode::Frozen = options.mode {
+        let flag = match options.mode {
+            LockMode::Frozen => "--frozen",
+            _ => "--locked",
+        };
+        let hint = format!("run `mlr lock` without {flag} and commit the result");
         let Some(read) = read else {
             return Err(drift(format!(
-                "{0} needs to be updated, but --locked was passed to prevent this ({0} does not exist)",
+                "{0} needs to be updated, but {flag} was passed to prevent this ({0} does not exist)",
                 ws.lock_display
             )))
-            .hint("run `mlr lock` without --locked and commit the result");
+            .hint(hint);
         };
         if !findings.is_empty() || read.non_canonical_line.is_some() || update.is_some() {
             let mut headline = format!(
-                "{} needs to be updated, but --locked was passed to prevent this",
+                "{} needs to be updated, but {flag} was passed to prevent this",
                 ws.lock_display
             );
             if let Some(line) = read.non_canonical_line {
@@ -159,8 +166,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
                     to_resolve.join(", ")
                 ));
             }
-            return Err(stale_lock(&headline, &findings))
-                .hint("run `mlr lock` without --locked and commit the result");
+            return Err(stale_lock(&headline, &findings)).hint(hint);
         }
         config
             .shell

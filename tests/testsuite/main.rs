@@ -5,6 +5,7 @@ mod support;
 
 mod apt;
 mod aptrepo_rig;
+mod architecture;
 mod backends;
 mod cli;
 mod cuda_base;
@@ -21,4 +22,5 @@ mod rig;
 mod schema;
 mod secrets;
 mod seeds;
+mod staleness;
 mod verify;

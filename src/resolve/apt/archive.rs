@@ -199,7 +199,7 @@ fn fetch_packages_file(
                     .with_context(|| format!("decompressing {}", redact_url(&canonical)))?;
                 return Ok(Some((canonical, text)));
             }
-            Err(e) if format!("{e:#}").contains("404") => continue,
+            Err(e) if crate::http::HttpStatus::of(&e) == Some(404) => continue,
             Err(e) => {
                 return Err(e).with_context(|| format!("fetching {}", redact_url(&canonical)));
             }
