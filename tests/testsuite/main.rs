@@ -21,4 +21,5 @@ mod rig;
 mod schema;
 mod secrets;
 mod seeds;
+mod snapshots;
 mod verify;
