@@ -23,4 +23,5 @@ mod schema;
 mod secrets;
 mod seeds;
 mod staleness;
+mod snapshots;
 mod verify;
