@@ -712,6 +712,8 @@ fn lock_check_and_locked_report_without_writing() {
         Fetching git kernels (file://[GIT]/kernels)
     Would update git kernels [SHORT_HASH] (main) → [SHORT_HASH] (stable)
     error: ml.lock is out of date
+      stale: git `kernels`: requirement `file://[GIT]/kernels#stable` is not satisfied by the lock (`file://[GIT]/kernels#main ([COMMIT])`)
+      stale: ml.toml changed since the lock was written (fingerprint sha256:[SHORT_HASH] → sha256:[SHORT_HASH])
     hint: run `mlr lock` and commit the result
     ");
     snapshot!(f.filters(), run(f.mlr().args(["lock", "--check", "--format", "json"])), @r#"
@@ -732,21 +734,27 @@ fn lock_check_and_locked_report_without_writing() {
     --- stderr
         Fetching git kernels (file://[GIT]/kernels)
     error: ml.lock is out of date
+      stale: git `kernels`: requirement `file://[GIT]/kernels#stable` is not satisfied by the lock (`file://[GIT]/kernels#main ([COMMIT])`)
+      stale: ml.toml changed since the lock was written (fingerprint sha256:[SHORT_HASH] → sha256:[SHORT_HASH])
     hint: run `mlr lock` and commit the result
     "#);
     snapshot!(f.filters(), run(f.mlr().args(["lock", "--locked"])), @"
     exit: 1
     --- stdout
     --- stderr
-    error: ml.lock needs to be updated, but --locked was passed to prevent this (git `kernels` must be resolved again)
+    error: ml.lock needs to be updated, but --locked was passed to prevent this
+      stale: git `kernels`: requirement `file://[GIT]/kernels#stable` is not satisfied by the lock (`file://[GIT]/kernels#main ([COMMIT])`)
+      stale: ml.toml changed since the lock was written (fingerprint sha256:[SHORT_HASH] → sha256:[SHORT_HASH])
     hint: run `mlr lock` without --locked and commit the result
     ");
     snapshot!(f.filters(), run(f.mlr().args(["lock", "--frozen"])), @"
     exit: 1
     --- stdout
     --- stderr
-    error: ml.lock needs to be updated, but --locked was passed to prevent this (git `kernels` must be resolved again)
-    hint: run `mlr lock` without --locked and commit the result
+    error: ml.lock needs to be updated, but --frozen was passed to prevent this
+      stale: git `kernels`: requirement `file://[GIT]/kernels#stable` is not satisfied by the lock (`file://[GIT]/kernels#main ([COMMIT])`)
+      stale: ml.toml changed since the lock was written (fingerprint sha256:[SHORT_HASH] → sha256:[SHORT_HASH])
+    hint: run `mlr lock` without --frozen and commit the result
     ");
 }
 
@@ -1014,7 +1022,7 @@ fn dockerfile_renders_the_lock_and_refuses_a_stale_or_missing_one() {
     --- stdout
     --- stderr
     error: ml.lock does not satisfy ml.toml:
-      ml.toml changed since the lock was written (fingerprint sha256:[SHORT_HASH] → sha256:[SHORT_HASH])
+      stale: ml.toml changed since the lock was written (fingerprint sha256:[SHORT_HASH] → sha256:[SHORT_HASH])
     hint: run `mlr lock`
     ");
 
@@ -1165,7 +1173,7 @@ fn build_refuses_what_it_cannot_build_before_starting_an_engine() {
     --- stdout
     --- stderr
     error: ml.lock does not satisfy ml.toml:
-      ml.toml changed since the lock was written (fingerprint sha256:[SHORT_HASH] → sha256:[SHORT_HASH])
+      stale: ml.toml changed since the lock was written (fingerprint sha256:[SHORT_HASH] → sha256:[SHORT_HASH])
     hint: run `mlr lock`
     ");
     f.project.file("ml.toml", &manifest);
