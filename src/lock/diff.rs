@@ -7,8 +7,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::Lockfile;
 use super::satisfies::Kind;
+use super::{Lockfile, PackagePin};
 
 /// How an entry changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -85,26 +85,8 @@ pub fn diff(old: Option<&Lockfile>, new: &Lockfile) -> Vec<Change> {
         .into_iter()
         .partition(|c| c.action == ChangeKind::Removed);
     out.extend(git);
-    packages(
-        Kind::Pip,
-        old.pip
-            .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str())),
-        new.pip
-            .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str())),
-        &mut out,
-    );
-    packages(
-        Kind::Apt,
-        old.apt
-            .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str())),
-        new.apt
-            .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str())),
-        &mut out,
-    );
+    packages(Kind::Pip, &old.pip, &new.pip, &mut out);
+    packages(Kind::Apt, &old.apt, &new.apt, &mut out);
     out.extend(removed_git);
     out
 }
@@ -179,14 +161,9 @@ fn entries<'a>(
 }
 
 /// `Updated pip numpy 1.26.3 → 1.26.4`, `Added …`, `Removed …` for one
-/// kind of package pin, given each lock's `(name, version)` pairs (several
-/// versions of one name, one per platform or architecture, are joined).
-fn packages<'a>(
-    kind: Kind,
-    old: impl Iterator<Item = (&'a str, &'a str)>,
-    new: impl Iterator<Item = (&'a str, &'a str)>,
-    out: &mut Vec<Change>,
-) {
+/// kind of package pin (several versions of one name, one per platform or
+/// architecture, are joined).
+fn packages<P: PackagePin>(kind: Kind, old: &[P], new: &[P], out: &mut Vec<Change>) {
     let (o, n) = (versions_by_name(old), versions_by_name(new));
     for (name, nv) in &n {
         let nv = nv.join(", ");
@@ -227,14 +204,12 @@ fn change(
 }
 
 /// Each name's versions, in the order first seen.
-fn versions_by_name<'a>(
-    pins: impl Iterator<Item = (&'a str, &'a str)>,
-) -> BTreeMap<&'a str, Vec<&'a str>> {
+fn versions_by_name<P: PackagePin>(pins: &[P]) -> BTreeMap<&str, Vec<&str>> {
     let mut m: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (name, version) in pins {
-        let v = m.entry(name).or_default();
-        if !v.contains(&version) {
-            v.push(version);
+    for p in pins {
+        let v = m.entry(p.name()).or_default();
+        if !v.contains(&p.version()) {
+            v.push(p.version());
         }
     }
     m

@@ -154,6 +154,38 @@ pub struct SubmodulePin {
     pub commit: String,
 }
 
+/// What apt and pip pins share: a name, a version, and the request of
+/// `ml.toml` that asked for it (none for what a request pulled in).
+pub trait PackagePin {
+    fn name(&self) -> &str;
+    fn version(&self) -> &str;
+    fn requested(&self) -> Option<&str>;
+}
+
+impl PackagePin for AptPin {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn version(&self) -> &str {
+        &self.version
+    }
+    fn requested(&self) -> Option<&str> {
+        self.requested.as_deref()
+    }
+}
+
+impl PackagePin for PipPin {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn version(&self) -> &str {
+        &self.version
+    }
+    fn requested(&self) -> Option<&str> {
+        self.requested.as_deref()
+    }
+}
+
 impl Lockfile {
     pub fn new(fingerprint: String) -> Self {
         Lockfile {

@@ -12,7 +12,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::read::ReadLock;
-use super::{GitPin, ImagePin, Lockfile};
+use super::{GitPin, ImagePin, Lockfile, PackagePin};
 use crate::manifest::{GitSource, ImageRef, Manifest, Platform};
 use crate::requests::{ImageRequest, PYTHON_APT_REQUEST, Requests};
 
@@ -309,21 +309,12 @@ pub fn is_hex_sha(rev: &str) -> bool {
 /// apt: the direct requests as written, the implicit Python, the archive
 /// (`[apt] sources`, `[apt] snapshot`) and every locked architecture.
 fn apt(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<Finding>) {
-    let locked: Vec<&str> = lock
+    let wanted: Vec<(&str, &str)> = requests
         .apt
         .iter()
-        .filter_map(|p| p.requested.as_deref())
+        .map(|r| (r.name.as_str(), r.written.as_str()))
         .collect();
-    direct_requests(
-        Kind::Apt,
-        requests
-            .apt
-            .iter()
-            .map(|r| (r.name.as_str(), r.written.as_str())),
-        &locked,
-        |r| r.split('=').next().unwrap_or(r).to_string(),
-        out,
-    );
+    let locked = direct_requests(Kind::Apt, &wanted, &lock.apt, out);
 
     // The distribution's Python: decided (against the base image) when
     // pip packages were locked; no implicit pin may outlive them.
@@ -406,21 +397,12 @@ fn apt(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<
 /// pip: the direct requirements as written, the interpreter, every
 /// platform's artifact, and the framework's CUDA build.
 fn pip(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<Finding>) {
-    let locked: Vec<&str> = lock
+    let wanted: Vec<(&str, &str)> = requests
         .pip
         .iter()
-        .filter_map(|p| p.requested.as_deref())
+        .map(|r| (r.name.as_str(), r.written.as_str()))
         .collect();
-    direct_requests(
-        Kind::Pip,
-        requests
-            .pip
-            .iter()
-            .map(|r| (r.name.as_str(), r.written.as_str())),
-        &locked,
-        |r| crate::package_name::requirement_name(r).to_string(),
-        out,
-    );
+    direct_requests(Kind::Pip, &wanted, &lock.pip, out);
     let Some(python) = lock.python.as_ref().filter(|_| requests.wants_python()) else {
         return;
     };
@@ -515,16 +497,15 @@ pub fn major_minor(v: &str) -> String {
 }
 
 /// Direct requests compared as written: `(name, written)` wanted against
-/// the `requested` values the lock records; `name_of` names a locked one.
-fn direct_requests<'a>(
+/// the `requested` values the pins record. Returns those values.
+fn direct_requests<'a, P: PackagePin>(
     kind: Kind,
-    wanted: impl Iterator<Item = (&'a str, &'a str)>,
-    locked: &[&str],
-    name_of: impl Fn(&str) -> String,
+    wanted: &[(&str, &str)],
+    pins: &'a [P],
     out: &mut Vec<Finding>,
-) {
-    let wanted: Vec<(&str, &str)> = wanted.collect();
-    for (name, written) in &wanted {
+) -> Vec<&'a str> {
+    let locked: Vec<&str> = pins.iter().filter_map(P::requested).collect();
+    for (name, written) in wanted {
         if !locked.contains(written) {
             out.push(Finding::NewRequirement {
                 kind,
@@ -533,15 +514,19 @@ fn direct_requests<'a>(
             });
         }
     }
-    for l in locked {
-        if !wanted.iter().any(|(_, w)| w == l) {
-            out.push(Finding::RemovedRequirement {
-                kind,
-                name: name_of(l),
-                locked: (*l).to_string(),
-            });
+    for p in pins {
+        match p.requested() {
+            Some(l) if !wanted.iter().any(|(_, w)| *w == l) => {
+                out.push(Finding::RemovedRequirement {
+                    kind,
+                    name: p.name().to_string(),
+                    locked: l.to_string(),
+                })
+            }
+            _ => {}
         }
     }
+    locked
 }
 
 #[cfg(test)]

@@ -22,6 +22,6 @@ mod rig;
 mod schema;
 mod secrets;
 mod seeds;
-mod staleness;
 mod snapshots;
+mod staleness;
 mod verify;
