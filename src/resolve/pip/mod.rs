@@ -59,11 +59,7 @@ pub struct PipRequest {
 }
 
 pub use crate::package_name::normalize;
-
-/// The normalized distribution name a PEP 508 requirement starts with.
-pub fn requirement_name(requirement: &str) -> String {
-    crate::package_name::requirement_name(requirement).to_string()
-}
+use crate::package_name::requirement_name;
 
 /// Whether `name` matches a glob (`*` and `?`), both normalized.
 pub fn glob_matches(pattern: &str, name: &str) -> bool {
@@ -210,7 +206,7 @@ fn pyproject(request: &PipRequest, extra_routed: &BTreeSet<String>, config: &Con
     }
     let routed: Vec<(String, &str)> = deps
         .iter()
-        .map(|d| requirement_name(d))
+        .map(|d| requirement_name(d).to_string())
         .filter_map(|n| {
             let idx = request.index_for(&n);
             (idx.name != request.default_index.name).then_some((n, idx.name.as_str()))
