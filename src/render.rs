@@ -226,11 +226,14 @@ pub fn dockerfile_for(
                 d,
                 "{run}set -e; \\\n{}; \\\n\
                  \x20   MLR_GIT_COMMIT={}; MAX_JOBS=\"${{MAX_JOBS:-$(nproc)}}\"; export MLR_GIT_COMMIT MAX_JOBS; \\\n\
+                 {}; \\\n\
                  \x20   {} || exit $?; \\\n\
+                 \x20   trap - EXIT; \\\n\
                  {}",
                 start_build_stamp(),
                 pin.commit,
-                source.build.join(" && \\\n    "),
+                report_failed_build_step(&pin.name),
+                numbered_build_steps(&source.build),
                 collect_build_outputs()
             );
         }
@@ -319,6 +322,76 @@ pub fn dockerfile_for(
     Ok(d)
 }
 
+/// The start of the line each `RUN` mlr writes prints on stderr when it
+/// fails in a way mlr can name: `mlr-failure: kind=KIND key=value ...`.
+/// Backends diagnose a failed build from these lines alone, never from
+/// the text of the failing commands (which any build step can print).
+pub const FAILURE_MARKER: &str = "mlr-failure:";
+
+/// What a failure marker reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// A git source's `build` step exited non-zero: `source=NAME step=N
+    /// status=S`, steps counted from 1 in `[git.NAME] build` order.
+    BuildStep,
+    /// `apt-get download` of the locked versions failed: `status=S`.
+    AptDownload,
+    /// A downloaded `.deb` does not match the lock's sha256: `status=S`.
+    AptHash,
+}
+
+impl FailureKind {
+    /// The `kind=` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::BuildStep => "build-step",
+            FailureKind::AptDownload => "apt-download",
+            FailureKind::AptHash => "apt-hash",
+        }
+    }
+
+    /// The kind a `kind=` value names.
+    pub fn parse(s: &str) -> Option<FailureKind> {
+        [
+            FailureKind::BuildStep,
+            FailureKind::AptDownload,
+            FailureKind::AptHash,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// Shell that reports a failing build step of git source `name`: an
+/// `EXIT` trap prints the marker with the step (`$mlr_step`) and the
+/// status when the shell exits non-zero, and keeps that status. POSIX
+/// `sh` (dash, busybox ash); removed with `trap - EXIT` once the steps
+/// have run.
+fn report_failed_build_step(name: &str) -> String {
+    // `name` is validated as `[A-Za-z0-9._-]+`, so it is safe unquoted.
+    format!(
+        "\x20   trap 'mlr_status=$?; trap - EXIT; if [ \"$mlr_status\" -ne 0 ]; then \
+         echo \"{FAILURE_MARKER} kind={} source={name} step=$mlr_step status=$mlr_status\" >&2; fi; \
+         exit \"$mlr_status\"' EXIT",
+        FailureKind::BuildStep.as_str()
+    )
+}
+
+/// The `build` steps chained with `&&` in one shell (so a `cd` carries
+/// over), each preceded by the number the failure marker reports.
+fn numbered_build_steps(steps: &[String]) -> String {
+    let mut s = String::new();
+    for (i, step) in steps.iter().enumerate() {
+        let n = i + 1;
+        if i == 0 {
+            let _ = write!(s, "mlr_step={n}; {step}");
+        } else {
+            let _ = write!(s, " && \\\n    mlr_step={n} && {step}");
+        }
+    }
+    s
+}
+
 /// The file name `apt-get download` gives a package.
 pub fn apt_download_name(name: &str, version: &str, arch: &str) -> String {
     format!("{name}_{}_{arch}.deb", version.replace(':', "%3a"))
@@ -356,6 +429,11 @@ pub fn prod_apt_pins<'a>(manifest: &Manifest, lock: &'a Lockfile) -> Vec<&'a cra
 fn apt_layer(pins: &[&crate::lock::AptPin], target: &Target) -> String {
     use std::collections::BTreeMap;
     let mut d = format!("{}set -eu; \\\n", target.run());
+    // Reports which part failed (the marker) and exits with its status.
+    let _ = writeln!(
+        d,
+        "    mlr_fail() {{ mlr_status=$?; echo \"{FAILURE_MARKER} kind=$1 status=$mlr_status\" >&2; exit \"$mlr_status\"; }}; \\"
+    );
     // (canonical line, line as fetched), in the canonical lines' order.
     let mut snapshot_lines: Vec<(String, String)> = Vec::new();
     for p in pins {
@@ -419,9 +497,11 @@ fn apt_layer(pins: &[&crate::lock::AptPin], target: &Target) -> String {
             .collect();
         let _ = writeln!(
             d,
-            "      {arch}) pkgs='{}'; apt-get download $pkgs; \\\n        printf '%s\\n' {} | sha256sum -c --quiet - ;; \\",
+            "      {arch}) pkgs='{}'; apt-get download $pkgs || mlr_fail {}; \\\n        printf '%s\\n' {} | sha256sum -c --quiet - || mlr_fail {} ;; \\",
             wanted.join(" "),
-            sums.join(" ")
+            FailureKind::AptDownload.as_str(),
+            sums.join(" "),
+            FailureKind::AptHash.as_str(),
         );
     }
     d.push_str("      *) echo \"ml.lock pins no apt packages for $(dpkg --print-architecture)\" >&2; exit 1 ;; \\\n    esac; \\\n");
@@ -1044,6 +1124,42 @@ apt = ["vim"]
         );
         assert!(built.contains(" APT_CONFIG=/run/secrets/mlr-apt-ca; \\\n"));
         assert!(!plain.contains("--mount") && !plain.contains("/run/secrets"));
+    }
+
+    #[test]
+    fn the_steps_mlr_writes_report_their_failures_with_a_marker() {
+        let (manifest, lock) = sample();
+        let d = dockerfile(&manifest, &lock).unwrap();
+        // The git build: the steps chained in one shell as written, each
+        // numbered, under a trap that reports the step and its status;
+        // the trap is gone before the outputs are gathered.
+        let build = "\
+    trap 'mlr_status=$?; trap - EXIT; if [ \"$mlr_status\" -ne 0 ]; then echo \"mlr-failure: kind=build-step source=kernels step=$mlr_step status=$mlr_status\" >&2; fi; exit \"$mlr_status\"' EXIT; \\
+    mlr_step=1; curl -fsSL https://snapshot.debian.org/archive/debian/20250520T000000Z/README -o /tmp/readme && \\
+    mlr_step=2 && echo FROM docker.io/nvidia/cuda@sha256:aaaa > /tmp/from && make install || exit $?; \\
+    trap - EXIT; \\
+    mkdir -p /opt/mlr/build-out; cd /; \\
+";
+        assert!(d.contains(build), "{d}");
+        // Each apt layer: the download and the hash check each report
+        // their own failure and exit with its status.
+        assert_eq!(
+            d.matches("\n    mlr_fail() { mlr_status=$?; echo \"mlr-failure: kind=$1 status=$mlr_status\" >&2; exit \"$mlr_status\"; }; \\\n").count(),
+            2,
+            "{d}"
+        );
+        assert_eq!(
+            d.matches(" apt-get download $pkgs || mlr_fail apt-download; \\\n")
+                .count(),
+            2
+        );
+        assert_eq!(
+            d.matches(" | sha256sum -c --quiet - || mlr_fail apt-hash ;; \\\n")
+                .count(),
+            2
+        );
+        // Nothing else carries a marker.
+        assert_eq!(d.matches(FAILURE_MARKER).count(), 3);
     }
 
     #[test]
