@@ -96,6 +96,13 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
                 .clamped_timestamp()
                 .map(|_| lock.lock.source_date_epoch()),
             platform: &platform,
+            git_builds: manifest
+                .git
+                .iter()
+                .filter(|(_, source)| !source.build.is_empty())
+                .map(|(name, source)| (name.clone(), source.build.clone()))
+                .collect(),
+            apt_snapshot: lock.lock.apt_snapshot().map(str::to_string),
         },
         &config.shell,
     )?;
