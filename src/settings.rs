@@ -107,19 +107,6 @@ impl Mirrors {
         fetched.to_string()
     }
 
-    /// `text` with every canonical URL prefix (followed by `/`, a space,
-    /// a quote or the end) replaced by its mirror: for the Dockerfile the
-    /// engine builds, never for what is pinned.
-    pub fn rewrite_urls(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for (canonical, mirror) in &self.urls {
-            for end in ["/", " ", "'", "\"", "\n"] {
-                out = out.replace(&format!("{canonical}{end}"), &format!("{mirror}{end}"));
-            }
-        }
-        out
-    }
-
     pub fn is_empty(&self) -> bool {
         self.registries.is_empty() && self.urls.is_empty()
     }
@@ -231,10 +218,6 @@ mod tests {
             "http://127.0.0.1:9/whl/cu124/torch-2.5.1%2Bcu124-cp311-cp311-linux_x86_64.whl"
         );
         assert_eq!(m.canonical_url(&mirrored), f);
-        assert_eq!(
-            m.rewrite_urls("deb [x] https://pypi.org/simple bookworm main\n"),
-            "deb [x] http://127.0.0.1:8/simple bookworm main\n"
-        );
         // Prefixes match at path boundaries only.
         assert_eq!(
             m.url("https://pypi.org/simplex"),

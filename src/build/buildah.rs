@@ -128,9 +128,13 @@ impl Backend for BudTool {
             cmd.arg("--label").arg(format!("{k}={v}"));
         }
         cmd.arg(request.context);
-        if let Err((status, detail)) =
-            super::run_streaming(cmd, self.program, self.install_hint, shell)?
-        {
+        if let Err(failed) = super::run_streaming(cmd, self.program, self.install_hint, shell)? {
+            // A step mlr rendered says what failed; the engine's own
+            // messages are read only when none did.
+            if let Some(e) = request.step_failure(&failed.output) {
+                return Err(e);
+            }
+            let detail = failed.detail;
             if detail.contains("http: server gave HTTP response to HTTPS client") {
                 return Err(hinted(
                     ErrorKind::Engine,
@@ -138,13 +142,11 @@ impl Backend for BudTool {
                     "mlr turns TLS verification off only when every FROM registry is on 127.0.0.1; list other insecure registries in /etc/containers/registries.conf",
                 ));
             }
-            if let Some(e) = super::expired_apt_pin(&detail) {
-                return Err(e);
-            }
             bail!(
-                "{} {} failed ({status}):\n{detail}",
+                "{} {} failed ({}):\n{detail}",
                 self.program,
-                self.build_subcommand
+                self.build_subcommand,
+                failed.status
             );
         }
         let id = std::fs::read_to_string(iidfile.path()).context("reading the image ID")?;
@@ -168,7 +170,7 @@ impl Backend for BudTool {
             cmd.arg("--tls-verify=false");
         }
         cmd.arg(&target.tag).arg(format!("docker://{}", target.tag));
-        if let Err((status, detail)) =
+        if let Err(super::Failed { status, detail, .. }) =
             super::run_streaming(cmd, self.program, self.install_hint, shell)?
         {
             if let Some(e) = super::push_unauthorized(self.program, target, &detail) {

@@ -60,7 +60,13 @@ impl Backend for Docker {
             cmd.arg("--label").arg(format!("{k}={v}"));
         }
         cmd.arg(request.context);
-        if let Err((status, detail)) = super::run_streaming(cmd, "docker", INSTALL_HINT, shell)? {
+        if let Err(failed) = super::run_streaming(cmd, "docker", INSTALL_HINT, shell)? {
+            // A step mlr rendered says what failed; the engine's own
+            // messages are read only when none did.
+            if let Some(e) = request.step_failure(&failed.output) {
+                return Err(e);
+            }
+            let detail = failed.detail;
             if buildkit && (detail.contains("buildx") || detail.contains("requires BuildKit")) {
                 return Err(hinted(
                     ErrorKind::Engine,
@@ -74,10 +80,7 @@ impl Backend for Docker {
             if let Some(e) = engine_down(&detail) {
                 return Err(e);
             }
-            if let Some(e) = super::expired_apt_pin(&detail) {
-                return Err(e);
-            }
-            bail!("docker build failed ({status}):\n{detail}");
+            bail!("docker build failed ({}):\n{detail}", failed.status);
         }
         let id = std::fs::read_to_string(iidfile.path()).context("reading the image ID")?;
         Ok(id.trim().to_string())
@@ -88,7 +91,7 @@ impl Backend for Docker {
         cmd.arg("push").arg(&target.tag);
         let output = match super::run_streaming(cmd, "docker", INSTALL_HINT, shell)? {
             Ok(output) => output,
-            Err((status, detail)) => {
+            Err(super::Failed { status, detail, .. }) => {
                 if let Some(e) = engine_down(&detail)
                     .or_else(|| super::push_unauthorized("docker", target, &detail))
                 {

@@ -1,12 +1,13 @@
 //! Building images: the build context (git sources exported at their locked
 //! commits, pip files, `[image] copy` files), the build secrets (extra CA
 //! certificates), the container-engine backends (docker, buildah, podman)
-//! and how one is chosen.
+//! and how one is chosen, and what a failed build reports.
 
 pub mod buildah;
 pub mod context;
 pub mod detect;
 pub mod docker;
+pub mod failure;
 pub mod podman;
 pub mod secrets;
 
@@ -36,6 +37,23 @@ pub struct BuildRequest<'a> {
     /// The locked platform to build (`linux/arm64`): the engine pulls that
     /// platform's manifest of the locked base.
     pub platform: &'a str,
+    /// Each git source with `build` steps and its steps, as in `ml.toml`:
+    /// a failed step's marker names the source and the step's number.
+    pub git_builds: Vec<(String, Vec<String>)>,
+    /// The lock's apt snapshot, if its packages come from one.
+    pub apt_snapshot: Option<String>,
+}
+
+impl BuildRequest<'_> {
+    /// The error for a failed build whose output has a step's failure
+    /// marker; `None` when no step mlr rendered reported its failure.
+    pub(crate) fn step_failure(
+        &self,
+        output: &[(failure::Stream, String)],
+    ) -> Option<anyhow::Error> {
+        failure::StepFailure::from_output(output, &self.git_builds, self.apt_snapshot.as_deref())
+            .map(failure::StepFailure::into_error)
+    }
 }
 
 /// The container engines mlr builds with.
@@ -152,15 +170,28 @@ pub(crate) fn push_unauthorized(
     })
 }
 
+/// A build or push command that exited non-zero.
+pub(crate) struct Failed {
+    pub status: std::process::ExitStatus,
+    /// The last lines of stdout and of stderr, for a generic error.
+    pub detail: String,
+    /// The lines of both streams in the order they came (the last
+    /// [`OUTPUT_LINES`]), for failure markers.
+    pub output: Vec<(failure::Stream, String)>,
+}
+
+/// How many lines of a failed command's output are kept for its markers:
+/// a step's marker comes right before the engine stops.
+const OUTPUT_LINES: usize = 20_000;
+
 /// Run a build or push command, streaming its stdout as progress. Returns
-/// the last lines of stdout on success; on failure, the status and the last
-/// lines of both streams (for the error).
+/// the last lines of stdout on success; on failure, its status and output.
 pub(crate) fn run_streaming(
     mut cmd: std::process::Command,
     program: &str,
     install_hint: &str,
     shell: &Shell,
-) -> anyhow::Result<Result<Vec<String>, (std::process::ExitStatus, String)>> {
+) -> anyhow::Result<Result<Vec<String>, Failed>> {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
 
@@ -176,21 +207,36 @@ pub(crate) fn run_streaming(
             install_hint,
         )
     })?;
-    // Engines write progress to either stream (BuildKit: stderr); both
-    // are shown as they come.
+    // Engines write progress to either stream (BuildKit: stderr; buildah:
+    // a step's stdout and stderr on its own); both are shown as they come,
+    // and kept together in that order.
+    type Output = std::sync::Mutex<std::collections::VecDeque<(failure::Stream, String)>>;
+    let output = std::sync::Arc::new(Output::default());
+    let keep = |output: &Output, stream: failure::Stream, line: &str| {
+        let mut output = output.lock().unwrap_or_else(|e| e.into_inner());
+        if output.len() == OUTPUT_LINES {
+            output.pop_front();
+        }
+        output.push_back((stream, line.to_string()));
+    };
     let stderr = child.stderr.take().expect("piped stderr");
     let err_shell = shell.clone();
+    let err_output = output.clone();
     let err_thread = std::thread::spawn(move || {
         BufReader::new(stderr)
             .lines()
             .map_while(Result::ok)
-            .inspect(|line| err_shell.passthrough(line))
+            .inspect(|line| {
+                err_shell.passthrough(line);
+                keep(&err_output, failure::Stream::Stderr, line);
+            })
             .collect::<Vec<_>>()
     });
     let mut tail: std::collections::VecDeque<String> = Default::default();
     if let Some(stdout) = child.stdout.take() {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             shell.passthrough(&line);
+            keep(&output, failure::Stream::Stdout, &line);
             tail.push_back(line);
             if tail.len() > 8 {
                 tail.pop_front();
@@ -215,23 +261,12 @@ pub(crate) fn run_streaming(
             .skip(err_lines.len().saturating_sub(20))
             .cloned(),
     );
-    Ok(Err((status, detail.join("\n"))))
-}
-
-/// A failed build's output that says a locked apt version is gone from its
-/// archive, as an error with the remedy.
-pub(crate) fn expired_apt_pin(detail: &str) -> Option<anyhow::Error> {
-    let line = detail.lines().find(|l| {
-        l.contains("Can't find a source to download version") || l.contains("was not found")
-    })?;
-    Some(crate::error::hinted(
-        crate::error::ErrorKind::BuildStep,
-        format!(
-            "a locked apt package is no longer served by its archive: {}",
-            line.trim()
-        ),
-        "exact apt versions expire on a live mirror; set [apt] snapshot = \"auto\" in ml.toml and run `mlr lock --update`",
-    ))
+    let output = std::mem::take(&mut *output.lock().unwrap_or_else(|e| e.into_inner()));
+    Ok(Err(Failed {
+        status,
+        detail: detail.join("\n"),
+        output: output.into(),
+    }))
 }
 
 #[cfg(test)]

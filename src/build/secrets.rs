@@ -9,10 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::error::{ErrorKind, hinted};
-
-/// Secret ids and where `RUN` steps see them.
-pub const CA_SECRET: &str = "mlr-ca";
-pub const APT_CA_SECRET: &str = "mlr-apt-ca";
+use crate::render::CaMounts;
 
 /// The secret files of one build; removed when dropped.
 pub struct CaSecrets {
@@ -51,26 +48,31 @@ impl CaSecrets {
             .prefix("mlr-secrets-")
             .tempdir()
             .context("creating a directory for build secrets")?;
-        write_private(&dir.path().join(CA_SECRET), bundle.as_bytes())?;
+        let mounts = CaMounts::default();
+        write_private(&dir.path().join(&mounts.bundle.id), bundle.as_bytes())?;
         write_private(
-            &dir.path().join(APT_CA_SECRET),
-            format!("Acquire::https::CAInfo \"{}\";\n", mount_path(CA_SECRET)).as_bytes(),
+            &dir.path().join(&mounts.apt_config.id),
+            format!("Acquire::https::CAInfo \"{}\";\n", mounts.bundle.target).as_bytes(),
         )?;
         Ok(Some(CaSecrets { dir }))
     }
 
+    /// Where the rendered `RUN` steps mount the secrets.
+    pub fn mounts(&self) -> CaMounts {
+        CaMounts::default()
+    }
+
     /// `(id, file)` for each secret, for the backend's `--secret` flags.
     pub fn files(&self) -> Vec<(String, PathBuf)> {
-        [CA_SECRET, APT_CA_SECRET]
-            .iter()
-            .map(|id| (id.to_string(), self.dir.path().join(id)))
+        let mounts = self.mounts();
+        [mounts.bundle.id, mounts.apt_config.id]
+            .into_iter()
+            .map(|id| {
+                let file = self.dir.path().join(&id);
+                (id, file)
+            })
             .collect()
     }
-}
-
-/// Where a `RUN` step finds secret `id`.
-pub fn mount_path(id: &str) -> String {
-    format!("/run/secrets/{id}")
 }
 
 /// The certificates the host trusts (`SSL_CERT_FILE`, else the Debian or

@@ -56,13 +56,15 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
     };
     let backend = kind.backend();
 
-    let dockerfile =
-        crate::render::dockerfile_for(&manifest, &lock.lock, options.profile.as_deref())?;
-    let dockerfile = crate::render::through_mirrors(&dockerfile, &lock.lock, &config.mirrors);
-    let dockerfile = match &ca {
-        Some(_) => crate::render::with_ca_secret(&dockerfile),
-        None => dockerfile,
-    };
+    let dockerfile = crate::render::dockerfile_for(
+        &manifest,
+        &lock.lock,
+        &crate::render::Target {
+            profile: options.profile.clone(),
+            mirrors: config.mirrors.clone(),
+            ca: ca.as_ref().map(|c| c.mounts()),
+        },
+    )?;
     let context = tempfile::Builder::new()
         .prefix("mlr-build-")
         .tempdir()
@@ -95,6 +97,13 @@ pub fn run(ws: &Workspace, config: &Config, options: &BuildOptions) -> anyhow::R
                 .clamped_timestamp()
                 .map(|_| lock.lock.source_date_epoch()),
             platform: &platform,
+            git_builds: manifest
+                .git
+                .iter()
+                .filter(|(_, source)| !source.build.is_empty())
+                .map(|(name, source)| (name.clone(), source.build.clone()))
+                .collect(),
+            apt_snapshot: lock.lock.apt_snapshot().map(str::to_string),
         },
         &config.shell,
     )?;

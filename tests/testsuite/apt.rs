@@ -281,18 +281,38 @@ fn the_image_has_exactly_the_locked_versions_and_a_dropped_one_fails() {
     );
     assert_eq!(out.lines().next(), Some("0"), "apt lists removed: {out}");
 
-    // The archive moves on and drops the locked version.
+    // The archive moves on and drops the locked version: the apt layer
+    // reports its download failing, and the lock (no snapshot) is told
+    // to use one.
     repo.add(&DebSpec::new("mlr-dep", "1.3-1").arch("all"));
     repo.remove("mlr-dep", "1.2-1");
     repo.publish();
-    project
+    let output = project
         .mlr()
         .args(["build", "--no-cache", "--tag", &format!("{tag}-dropped")])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("mlr-dep"))
-        .stderr(predicate::str::contains("hint:"))
-        .stderr(predicate::str::contains("snapshot"));
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let error = &stderr[stderr.find("error: ").expect("an error")..];
+    assert!(
+        error.starts_with(
+            "error: a locked apt package could not be downloaded: \
+             `apt-get download` exited with status 100; its last lines of output:\n"
+        ),
+        "{stderr}"
+    );
+    // apt's own words name the package, among the last lines.
+    assert!(
+        error
+            .lines()
+            .any(|l| l.starts_with("    E: ") && l.contains("mlr-dep")),
+        "{error}"
+    );
+    assert!(
+        error.contains("\nhint: exact apt versions expire on a live mirror; set [apt] snapshot"),
+        "{error}"
+    );
 }
 
 /// Live Debian: `git` and `libgl1` for bookworm on amd64 and arm64 against

@@ -4,7 +4,8 @@
 use predicates::prelude::*;
 
 use crate::support::{
-    GitRepo, ImageCleanup, Project, Registry, Service, docker, docker_run, require,
+    GitRepo, ImageCleanup, Project, Registry, Service, Storage, TestCa, Tool, docker, docker_run,
+    require,
 };
 
 #[test]
@@ -281,4 +282,126 @@ fn images_are_labelled_with_the_project_commit() {
         .assert()
         .success();
     assert_eq!(labels(&tag)["dev.mlr.git-dirty"], "true");
+}
+
+/// A git build step that fails after printing what looks like apt's
+/// words ("Unable to locate package", `.deb`, "was not found": the text
+/// mlr once took for an expired apt pin).
+const APT_LOOKALIKE: &str = "E: Unable to locate package foo (libfoo.deb was not found by apt)";
+
+/// A locked project on a busybox base whose git source's second build
+/// step prints [`APT_LOOKALIKE`] and exits 1. Returns the project, and the
+/// repository to keep alive.
+fn failing_build_step(registry: &Registry) -> (Project, tempfile::TempDir) {
+    registry.push_image("fail/base", "v1", "linux/amd64");
+    let repo_dir = tempfile::tempdir().unwrap();
+    let repo = GitRepo::init(repo_dir.path());
+    repo.commit_file("Makefile", "all:\n", "first");
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            r#"[base]
+image = "{base}"
+
+[git.kernels]
+url = "{url}"
+rev = "main"
+build = ["echo compiling", "echo \"{APT_LOOKALIKE}\"; exit 1", "echo never"]
+
+[image]
+user = "root"
+"#,
+            base = registry.reference("fail/base", "v1"),
+            url = repo.url()
+        ),
+    );
+    project.mlr().arg("lock").assert().success();
+    (project, repo_dir)
+}
+
+/// The failure is reported as the git source's step, with its command,
+/// status and last lines, and never as an apt problem.
+fn assert_reported_as_the_step(output: &std::process::Output) {
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let error = &stderr[stderr
+        .find("error: ")
+        .unwrap_or_else(|| panic!("no error in:\n{stderr}"))..];
+    let headline = format!(
+        "error: git source `kernels`: build step 2 (`echo \"{APT_LOOKALIKE}\"; exit 1`) \
+         exited with status 1; its last lines of output:\n"
+    );
+    assert!(error.starts_with(&headline), "{stderr}");
+    let tail: Vec<&str> = error.lines().skip(1).map(str::trim).collect();
+    assert_eq!(tail, ["compiling", APT_LOOKALIKE], "{stderr}");
+    for word in ["apt package", "snapshot"] {
+        assert!(!stderr.contains(word), "`{word}` in:\n{stderr}");
+    }
+}
+
+#[test]
+fn a_failing_build_step_is_reported_as_that_step_by_docker() {
+    require!(Service::Registry);
+    require!(Service::Git);
+    require!(Service::Docker);
+    let registry = Registry::start();
+    let (project, _repo) = failing_build_step(&registry);
+    let tag = format!("mlr-failing-step:{}", std::process::id());
+    let _cleanup = ImageCleanup::new([tag.clone()]);
+    let output = project
+        .mlr()
+        .args(["build", "--tag", &tag])
+        .output()
+        .unwrap();
+    assert_reported_as_the_step(&output);
+}
+
+/// With a CA certificate the docker backend builds on BuildKit, whose
+/// output tags each line with its step.
+#[test]
+fn a_failing_build_step_is_reported_as_that_step_by_buildkit() {
+    require!(Service::Registry);
+    require!(Service::Git);
+    require!(Service::Docker);
+    require!(Service::OpenSsl);
+    let registry = Registry::start();
+    let (project, _repo) = failing_build_step(&registry);
+    let ca = TestCa::new();
+    let tag = format!("mlr-failing-step-buildkit:{}", std::process::id());
+    let _cleanup = ImageCleanup::new([tag.clone()]);
+    let output = project
+        .mlr()
+        .env("MLR_DOCKER", crate::secrets::buildkit_docker())
+        .args(["build", "--tag", &tag, "--ca-cert"])
+        .arg(ca.ca_pem())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("#1 [internal] load build definition"),
+        "built with BuildKit"
+    );
+    assert_reported_as_the_step(&output);
+}
+
+#[test]
+fn a_failing_build_step_is_reported_as_that_step_by_buildah() {
+    require!(Service::Registry);
+    require!(Service::Git);
+    require!(Service::Buildah);
+    let registry = Registry::start();
+    let (project, _repo) = failing_build_step(&registry);
+    let storage = Storage::new(Tool::Buildah);
+    let output = storage
+        .mlr(&project)
+        .args([
+            "build",
+            "--backend",
+            "buildah",
+            "--tag",
+            "localhost/mlr-failing-step:1",
+        ])
+        .output()
+        .unwrap();
+    assert_reported_as_the_step(&output);
 }

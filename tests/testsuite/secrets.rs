@@ -16,7 +16,7 @@ const TOKEN: &str = "tok-7f3e9a1c5b2d4e6f8a0b";
 /// A docker CLI with BuildKit built in: the secret mounts need it. The
 /// engine package's own CLI (`/usr/bin/docker`, docker.io 20.10) has it;
 /// a newer CLI without the buildx plugin does not.
-fn buildkit_docker() -> String {
+pub(crate) fn buildkit_docker() -> String {
     std::env::var("MLR_TEST_BUILDKIT_DOCKER").unwrap_or_else(|_| "/usr/bin/docker".into())
 }
 
