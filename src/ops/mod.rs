@@ -195,6 +195,15 @@ pub fn image_name(text: &str, fallback: &str) -> String {
 pub fn write_atomic(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    // A missing directory is said plainly (the temporary file's random
+    // name would mean nothing to anyone).
+    std::fs::metadata(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".mlr-tmp-")
         .tempfile_in(dir)

@@ -949,6 +949,16 @@ fn dockerfile_renders_the_lock_and_refuses_a_stale_or_missing_one() {
     require!(Service::Git);
     let f = Fixture::locked();
 
+    // A file mlr cannot write is a local I/O error.
+    snapshot!(f.filters(), run(f.mlr().args(["dockerfile", "-o", "no-such-dir/Dockerfile"])), @r#"
+    exit: 2
+    --- stdout
+    --- stderr
+    error: writing no-such-dir/Dockerfile
+    caused by: creating a temporary file in no-such-dir
+    caused by: No such file or directory (os error 2)
+    "#);
+
     snapshot!(f.filters(), run(f.mlr().arg("dockerfile")), @r#"
     exit: 0
     --- stdout
@@ -979,7 +989,9 @@ fn dockerfile_renders_the_lock_and_refuses_a_stale_or_missing_one() {
           until touch /tmp/.mlr-probe && [ -n "$(find /tmp/.mlr-probe -newer /opt/mlr/.build-start)" ]; do sleep 0.01; done; \
         else newer=-newer; sleep 1; fi; \
         MLR_GIT_COMMIT=[COMMIT]; MAX_JOBS="${MAX_JOBS:-$(nproc)}"; export MLR_GIT_COMMIT MAX_JOBS; \
-        cat MARKER || exit $?; \
+        trap 'mlr_status=$?; trap - EXIT; if [ "$mlr_status" -ne 0 ]; then echo "mlr-failure: kind=build-step source=kernels step=$mlr_step status=$mlr_status" >&2; fi; exit "$mlr_status"' EXIT; \
+        mlr_step=1; cat MARKER || exit $?; \
+        trap - EXIT; \
         mkdir -p /opt/mlr/build-out; cd /; \
         find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp -o -path /var/tmp -o -path /var/cache -o -path /var/log -o -path /var/lib/apt/lists -o -path /root/.cache -o -path /opt/mlr/build-out -o -path /opt/mlr/.build-start -o -path /etc/hosts -o -path /etc/hostname -o -path /etc/resolv.conf -o -name __pycache__ \) -prune -o \( -type f -o -type l \) "$newer" /opt/mlr/.build-start \
           -exec sh -c 'cp -a --parents "$@" /opt/mlr/build-out/' sh {} +
@@ -990,7 +1002,9 @@ fn dockerfile_renders_the_lock_and_refuses_a_stale_or_missing_one() {
           until touch /tmp/.mlr-probe && [ -n "$(find /tmp/.mlr-probe -newer /opt/mlr/.build-start)" ]; do sleep 0.01; done; \
         else newer=-newer; sleep 1; fi; \
         MLR_GIT_COMMIT=[COMMIT]; MAX_JOBS="${MAX_JOBS:-$(nproc)}"; export MLR_GIT_COMMIT MAX_JOBS; \
-        sh tool.sh || exit $?; \
+        trap 'mlr_status=$?; trap - EXIT; if [ "$mlr_status" -ne 0 ]; then echo "mlr-failure: kind=build-step source=tools step=$mlr_step status=$mlr_status" >&2; fi; exit "$mlr_status"' EXIT; \
+        mlr_step=1; sh tool.sh || exit $?; \
+        trap - EXIT; \
         mkdir -p /opt/mlr/build-out; cd /; \
         find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp -o -path /var/tmp -o -path /var/cache -o -path /var/log -o -path /var/lib/apt/lists -o -path /root/.cache -o -path /opt/mlr/build-out -o -path /opt/mlr/.build-start -o -path /etc/hosts -o -path /etc/hostname -o -path /etc/resolv.conf -o -name __pycache__ \) -prune -o \( -type f -o -type l \) "$newer" /opt/mlr/.build-start \
           -exec sh -c 'cp -a --parents "$@" /opt/mlr/build-out/' sh {} +
@@ -1063,6 +1077,30 @@ fn build_prints_status_lines_around_the_engine_output() {
     exit: 0
     --- stdout
     --- stderr
+    ");
+
+    // A git source's build step fails after printing text about apt: the
+    // error names the source, the step and its status (build-step kind),
+    // never an apt archive.
+    f.edit(|m| {
+        m.replace(
+            "build = [\"sh tool.sh\"]",
+            "build = [\"sh tool.sh\", \"echo 'E: libfoo.deb was not found by apt' >&2; exit 3\"]",
+        )
+    });
+    f.mlr().arg("lock").assert().success();
+    let out = f.mlr().arg("build").output().expect("running mlr build");
+    let shown = render(&out, only_status_lines);
+    snapshot!(f.filters(), shown, @"
+    exit: 2
+    --- stdout
+    --- stderr
+    Checking out git kernels at [SHORT_HASH]
+    Checking out git tools at [SHORT_HASH]
+        Building snap:[SHORT_HASH] with docker
+    [engine output]
+    error: git source `tools`: build step 2 (`echo 'E: libfoo.deb was not found by apt' >&2; exit 3`) exited with status 3; its last lines of output:
+    [engine output]
     ");
 }
 
