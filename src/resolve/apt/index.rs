@@ -776,45 +776,50 @@ mod tests {
 
     #[test]
     fn versions_order_as_dpkg_does() {
-        use Ordering::*;
-        // Expectations from `dpkg --compare-versions` (dpkg 1.21, bookworm).
-        let cases = [
-            ("1.0", "1.0", Equal),
-            ("1.0", "1.00", Equal),
-            ("1.0", "1.", Equal),
-            ("1.", "1", Greater),
-            ("1.0", "1.0-0", Equal),
-            ("1.0-1", "1.0-1~bpo1", Greater),
-            ("1.0~rc1", "1.0", Less),
-            ("1.0~rc1", "1.0~rc1~1", Greater),
-            ("1:0.1", "2.0", Greater),
-            ("0:2.0", "2.0", Equal),
-            ("2.0", "10.0", Less),
-            ("1.0a", "1.0", Greater),
-            ("1.0a", "1.0+", Less),
-            ("1.0+", "1.0.", Less),
-            ("a", "b", Less),
-            ("1.2.3-1", "1.2.3-1.1", Less),
-            ("1.2.3-1+deb12u1", "1.2.3-1", Greater),
-            ("2.36-9+deb12u10", "2.36-9+deb12u4", Greater),
-            ("1:2.39.5-0+deb12u2", "1:2.39.2-1.1", Greater),
-            ("007", "7", Equal),
-            ("1.01", "1.1", Equal),
-            ("1.0~", "1.0", Less),
-            ("~~", "~", Less),
-            ("~~a", "~", Less),
-            ("1.0-a", "1.0-A", Greater),
-            ("1.0.0", "1.0a", Greater),
-            ("1.0z", "1.0+", Less),
-            ("3.0-1", "3.0-1build1", Less),
-            (
-                "99999999999999999999999",
-                "99999999999999999999998",
-                Greater,
-            ),
-            ("1.2-3-4", "1.2-3", Greater),
-        ];
-        for (a, b, expected) in cases {
+        // Expectations from `dpkg --compare-versions` (dpkg 1.21, bookworm):
+        // `a OP b`, one case a line.
+        const CASES: &str = "
+            1.0 = 1.0
+            1.0 = 1.00
+            1.0 = 1.
+            1. > 1
+            1.0 = 1.0-0
+            1.0-1 > 1.0-1~bpo1
+            1.0~rc1 < 1.0
+            1.0~rc1 > 1.0~rc1~1
+            1:0.1 > 2.0
+            0:2.0 = 2.0
+            2.0 < 10.0
+            1.0a > 1.0
+            1.0a < 1.0+
+            1.0+ < 1.0.
+            a < b
+            1.2.3-1 < 1.2.3-1.1
+            1.2.3-1+deb12u1 > 1.2.3-1
+            2.36-9+deb12u10 > 2.36-9+deb12u4
+            1:2.39.5-0+deb12u2 > 1:2.39.2-1.1
+            007 = 7
+            1.01 = 1.1
+            1.0~ < 1.0
+            ~~ < ~
+            ~~a < ~
+            1.0-a > 1.0-A
+            1.0.0 > 1.0a
+            1.0z < 1.0+
+            3.0-1 < 3.0-1build1
+            99999999999999999999999 > 99999999999999999999998
+            1.2-3-4 > 1.2-3
+        ";
+        for case in CASES.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let [a, op, b] = case.split(' ').collect::<Vec<_>>()[..] else {
+                panic!("a case is `a OP b`: {case}");
+            };
+            let expected = match op {
+                "<" => Ordering::Less,
+                "=" => Ordering::Equal,
+                ">" => Ordering::Greater,
+                _ => panic!("OP is <, = or >: {case}"),
+            };
             assert_eq!(compare_versions(a, b), expected, "{a} vs {b}");
             assert_eq!(compare_versions(b, a), expected.reverse(), "{b} vs {a}");
         }
