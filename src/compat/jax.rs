@@ -4,9 +4,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::framework::{FrameworkRow, check_python, find_row, versions};
 use super::torch::parse_cuda;
-use super::version::{describe_subset, join_or, python_minor, release, same_release};
-use super::{Compat, Incompatible, python_problems, source_problems};
+use super::version::{CudaVersion, describe_subset, join_or, release};
+use super::{Compat, Incompatible};
 
 /// One jax release (`data/jax.toml`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -45,27 +46,27 @@ pub struct JaxVariant {
     pub nvidia_suffix: Option<String>,
 }
 
-impl JaxRow {
-    pub(crate) fn same_key(a: &JaxRow, b: &JaxRow) -> bool {
-        same_release(&a.version, &b.version)
+impl FrameworkRow for JaxRow {
+    const NAME: &'static str = "jax";
+
+    fn fields(&self) -> (&str, &[String], &Option<String>) {
+        (&self.version, &self.python, &self.source)
     }
 
-    pub(crate) fn problems(&self) -> Vec<String> {
-        let what = format!("jax {}", self.version);
-        let mut out = Vec::new();
-        for v in [&self.version, &self.jaxlib] {
-            if release(v).is_none() {
-                out.push(format!("{what}: `{v}` is not a release version"));
-            }
-        }
-        out.extend(python_problems(&what, &self.python));
-        for c in &self.cuda {
-            if c.is_empty() || !c.bytes().all(|b| b.is_ascii_digit()) {
-                out.push(format!("{what}: cuda `{c}` is not a CUDA major (`12`)"));
-            }
-        }
-        out.extend(source_problems(&what, &self.source));
-        out
+    fn release_problems(&self, what: &str) -> Vec<String> {
+        [&self.version, &self.jaxlib]
+            .into_iter()
+            .filter(|v| release(v).is_none())
+            .map(|v| format!("{what}: `{v}` is not a release version"))
+            .collect()
+    }
+
+    fn build_problems(&self, what: &str) -> Vec<String> {
+        self.cuda
+            .iter()
+            .filter(|c| c.is_empty() || !c.bytes().all(|b| b.is_ascii_digit()))
+            .map(|c| format!("{what}: cuda `{c}` is not a CUDA major (`12`)"))
+            .collect()
     }
 }
 
@@ -78,24 +79,8 @@ impl Compat {
         cuda: Option<&str>,
         python: &str,
     ) -> Result<JaxVariant, Incompatible> {
-        let version = version.trim();
-        let all: Vec<&str> = self.jax.iter().map(|r| r.version.as_str()).collect();
-        let row = self
-            .jax
-            .iter()
-            .find(|r| same_release(&r.version, version))
-            .ok_or_else(|| {
-                Incompatible::new(format!(
-                    "jax {version} is not in mlr's compatibility table ({} to {}); describe it \
-                     with a [[compat.jax]] row in ml.toml",
-                    all.first().copied().unwrap_or("-"),
-                    all.last().copied().unwrap_or("-"),
-                ))
-                .with(all.last().map(|v| format!("jax {v}")).unwrap_or_default())
-            })?;
-        let wanted = cuda.map(parse_cuda).transpose()?;
-
-        let variant = match wanted {
+        let row = find_row(&self.jax, version)?;
+        let variant = match cuda.map(parse_cuda).transpose()? {
             None => JaxVariant {
                 jax: row.version.clone(),
                 jaxlib: row.jaxlib.clone(),
@@ -105,75 +90,53 @@ impl Compat {
                 pjrt: None,
                 nvidia_suffix: None,
             },
-            Some(c) => {
-                let major = c.major.to_string();
-                if !row.cuda.contains(&major) {
-                    let mut err = Incompatible::new(format!(
-                        "jax {} has no build for CUDA {}",
-                        row.version,
-                        c.minor_version()
-                    ));
-                    if !row.cuda.is_empty() {
-                        let majors: Vec<String> =
-                            row.cuda.iter().map(|m| format!("{m}.x")).collect();
-                        err = err.with(format!(
-                            "CUDA {} with jax {}",
-                            join_or(&majors),
-                            row.version
-                        ));
-                    }
-                    let fits: Vec<&str> = self
-                        .jax
-                        .iter()
-                        .filter(|r| r.cuda.contains(&major))
-                        .map(|r| r.version.as_str())
-                        .collect();
-                    if !fits.is_empty() {
-                        err = err.with(format!(
-                            "jax {} with CUDA {}",
-                            describe_subset(&all, &fits),
-                            c.minor_version()
-                        ));
-                    }
-                    return Err(err);
-                }
-                JaxVariant {
-                    jax: row.version.clone(),
-                    jaxlib: row.jaxlib.clone(),
-                    cuda: Some(major.clone()),
-                    requirement: format!("jax[cuda{major}]=={}", row.version),
-                    plugin: Some(format!("jax-cuda{major}-plugin")),
-                    pjrt: Some(format!("jax-cuda{major}-pjrt")),
-                    nvidia_suffix: Some(format!("cu{major}")),
-                }
-            }
+            Some(c) => self.jax_plugin(row, c)?,
         };
+        check_python(&self.jax, row, &row.version, python)?;
+        Ok(variant)
+    }
 
-        let py = python_minor(python)
-            .ok_or_else(|| Incompatible::new(format!("`{python}` is not a Python version")))?;
-        if !row.python.contains(&py) {
-            let with_py: Vec<&str> = self
+    /// The `jax[cudaNN]` install of `row` for `cuda`.
+    fn jax_plugin(&self, row: &JaxRow, cuda: CudaVersion) -> Result<JaxVariant, Incompatible> {
+        let major = cuda.major.to_string();
+        if !row.cuda.contains(&major) {
+            let mut err = Incompatible::new(format!(
+                "jax {} has no build for CUDA {}",
+                row.version,
+                cuda.minor_version()
+            ));
+            if !row.cuda.is_empty() {
+                let majors: Vec<String> = row.cuda.iter().map(|m| format!("{m}.x")).collect();
+                err = err.with(format!(
+                    "CUDA {} with jax {}",
+                    join_or(&majors),
+                    row.version
+                ));
+            }
+            let fits: Vec<&str> = self
                 .jax
                 .iter()
-                .filter(|r| r.python.contains(&py))
+                .filter(|r| r.cuda.contains(&major))
                 .map(|r| r.version.as_str())
                 .collect();
-            let mut err =
-                Incompatible::new(format!("jax {} has no wheels for Python {py}", row.version))
-                    .with(format!(
-                        "Python {} with jax {}",
-                        join_or(&row.python),
-                        row.version
-                    ));
-            if !with_py.is_empty() {
+            if !fits.is_empty() {
                 err = err.with(format!(
-                    "jax {} with Python {py}",
-                    describe_subset(&all, &with_py)
+                    "jax {} with CUDA {}",
+                    describe_subset(&versions(&self.jax), &fits),
+                    cuda.minor_version()
                 ));
             }
             return Err(err);
         }
-        Ok(variant)
+        Ok(JaxVariant {
+            jax: row.version.clone(),
+            jaxlib: row.jaxlib.clone(),
+            cuda: Some(major.clone()),
+            requirement: format!("jax[cuda{major}]=={}", row.version),
+            plugin: Some(format!("jax-cuda{major}-plugin")),
+            pjrt: Some(format!("jax-cuda{major}-pjrt")),
+            nvidia_suffix: Some(format!("cu{major}")),
+        })
     }
 }
 
@@ -183,12 +146,9 @@ mod tests {
 
     #[test]
     fn cuda_12_picks_the_cuda12_plugin() {
-        let v = Compat::builtin()
-            .jax("0.4.30", Some("12.4"), "3.11")
-            .unwrap();
         assert_eq!(
-            v,
-            JaxVariant {
+            Compat::builtin().jax("0.4.30", Some("12.4"), "3.11"),
+            Ok(JaxVariant {
                 jax: "0.4.30".into(),
                 jaxlib: "0.4.30".into(),
                 cuda: Some("12".into()),
@@ -196,7 +156,7 @@ mod tests {
                 plugin: Some("jax-cuda12-plugin".into()),
                 pjrt: Some("jax-cuda12-pjrt".into()),
                 nvidia_suffix: Some("cu12".into()),
-            }
+            })
         );
         // jax 0.4.35 pins jaxlib 0.4.34.
         assert_eq!(

@@ -6,6 +6,7 @@
 //! releases newer than this mlr through [`CompatOverrides`].
 
 mod cuda;
+mod framework;
 mod jax;
 mod os;
 mod tensorflow;
@@ -19,6 +20,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use cuda::{CudaImageRow, DriverRow, Flavor};
+use framework::FrameworkRow;
 pub use jax::{JaxRow, JaxVariant};
 pub use os::OsRow;
 pub use tensorflow::{TensorflowRow, TfVariant};

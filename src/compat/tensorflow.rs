@@ -2,12 +2,15 @@
 //! with. One Linux wheel per release serves CPU and GPU; since 2.14
 //! `tensorflow[and-cuda]` also installs CUDA and cuDNN as pip wheels.
 
+use std::borrow::Cow;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::framework::{FrameworkRow, check_python, find_row, versions};
 use super::torch::parse_cuda;
-use super::version::{CudaVersion, describe_subset, join_or, python_minor, release};
-use super::{Compat, Incompatible, python_problems, source_problems};
+use super::version::{CudaVersion, describe_subset, release};
+use super::{Compat, Incompatible};
 
 /// One tensorflow release series (`data/tensorflow.toml`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -33,6 +36,12 @@ pub struct TensorflowRow {
     pub note: Option<String>,
 }
 
+impl TensorflowRow {
+    fn tested_cuda(&self) -> Option<CudaVersion> {
+        self.cuda.as_deref().and_then(CudaVersion::parse)
+    }
+}
+
 /// The tensorflow install for a version, CUDA and Python.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TfVariant {
@@ -51,25 +60,33 @@ pub struct TfVariant {
     pub nvidia_suffix: Option<String>,
 }
 
-impl TensorflowRow {
-    pub(crate) fn same_key(a: &TensorflowRow, b: &TensorflowRow) -> bool {
-        super::version::same_release(&a.version, &b.version)
+impl FrameworkRow for TensorflowRow {
+    const NAME: &'static str = "tensorflow";
+
+    fn fields(&self) -> (&str, &[String], &Option<String>) {
+        (&self.version, &self.python, &self.source)
     }
 
-    fn tested_cuda(&self) -> Option<CudaVersion> {
-        self.cuda.as_deref().and_then(CudaVersion::parse)
+    /// Rows are series: `2.17.1` is served by the row `2.17`.
+    fn row_key(asked: &str) -> Result<Cow<'_, str>, Incompatible> {
+        let series = release(asked)
+            .filter(|r| r.len() >= 2)
+            .ok_or_else(|| Incompatible::new(format!("`{asked}` is not a tensorflow release")))?;
+        Ok(Cow::Owned(format!("{}.{}", series[0], series[1])))
     }
 
-    pub(crate) fn problems(&self) -> Vec<String> {
-        let what = format!("tensorflow {}", self.version);
-        let mut out = Vec::new();
+    fn release_problems(&self, _what: &str) -> Vec<String> {
         if release(&self.version).is_none_or(|r| r.len() != 2) {
-            out.push(format!(
+            return vec![format!(
                 "tensorflow `{}` is not a release series `MAJOR.MINOR`",
                 self.version
-            ));
+            )];
         }
-        out.extend(python_problems(&what, &self.python));
+        Vec::new()
+    }
+
+    fn build_problems(&self, what: &str) -> Vec<String> {
+        let mut out = Vec::new();
         if let Some(c) = &self.cuda {
             if CudaVersion::parse(c).is_none() {
                 out.push(format!("{what}: `{c}` is not a CUDA version"));
@@ -78,7 +95,6 @@ impl TensorflowRow {
         if self.and_cuda && self.cuda.is_none() {
             out.push(format!("{what}: and_cuda needs the tested `cuda`"));
         }
-        out.extend(source_problems(&what, &self.source));
         out
     }
 }
@@ -97,7 +113,7 @@ impl Compat {
         python: &str,
     ) -> Result<TfVariant, Incompatible> {
         let version = version.trim();
-        let row = self.tensorflow_row(version)?;
+        let row = find_row(&self.tensorflow, version)?;
         let wanted = cuda.map(parse_cuda).transpose()?;
         let pin = match release(version).map(|r| r.len()) {
             Some(2) => format!("=={version}.*"),
@@ -163,56 +179,12 @@ impl Compat {
             }
         };
 
-        let py = python_minor(python)
-            .ok_or_else(|| Incompatible::new(format!("`{python}` is not a Python version")))?;
-        if !row.python.contains(&py) {
-            let all: Vec<&str> = self.tensorflow.iter().map(|r| r.version.as_str()).collect();
-            let with_py: Vec<&str> = self
-                .tensorflow
-                .iter()
-                .filter(|r| r.python.contains(&py))
-                .map(|r| r.version.as_str())
-                .collect();
-            let mut err = Incompatible::new(format!(
-                "tensorflow {version} has no wheels for Python {py}"
-            ))
-            .with(format!(
-                "Python {} with tensorflow {version}",
-                join_or(&row.python)
-            ));
-            if !with_py.is_empty() {
-                err = err.with(format!(
-                    "tensorflow {} with Python {py}",
-                    describe_subset(&all, &with_py)
-                ));
-            }
-            return Err(err);
-        }
+        check_python(&self.tensorflow, row, version, python)?;
         Ok(variant)
-    }
-
-    fn tensorflow_row(&self, version: &str) -> Result<&TensorflowRow, Incompatible> {
-        let series = release(version)
-            .filter(|r| r.len() >= 2)
-            .ok_or_else(|| Incompatible::new(format!("`{version}` is not a tensorflow release")))?;
-        let series = format!("{}.{}", series[0], series[1]);
-        self.tensorflow
-            .iter()
-            .find(|r| super::version::same_release(&r.version, &series))
-            .ok_or_else(|| {
-                let first = self.tensorflow.first().map_or("-", |r| r.version.as_str());
-                let last = self.tensorflow.last().map_or("-", |r| r.version.as_str());
-                Incompatible::new(format!(
-                    "tensorflow {version} is not in mlr's compatibility table ({first} to \
-                     {last}); describe it with a [[compat.tensorflow]] row in ml.toml"
-                ))
-                .with(format!("tensorflow {last}"))
-            })
     }
 
     /// The series that run on `cuda`.
     fn tensorflow_alternatives_for(&self, cuda: CudaVersion) -> String {
-        let all: Vec<&str> = self.tensorflow.iter().map(|r| r.version.as_str()).collect();
         let fits: Vec<&str> = self
             .tensorflow
             .iter()
@@ -227,7 +199,7 @@ impl Compat {
         }
         format!(
             "tensorflow {} with CUDA {}",
-            describe_subset(&all, &fits),
+            describe_subset(&versions(&self.tensorflow), &fits),
             cuda.minor_version()
         )
     }
@@ -239,19 +211,16 @@ mod tests {
 
     #[test]
     fn and_cuda_releases_install_cuda_from_pip() {
-        let v = Compat::builtin()
-            .tensorflow("2.17.0", Some("12.4"), "3.11")
-            .unwrap();
         assert_eq!(
-            v,
-            TfVariant {
+            Compat::builtin().tensorflow("2.17.0", Some("12.4"), "3.11"),
+            Ok(TfVariant {
                 tensorflow: "2.17.0".into(),
                 cuda: Some("12.3".into()),
                 cudnn: Some("8.9".into()),
                 and_cuda: true,
                 requirement: "tensorflow[and-cuda]==2.17.0".into(),
                 nvidia_suffix: Some("cu12".into()),
-            }
+            })
         );
         // Older minor is fine: the wheels bring their own CUDA.
         assert!(

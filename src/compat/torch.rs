@@ -4,10 +4,11 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::framework::{FrameworkRow, check_python, find_row, versions};
 use super::version::{
-    CudaVersion, describe_subset, join_or, normalize_name, python_minor, same_release, split_local,
+    CudaVersion, describe_subset, join_or, normalize_name, release, same_release, split_local,
 };
-use super::{Compat, Incompatible, default_true, python_problems, source_problems};
+use super::{Compat, Incompatible, default_true};
 
 /// PyTorch's wheel index; a variant `cu124` lives under `<index>/cu124`.
 const PYTORCH_INDEX: &str = "https://download.pytorch.org/whl";
@@ -46,31 +47,7 @@ pub struct TorchRow {
     pub note: Option<String>,
 }
 
-/// The torch build to install for a torch version, CUDA and Python.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TorchVariant {
-    /// `2.5.1`
-    pub torch: String,
-    /// `cu124` or `cpu` for index builds; `None` for PyPI's default build.
-    pub local: Option<String>,
-    /// `12.4`; `None` for the CPU build.
-    pub cuda: Option<String>,
-    /// The index the build comes from; `None` for PyPI.
-    pub index_url: Option<String>,
-    pub torchvision: Option<String>,
-    pub torchaudio: Option<String>,
-    /// Whether this is PyPI's default wheel (no local version).
-    pub pypi_default: bool,
-    /// For PyPI's default build: the suffix of its `nvidia-*` dependencies,
-    /// which are what makes it a CUDA build (`cu12`).
-    pub nvidia_suffix: Option<String>,
-}
-
 impl TorchRow {
-    pub(crate) fn same_key(a: &TorchRow, b: &TorchRow) -> bool {
-        same_release(&a.version, &b.version)
-    }
-
     fn index_url(&self, local: &str) -> String {
         let base = self.index.as_deref().unwrap_or(PYTORCH_INDEX);
         format!("{}/{local}", base.trim_end_matches('/'))
@@ -122,14 +99,44 @@ impl TorchRow {
             ),
         }
     }
+}
 
-    pub(crate) fn problems(&self) -> Vec<String> {
-        let what = format!("torch {}", self.version);
-        let mut out = Vec::new();
-        if super::version::release(&self.version).is_none() {
-            out.push(format!("torch `{}` is not a release version", self.version));
+/// The torch build to install for a torch version, CUDA and Python.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TorchVariant {
+    /// `2.5.1`
+    pub torch: String,
+    /// `cu124` or `cpu` for index builds; `None` for PyPI's default build.
+    pub local: Option<String>,
+    /// `12.4`; `None` for the CPU build.
+    pub cuda: Option<String>,
+    /// The index the build comes from; `None` for PyPI.
+    pub index_url: Option<String>,
+    pub torchvision: Option<String>,
+    pub torchaudio: Option<String>,
+    /// Whether this is PyPI's default wheel (no local version).
+    pub pypi_default: bool,
+    /// For PyPI's default build: the suffix of its `nvidia-*` dependencies,
+    /// which are what makes it a CUDA build (`cu12`).
+    pub nvidia_suffix: Option<String>,
+}
+
+impl FrameworkRow for TorchRow {
+    const NAME: &'static str = "torch";
+
+    fn fields(&self) -> (&str, &[String], &Option<String>) {
+        (&self.version, &self.python, &self.source)
+    }
+
+    fn release_problems(&self, _what: &str) -> Vec<String> {
+        if release(&self.version).is_none() {
+            return vec![format!("torch `{}` is not a release version", self.version)];
         }
-        out.extend(python_problems(&what, &self.python));
+        Vec::new()
+    }
+
+    fn build_problems(&self, what: &str) -> Vec<String> {
+        let mut out = Vec::new();
         for v in self.variants.iter().chain(&self.pypi_default) {
             if CudaVersion::from_local(v).is_none() {
                 out.push(format!("{what}: variant `{v}` is not `cuXY`"));
@@ -143,8 +150,29 @@ impl TorchRow {
         if self.variants.is_empty() && self.pypi_default.is_none() && !self.cpu {
             out.push(format!("{what}: the row lists no build"));
         }
-        out.extend(source_problems(&what, &self.source));
         out
+    }
+
+    /// Same-series releases first (`2.5` without a patch, or a typo'd
+    /// patch), else the newest.
+    fn instead_of_unknown(rows: &[TorchRow], asked: &str) -> Vec<String> {
+        let all = versions(rows);
+        let series: Vec<&str> = match release(asked) {
+            Some(rel) if rel.len() >= 2 => all
+                .iter()
+                .copied()
+                .filter(|v| release(v).is_some_and(|r| r.len() >= 2 && r[..2] == rel[..2]))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if !series.is_empty() {
+            vec![format!("torch {}", join_or(&series))]
+        } else {
+            all.last()
+                .map(|newest| format!("torch {newest}"))
+                .into_iter()
+                .collect()
+        }
     }
 }
 
@@ -162,7 +190,7 @@ impl Compat {
         python: &str,
     ) -> Result<TorchVariant, Incompatible> {
         let (public, local) = split_local(torch.trim());
-        let row = self.torch_row(public)?;
+        let row = find_row(&self.torch, public)?;
         let wanted = cuda.map(parse_cuda).transpose()?;
 
         let variant = match (local, wanted) {
@@ -216,67 +244,8 @@ impl Compat {
             }
         };
 
-        let py = python_minor(python)
-            .ok_or_else(|| Incompatible::new(format!("`{python}` is not a Python version")))?;
-        if !row.python.contains(&py) {
-            let with_py: Vec<&str> = self
-                .torch
-                .iter()
-                .filter(|r| r.python.contains(&py))
-                .map(|r| r.version.as_str())
-                .collect();
-            let mut err = Incompatible::new(format!(
-                "torch {} has no wheels for Python {py}",
-                row.version
-            ))
-            .with(format!(
-                "Python {} with torch {}",
-                join_or(&row.python),
-                row.version
-            ));
-            if !with_py.is_empty() {
-                err = err.with(format!(
-                    "torch {} with Python {py}",
-                    describe_subset(&self.torch_versions(), &with_py)
-                ));
-            }
-            return Err(err);
-        }
+        check_python(&self.torch, row, &row.version, python)?;
         Ok(variant)
-    }
-
-    fn torch_row(&self, version: &str) -> Result<&TorchRow, Incompatible> {
-        if let Some(row) = self
-            .torch
-            .iter()
-            .find(|r| same_release(&r.version, version))
-        {
-            return Ok(row);
-        }
-        let all = self.torch_versions();
-        let mut err = Incompatible::new(format!(
-            "torch {version} is not in mlr's compatibility table ({} to {}); \
-             describe it with a [[compat.torch]] row in ml.toml",
-            all.first().copied().unwrap_or("-"),
-            all.last().copied().unwrap_or("-"),
-        ));
-        // Same-series releases first: `2.5` (no patch) or a typo'd patch.
-        let series: Vec<&str> = match super::version::release(version) {
-            Some(rel) if rel.len() >= 2 => all
-                .iter()
-                .copied()
-                .filter(|v| {
-                    super::version::release(v).is_some_and(|r| r.len() >= 2 && r[..2] == rel[..2])
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        if !series.is_empty() {
-            err = err.with(format!("torch {}", join_or(&series)));
-        } else if let Some(newest) = all.last() {
-            err = err.with(format!("torch {newest}"));
-        }
-        Err(err)
     }
 
     fn torch_cpu(&self, row: &TorchRow) -> Result<TorchVariant, Incompatible> {
@@ -299,10 +268,6 @@ impl Compat {
             cuda: None,
             ..row.index_variant("cpu")
         })
-    }
-
-    fn torch_versions(&self) -> Vec<&str> {
-        self.torch.iter().map(|r| r.version.as_str()).collect()
     }
 
     fn no_cuda_build(&self, row: &TorchRow, cuda: CudaVersion) -> Incompatible {
@@ -338,7 +303,7 @@ impl Compat {
         if !with_cuda.is_empty() {
             out.push(format!(
                 "torch {} with CUDA {}",
-                describe_subset(&self.torch_versions(), &with_cuda),
+                describe_subset(&versions(&self.torch), &with_cuda),
                 cuda.minor_version()
             ));
         }

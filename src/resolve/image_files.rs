@@ -943,31 +943,34 @@ mod tests {
             self.link(tar::EntryType::Link, path, target)
         }
 
-        fn whiteout(self, path: &str) -> Self {
-            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-            let marker = if dir.is_empty() {
-                format!(".wh.{name}")
-            } else {
-                format!("{dir}/.wh.{name}")
-            };
-            self.file(&marker, "")
-        }
-
-        fn opaque(self, dir: &str) -> Self {
-            self.file(&format!("{dir}/.wh..wh..opq"), "")
-        }
-
         fn finish(self) -> Vec<u8> {
             self.builder.into_inner().unwrap()
         }
     }
 
-    /// Reads `paths` from in-memory layers (bottom first), as `read` does.
-    fn read_layers(layers: &[Vec<u8>], paths: &[&str]) -> BTreeMap<String, String> {
-        read_layers_counted(layers, paths).0
+    /// A layer of `entries`, written as `tar -tv` lists them: `path: contents`
+    /// for a file (`path` alone for an empty one, such as the whiteouts
+    /// `etc/.wh.gone` and `etc/apt/.wh..wh..opq`), `path/` for a directory,
+    /// `path -> target` for a symlink and `path link to target` for a hard link.
+    fn layer(entries: &[&str]) -> Vec<u8> {
+        let mut tar = TarBuilder::default();
+        for entry in entries {
+            tar = if let Some((path, target)) = entry.split_once(" -> ") {
+                tar.symlink(path, target)
+            } else if let Some((path, target)) = entry.split_once(" link to ") {
+                tar.hardlink(path, target)
+            } else if entry.ends_with('/') {
+                tar.dir(entry)
+            } else {
+                let (path, contents) = entry.split_once(": ").unwrap_or((entry, ""));
+                tar.file(path, contents)
+            };
+        }
+        tar.finish()
     }
 
-    /// Also returns how many layers (from the top) were scanned.
+    /// Reads `paths` from in-memory layers (bottom first), as `read` does;
+    /// also returns how many layers (from the top) were scanned.
     fn read_layers_counted(
         layers: &[Vec<u8>],
         paths: &[&str],
@@ -1018,196 +1021,146 @@ mod tests {
         (out, scanned)
     }
 
-    fn found(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+    /// Cases of reading files through layers, one a string: a first line
+    /// saying what the case shows, then `layer` lines (bottom first, entries
+    /// as [`layer`] writes them, separated by `, `), the paths `read`, what
+    /// is `found` (`path: contents`; no such line when nothing is), and,
+    /// where the case is about the walk, how many layers from the top are
+    /// `scanned`. `\n` in contents stands for a newline.
+    const READS: &[&str] = &[
+        r"directories and absent paths are skipped
+          layer ./etc/, ./etc/hostname: box\n, var/lib/dpkg/status: Package: libc6\n
+          read /etc/hostname, /var/lib/dpkg/status, /etc, /nope
+          found /etc/hostname: box\n, /var/lib/dpkg/status: Package: libc6\n",
+        r"an upper layer shadows a lower one, which is then not scanned
+          layer etc/a: lower a\n, etc/b: lower b\n
+          layer etc/a: upper a\n
+          read /etc/a
+          found /etc/a: upper a\n
+          scanned 1",
+        r"the walk goes down to the lower layer for what the upper one lacks
+          layer etc/a: lower a\n, etc/b: lower b\n
+          layer etc/a: upper a\n
+          read /etc/a, /etc/b
+          found /etc/a: upper a\n, /etc/b: lower b\n
+          scanned 2",
+        r"whiteouts delete lower files and directories
+          layer etc/gone: x, etc/kept: kept, opt/tool/bin: tool
+          layer etc/.wh.gone, opt/.wh.tool
+          read /etc/gone, /etc/kept, /opt/tool/bin
+          found /etc/kept: kept
+          scanned 2",
+        r"a whiteout alone decides without reading lower layers
+          layer etc/gone: x
+          layer etc/.wh.gone
+          read /etc/gone
+          scanned 1",
+        r"a file recreated above its whiteout is found
+          layer etc/conf: v1
+          layer etc/.wh.conf
+          layer etc/conf: v3
+          read /etc/conf
+          found /etc/conf: v3",
+        r"opaque directories hide lower contents but keep their own
+          layer etc/apt/sources.list: old, etc/apt/sources.list.d/x.list: x, etc/other: other
+          layer etc/apt/, etc/apt/.wh..wh..opq, etc/apt/sources.list.d/new.sources: new
+          read /etc/apt/sources.list, /etc/apt/sources.list.d/x.list, /etc/apt/sources.list.d/new.sources, /etc/other
+          found /etc/apt/sources.list.d/new.sources: new, /etc/other: other",
+        r"an upper file replacing a directory hides what was below
+          layer opt/thing/file: x
+          layer opt/thing: now a file
+          read /opt/thing/file, /opt/thing
+          found /opt/thing: now a file",
+        r"relative symlinks resolve within the image (Debian's link sorts before its target)
+          layer etc/os-release -> ../usr/lib/os-release, usr/lib/os-release: ID=debian\n
+          read /etc/os-release
+          found /etc/os-release: ID=debian\n
+          scanned 1",
+        r"symlink targets in other layers and absolute targets
+          layer usr/lib/os-release: ID=ubuntu\n
+          layer etc/os-release -> /usr/lib/os-release
+          read /etc/os-release
+          found /etc/os-release: ID=ubuntu\n",
+        r"directory symlinks (merged /usr), the file earlier in the tar than the link
+          layer usr/lib/x86_64-linux-gnu/libc.so.6: ELF, lib -> usr/lib, usr/lib/x86_64-linux-gnu/libc.so -> libc.so.6
+          read /lib/x86_64-linux-gnu/libc.so.6, /lib/x86_64-linux-gnu/libc.so
+          found /lib/x86_64-linux-gnu/libc.so.6: ELF, /lib/x86_64-linux-gnu/libc.so: ELF",
+        r"`..` cannot escape the root
+          layer etc/real: inside, etc/escape -> ../../../../etc/real
+          read /etc/escape
+          found /etc/escape: inside",
+        r"a symlink shadowed by an upper file is not followed
+          layer usr/lib/os-release: lower, etc/os-release -> ../usr/lib/os-release
+          layer etc/os-release: upper
+          read /etc/os-release
+          found /etc/os-release: upper",
+        r"hard links read their target
+          layer usr/bin/perl5.36.0: perl, usr/bin/perl link to ./usr/bin/perl5.36.0
+          read /usr/bin/perl
+          found /usr/bin/perl: perl",
+        r"files under a regular file do not exist
+          layer etc/passwd: root
+          read /etc/passwd/x",
+        r"a dangling symlink is absent
+          layer a -> b, b -> a, dangling -> /nowhere
+          read /dangling",
+    ];
+
+    /// One of [`READS`], parsed.
+    struct ReadCase {
+        what: String,
+        layers: Vec<Vec<u8>>,
+        read: Vec<String>,
+        found: BTreeMap<String, String>,
+        scanned: Option<usize>,
+    }
+
+    impl ReadCase {
+        fn parse(case: &str) -> ReadCase {
+            let mut lines = case.lines().map(str::trim);
+            let mut out = ReadCase {
+                what: lines.next().unwrap_or_default().to_string(),
+                layers: Vec::new(),
+                read: Vec::new(),
+                found: BTreeMap::new(),
+                scanned: None,
+            };
+            for line in lines {
+                let line = line.replace(r"\n", "\n");
+                let (key, list) = line.split_once(' ').unwrap_or((&line, ""));
+                let items = list.split(", ");
+                match key {
+                    "layer" => out.layers.push(layer(&items.collect::<Vec<_>>())),
+                    "read" => out.read = items.map(str::to_string).collect(),
+                    "found" => {
+                        out.found = items
+                            .map(|item| item.split_once(": ").unwrap_or((item, "")))
+                            .map(|(path, contents)| (path.to_string(), contents.to_string()))
+                            .collect()
+                    }
+                    "scanned" => out.scanned = Some(list.parse().unwrap()),
+                    _ => panic!("{}: `{key}` is not a case line", out.what),
+                }
+            }
+            out
+        }
     }
 
     #[test]
-    fn reads_files_and_skips_directories_and_absent_paths() {
-        let layer = TarBuilder::default()
-            .dir("./etc/")
-            .file("./etc/hostname", "box\n")
-            .file("var/lib/dpkg/status", "Package: libc6\n")
-            .finish();
-        let got = read_layers(
-            &[layer],
-            &["/etc/hostname", "/var/lib/dpkg/status", "/etc", "/nope"],
-        );
-        assert_eq!(
-            got,
-            found(&[
-                ("/etc/hostname", "box\n"),
-                ("/var/lib/dpkg/status", "Package: libc6\n")
-            ])
-        );
+    fn layers_read_as_the_container_sees_them() {
+        for case in READS.iter().map(|c| ReadCase::parse(c)) {
+            let read: Vec<&str> = case.read.iter().map(String::as_str).collect();
+            let (got, scanned) = read_layers_counted(&case.layers, &read);
+            assert_eq!(got, case.found, "{}", case.what);
+            if let Some(expected) = case.scanned {
+                assert_eq!(scanned, expected, "{}", case.what);
+            }
+        }
     }
 
     #[test]
-    fn upper_layers_shadow_lower_ones_and_stop_the_walk() {
-        let lower = TarBuilder::default()
-            .file("etc/a", "lower a\n")
-            .file("etc/b", "lower b\n")
-            .finish();
-        let upper = TarBuilder::default().file("etc/a", "upper a\n").finish();
-        let layers = [lower, upper];
-        let (got, scanned) = read_layers_counted(&layers, &["/etc/a"]);
-        assert_eq!(got, found(&[("/etc/a", "upper a\n")]));
-        assert_eq!(scanned, 1, "the lower layer is not needed");
-        let (got, scanned) = read_layers_counted(&layers, &["/etc/a", "/etc/b"]);
-        assert_eq!(
-            got,
-            found(&[("/etc/a", "upper a\n"), ("/etc/b", "lower b\n")])
-        );
-        assert_eq!(scanned, 2);
-    }
-
-    #[test]
-    fn whiteouts_delete_lower_files_and_directories() {
-        let lower = TarBuilder::default()
-            .file("etc/gone", "x")
-            .file("etc/kept", "kept")
-            .file("opt/tool/bin", "tool")
-            .finish();
-        let upper = TarBuilder::default()
-            .whiteout("etc/gone")
-            .whiteout("opt/tool")
-            .finish();
-        let (got, scanned) = read_layers_counted(
-            &[lower, upper],
-            &["/etc/gone", "/etc/kept", "/opt/tool/bin"],
-        );
-        assert_eq!(got, found(&[("/etc/kept", "kept")]));
-        assert_eq!(scanned, 2);
-    }
-
-    #[test]
-    fn a_whiteout_alone_decides_without_reading_lower_layers() {
-        let lower = TarBuilder::default().file("etc/gone", "x").finish();
-        let upper = TarBuilder::default().whiteout("etc/gone").finish();
-        let (got, scanned) = read_layers_counted(&[lower, upper], &["/etc/gone"]);
-        assert!(got.is_empty());
-        assert_eq!(scanned, 1);
-    }
-
-    #[test]
-    fn a_file_recreated_above_its_whiteout_is_found() {
-        let bottom = TarBuilder::default().file("etc/conf", "v1").finish();
-        let middle = TarBuilder::default().whiteout("etc/conf").finish();
-        let top = TarBuilder::default().file("etc/conf", "v3").finish();
-        let got = read_layers(&[bottom, middle, top], &["/etc/conf"]);
-        assert_eq!(got, found(&[("/etc/conf", "v3")]));
-    }
-
-    #[test]
-    fn opaque_directories_hide_lower_contents_but_keep_their_own() {
-        let lower = TarBuilder::default()
-            .file("etc/apt/sources.list", "old")
-            .file("etc/apt/sources.list.d/x.list", "x")
-            .file("etc/other", "other")
-            .finish();
-        let upper = TarBuilder::default()
-            .dir("etc/apt")
-            .opaque("etc/apt")
-            .file("etc/apt/sources.list.d/new.sources", "new")
-            .finish();
-        let got = read_layers(
-            &[lower, upper],
-            &[
-                "/etc/apt/sources.list",
-                "/etc/apt/sources.list.d/x.list",
-                "/etc/apt/sources.list.d/new.sources",
-                "/etc/other",
-            ],
-        );
-        assert_eq!(
-            got,
-            found(&[
-                ("/etc/apt/sources.list.d/new.sources", "new"),
-                ("/etc/other", "other")
-            ])
-        );
-    }
-
-    #[test]
-    fn an_upper_file_replacing_a_directory_hides_what_was_below() {
-        let lower = TarBuilder::default().file("opt/thing/file", "x").finish();
-        let upper = TarBuilder::default()
-            .file("opt/thing", "now a file")
-            .finish();
-        let got = read_layers(&[lower, upper], &["/opt/thing/file", "/opt/thing"]);
-        assert_eq!(got, found(&[("/opt/thing", "now a file")]));
-    }
-
-    #[test]
-    fn relative_symlinks_resolve_within_the_image() {
-        // Debian's layout: the link sorts before its target.
-        let layer = TarBuilder::default()
-            .symlink("etc/os-release", "../usr/lib/os-release")
-            .file("usr/lib/os-release", "ID=debian\n")
-            .finish();
-        let (got, scanned) = read_layers_counted(&[layer], &["/etc/os-release"]);
-        assert_eq!(got, found(&[("/etc/os-release", "ID=debian\n")]));
-        assert_eq!(scanned, 1);
-    }
-
-    #[test]
-    fn symlink_targets_in_other_layers_and_absolute_targets() {
-        let lower = TarBuilder::default()
-            .file("usr/lib/os-release", "ID=ubuntu\n")
-            .finish();
-        let upper = TarBuilder::default()
-            .symlink("etc/os-release", "/usr/lib/os-release")
-            .finish();
-        let got = read_layers(&[lower, upper], &["/etc/os-release"]);
-        assert_eq!(got, found(&[("/etc/os-release", "ID=ubuntu\n")]));
-    }
-
-    #[test]
-    fn directory_symlinks_merged_usr_and_target_before_link() {
-        // `lib -> usr/lib`, with the file earlier in the tar than the link.
-        let layer = TarBuilder::default()
-            .file("usr/lib/x86_64-linux-gnu/libc.so.6", "ELF")
-            .symlink("lib", "usr/lib")
-            .symlink("usr/lib/x86_64-linux-gnu/libc.so", "libc.so.6")
-            .finish();
-        let got = read_layers(
-            &[layer],
-            &[
-                "/lib/x86_64-linux-gnu/libc.so.6",
-                "/lib/x86_64-linux-gnu/libc.so",
-            ],
-        );
-        assert_eq!(
-            got,
-            found(&[
-                ("/lib/x86_64-linux-gnu/libc.so.6", "ELF"),
-                ("/lib/x86_64-linux-gnu/libc.so", "ELF")
-            ])
-        );
-    }
-
-    #[test]
-    fn dotdot_cannot_escape_the_root() {
-        let layer = TarBuilder::default()
-            .file("etc/real", "inside")
-            .symlink("etc/escape", "../../../../etc/real")
-            .finish();
-        let got = read_layers(&[layer], &["/etc/escape"]);
-        assert_eq!(got, found(&[("/etc/escape", "inside")]));
-    }
-
-    #[test]
-    fn symlink_loops_and_dangling_links() {
-        let layer = TarBuilder::default()
-            .symlink("a", "b")
-            .symlink("b", "a")
-            .symlink("dangling", "/nowhere")
-            .finish();
-        let got = read_layers(std::slice::from_ref(&layer), &["/dangling"]);
-        assert!(got.is_empty());
+    fn symlink_loops_are_errors() {
+        let layer = layer(&["a -> b", "b -> a", "dangling -> /nowhere"]);
         let mut capture = BTreeSet::from(["a".to_string()]);
         let index = scan_tar(&layer[..], &mut capture, true).unwrap();
         let view = Layers {
@@ -1216,36 +1169,6 @@ mod tests {
         };
         let err = view.resolve("a").unwrap_err();
         assert!(err.to_string().contains("too many levels"), "{err}");
-    }
-
-    #[test]
-    fn a_symlink_shadowed_by_an_upper_file_is_not_followed() {
-        let lower = TarBuilder::default()
-            .file("usr/lib/os-release", "lower")
-            .symlink("etc/os-release", "../usr/lib/os-release")
-            .finish();
-        let upper = TarBuilder::default()
-            .file("etc/os-release", "upper")
-            .finish();
-        let got = read_layers(&[lower, upper], &["/etc/os-release"]);
-        assert_eq!(got, found(&[("/etc/os-release", "upper")]));
-    }
-
-    #[test]
-    fn hard_links_read_their_target() {
-        let layer = TarBuilder::default()
-            .file("usr/bin/perl5.36.0", "perl")
-            .hardlink("usr/bin/perl", "./usr/bin/perl5.36.0")
-            .finish();
-        let got = read_layers(&[layer], &["/usr/bin/perl"]);
-        assert_eq!(got, found(&[("/usr/bin/perl", "perl")]));
-    }
-
-    #[test]
-    fn files_under_a_regular_file_do_not_exist() {
-        let layer = TarBuilder::default().file("etc/passwd", "root").finish();
-        let got = read_layers(&[layer], &["/etc/passwd/x"]);
-        assert!(got.is_empty());
     }
 
     #[test]
@@ -1271,7 +1194,7 @@ mod tests {
 
     #[test]
     fn gzip_layers_are_read() {
-        let tar = TarBuilder::default().file("etc/x", "gz").finish();
+        let tar = layer(&["etc/x: gz"]);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&tar).unwrap();
         let gz = gz.finish().unwrap();

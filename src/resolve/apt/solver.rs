@@ -1203,6 +1203,24 @@ mod tests {
     use super::super::status::parse_status;
     use super::*;
 
+    /// The paragraphs of `packages`, one a line: `name version`, then the
+    /// paragraph's other fields, each after a `;`, as in
+    /// `app 1; Depends: lib (>= 2); Provides: virt`.
+    fn paragraphs(packages: &str, paragraph: fn(&str, &str, &str) -> String) -> String {
+        packages
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                let mut fields = line.split("; ");
+                let head = fields.next().unwrap_or_default();
+                let (name, version) = head.split_once(' ').unwrap_or((head, ""));
+                let extra: String = fields.map(|f| format!("{f}\n")).collect();
+                paragraph(name, version, &extra)
+            })
+            .collect()
+    }
+
     /// A `Packages` paragraph; `extra` holds further fields, one a line.
     fn pkg(name: &str, version: &str, extra: &str) -> String {
         let arch = if extra.contains("Architecture:") {
@@ -1216,9 +1234,17 @@ mod tests {
         )
     }
 
-    fn index(paragraphs: &[String]) -> Index {
+    /// A `status` paragraph of a package installed in the base image.
+    fn base(name: &str, version: &str, extra: &str) -> String {
+        format!(
+            "Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: {version}\n{extra}\n"
+        )
+    }
+
+    /// An index of `packages` (see [`paragraphs`]), from bookworm's main.
+    fn index(packages: &str) -> Index {
         Index::new(
-            parse_packages(&paragraphs.concat()).unwrap(),
+            parse_packages(&paragraphs(packages, pkg)).unwrap(),
             Origin {
                 source: "http://deb.example/debian".into(),
                 suite: "bookworm".into(),
@@ -1227,14 +1253,9 @@ mod tests {
         )
     }
 
-    fn installed(text: &str) -> Vec<Installed> {
-        parse_status(text).unwrap()
-    }
-
-    fn base(name: &str, version: &str, extra: &str) -> String {
-        format!(
-            "Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: {version}\n{extra}\n"
-        )
+    /// The base image's installed `packages` (see [`paragraphs`]).
+    fn installed(packages: &str) -> Vec<Installed> {
+        parse_status(&paragraphs(packages, base)).unwrap()
     }
 
     fn requests(specs: &[&str]) -> Vec<Request> {
@@ -1264,18 +1285,14 @@ mod tests {
 
     #[test]
     fn follows_depends_and_pre_depends_not_recommends() {
-        let index = index(&[
-            pkg(
-                "app",
-                "1",
-                "Pre-Depends: pre\nDepends: lib\nRecommends: extra\nSuggests: more\n",
-            ),
-            pkg("pre", "1", ""),
-            pkg("lib", "1", "Depends: libc\n"),
-            pkg("libc", "2", ""),
-            pkg("extra", "1", ""),
-            pkg("more", "1", ""),
-        ]);
+        let index = index(
+            "app 1; Pre-Depends: pre; Depends: lib; Recommends: extra; Suggests: more
+             pre 1
+             lib 1; Depends: libc
+             libc 2
+             extra 1
+             more 1",
+        );
         assert_eq!(
             solve(&index, &[], &["app"]).unwrap(),
             ["app=1", "lib=1", "libc=2", "pre=1"]
@@ -1284,16 +1301,16 @@ mod tests {
 
     #[test]
     fn alternatives_take_the_first_satisfiable_or_already_present() {
-        let index = index(&[
-            pkg("app", "1", "Depends: missing | a | b\n"),
-            pkg("a", "1", ""),
-            pkg("b", "1", ""),
-        ]);
+        let index = index(
+            "app 1; Depends: missing | a | b
+             a 1
+             b 1",
+        );
         assert_eq!(solve(&index, &[], &["app"]).unwrap(), ["a=1", "app=1"]);
         // b is requested too: it already satisfies the group.
         assert_eq!(solve(&index, &[], &["app", "b"]).unwrap(), ["app=1", "b=1"]);
         // b is in the base image.
-        let base = installed(&base("b", "1", ""));
+        let base = installed("b 1");
         assert_eq!(solve(&index, &base, &["app"]).unwrap(), ["app=1"]);
         // A locked alternative is kept even though an earlier one is available.
         assert_eq!(
@@ -1304,23 +1321,11 @@ mod tests {
 
     #[test]
     fn virtual_packages_through_provides() {
-        let index = index(&[
-            pkg(
-                "mailer",
-                "1",
-                "Depends: default-mta | mail-transport-agent\n",
-            ),
-            pkg(
-                "postfix",
-                "3.7",
-                "Provides: mail-transport-agent\nPriority: optional\n",
-            ),
-            pkg(
-                "exim4-daemon-light",
-                "4.96",
-                "Provides: mail-transport-agent\nPriority: standard\n",
-            ),
-        ]);
+        let index = index(
+            "mailer 1; Depends: default-mta | mail-transport-agent
+             postfix 3.7; Provides: mail-transport-agent; Priority: optional
+             exim4-daemon-light 4.96; Provides: mail-transport-agent; Priority: standard",
+        );
         // No default-mta: the provider with the highest priority.
         assert_eq!(
             solve(&index, &[], &["mailer"]).unwrap(),
@@ -1332,11 +1337,7 @@ mod tests {
             ["mailer=1", "postfix=3.7"]
         );
         // The base provides it already.
-        let base = installed(&base(
-            "sendmail-bin",
-            "8",
-            "Provides: mail-transport-agent\n",
-        ));
+        let base = installed("sendmail-bin 8; Provides: mail-transport-agent");
         assert_eq!(solve(&index, &base, &["mailer"]).unwrap(), ["mailer=1"]);
         // Requesting a virtual package with several providers is ambiguous.
         let err = solve(&index, &[], &["mail-transport-agent"]).unwrap_err();
@@ -1349,7 +1350,7 @@ mod tests {
 
     #[test]
     fn a_virtual_request_with_one_provider_installs_it() {
-        let index = index(&[pkg("mawk", "1.3", "Provides: awk\n")]);
+        let index = index("mawk 1.3; Provides: awk");
         let resolved = resolve(&index, &[], "amd64", &requests(&["awk"]), &[]).unwrap();
         assert_eq!(resolved.len(), 1);
         assert_eq!(resolved[0].package.name, "mawk");
@@ -1359,14 +1360,14 @@ mod tests {
 
     #[test]
     fn versioned_dependencies_pick_the_highest_fitting_version() {
-        let index = index(&[
-            pkg("app", "1", "Depends: lib (>= 2.0), lib (<< 3)\n"),
-            pkg("lib", "1.0", ""),
-            pkg("lib", "2.0", ""),
-            pkg("lib", "2.5~rc1", ""),
-            pkg("lib", "3.0", ""),
-            pkg("tool", "1", "Depends: lib (>= 2.0)\n"),
-        ]);
+        let index = index(
+            "app 1; Depends: lib (>= 2.0), lib (<< 3)
+             lib 1.0
+             lib 2.0
+             lib 2.5~rc1
+             lib 3.0
+             tool 1; Depends: lib (>= 2.0)",
+        );
         assert_eq!(
             solve(&index, &[], &["app"]).unwrap(),
             ["app=1", "lib=2.5~rc1"]
@@ -1379,26 +1380,26 @@ mod tests {
 
     #[test]
     fn versioned_dependencies_need_versioned_provides() {
-        let index = index(&[
-            pkg("app", "1", "Depends: virt (>= 2)\n"),
-            pkg("plain", "1", "Provides: virt\n"),
-            pkg("old", "1", "Provides: virt (= 1.5)\n"),
-            pkg("new", "1", "Provides: virt (= 2.1)\n"),
-        ]);
+        let index = index(
+            "app 1; Depends: virt (>= 2)
+             plain 1; Provides: virt
+             old 1; Provides: virt (= 1.5)
+             new 1; Provides: virt (= 2.1)",
+        );
         assert_eq!(solve(&index, &[], &["app"]).unwrap(), ["app=1", "new=1"]);
     }
 
     #[test]
     fn a_later_constraint_on_a_chosen_package_is_learned() {
         // app takes lib 3 first; tool then needs lib << 3: one lib, version 2.
-        let index = index(&[
-            pkg("app", "1", "Depends: lib, tool\n"),
-            pkg("tool", "1", "Depends: lib (<< 3)\n"),
-            pkg("lib", "2", "Depends: lib2-only\n"),
-            pkg("lib", "3", "Depends: lib3-only\n"),
-            pkg("lib2-only", "1", ""),
-            pkg("lib3-only", "1", ""),
-        ]);
+        let index = index(
+            "app 1; Depends: lib, tool
+             tool 1; Depends: lib (<< 3)
+             lib 2; Depends: lib2-only
+             lib 3; Depends: lib3-only
+             lib2-only 1
+             lib3-only 1",
+        );
         assert_eq!(
             solve(&index, &[], &["app"]).unwrap(),
             ["app=1", "lib=2", "lib2-only=1", "tool=1"]
@@ -1407,15 +1408,15 @@ mod tests {
 
     #[test]
     fn base_packages_are_excluded_or_upgraded_never_downgraded() {
-        let index = index(&[
-            pkg("app", "1", "Depends: libc6 (>= 2.30)\n"),
-            pkg("new-app", "1", "Depends: libc6 (>= 2.37)\n"),
-            pkg("old-app", "1", "Depends: libc6 (<< 2.30)\n"),
-            pkg("libc6", "2.29", ""),
-            pkg("libc6", "2.38", "Depends: libgcc-s1\n"),
-            pkg("libgcc-s1", "12", ""),
-        ]);
-        let base = installed(&(base("libc6", "2.36", "") + &base("libgcc-s1", "12", "")));
+        let index = index(
+            "app 1; Depends: libc6 (>= 2.30)
+             new-app 1; Depends: libc6 (>= 2.37)
+             old-app 1; Depends: libc6 (<< 2.30)
+             libc6 2.29
+             libc6 2.38; Depends: libgcc-s1
+             libgcc-s1 12",
+        );
+        let base = installed("libc6 2.36\nlibgcc-s1 12");
         assert_eq!(solve(&index, &base, &["app"]).unwrap(), ["app=1"]);
         assert_eq!(
             solve(&index, &base, &["new-app"]).unwrap(),
@@ -1427,27 +1428,27 @@ mod tests {
 
     #[test]
     fn a_direct_request_in_the_base_keeps_the_base_version_when_served() {
-        let index = index(&[pkg("git", "1:2.39.2-1", ""), pkg("git", "1:2.39.5-0", "")]);
-        let base = installed(&base("git", "1:2.39.2-1", ""));
+        let index = index("git 1:2.39.2-1\ngit 1:2.39.5-0");
+        let base = installed("git 1:2.39.2-1");
         assert_eq!(solve(&index, &base, &["git"]).unwrap(), ["git=1:2.39.2-1"]);
         assert_eq!(solve(&index, &[], &["git"]).unwrap(), ["git=1:2.39.5-0"]);
     }
 
     #[test]
     fn multi_arch_foreign_all_and_any() {
-        let mut idx = index(&[
-            pkg("app", "1", "Depends: helper, data, py:any\n"),
-            pkg("data", "1", "Architecture: all\nDepends: libfoo\n"),
-            pkg("libfoo", "1", ""),
-            pkg("py", "3", "Multi-Arch: allowed\n"),
-            pkg("strict", "1", "Depends: nope:any\n"),
-            pkg("nope", "1", ""),
-            pkg("uses-i386", "1", "Depends: lib32\n"),
-        ]);
-        idx.merge(index(&[
-            pkg("helper", "1", "Architecture: i386\nMulti-Arch: foreign\n"),
-            pkg("lib32", "1", "Architecture: i386\n"),
-        ]));
+        let mut idx = index(
+            "app 1; Depends: helper, data, py:any
+             data 1; Architecture: all; Depends: libfoo
+             libfoo 1
+             py 3; Multi-Arch: allowed
+             strict 1; Depends: nope:any
+             nope 1
+             uses-i386 1; Depends: lib32",
+        );
+        idx.merge(index(
+            "helper 1; Architecture: i386; Multi-Arch: foreign
+             lib32 1; Architecture: i386",
+        ));
         assert_eq!(
             solve(&idx, &[], &["app"]).unwrap(),
             ["app=1", "data=1", "helper=1", "libfoo=1", "py=3"]
@@ -1465,7 +1466,7 @@ mod tests {
 
     #[test]
     fn name_equals_version_pins_exactly() {
-        let index = index(&[pkg("git", "1:2.39.2-1", ""), pkg("git", "1:2.39.5-0", "")]);
+        let index = index("git 1:2.39.2-1\ngit 1:2.39.5-0");
         assert_eq!(
             solve(&index, &[], &["git=1:2.39.2-1"]).unwrap(),
             ["git=1:2.39.2-1"]
@@ -1484,17 +1485,17 @@ mod tests {
 
     #[test]
     fn preferences_kept_while_they_satisfy() {
-        let mut old = index(&[
-            pkg("app", "1", "Depends: lib (>= 1)\n"),
-            pkg("lib", "1.0", ""),
-            pkg("lib", "1.5", ""),
-        ]);
+        let mut old = index(
+            "app 1; Depends: lib (>= 1)
+             lib 1.0
+             lib 1.5",
+        );
         assert_eq!(
             solve_with(&old, &[], &["app"], &[("lib", "1.0")]).unwrap(),
             ["app=1", "lib=1.0"]
         );
         // app 2 needs a newer lib: the locked one is dropped.
-        old.merge(index(&[pkg("app", "2", "Depends: lib (>= 1.5)\n")]));
+        old.merge(index("app 2; Depends: lib (>= 1.5)"));
         assert_eq!(
             solve_with(&old, &[], &["app"], &[("lib", "1.0")]).unwrap(),
             ["app=2", "lib=1.5"]
@@ -1513,11 +1514,11 @@ mod tests {
 
     #[test]
     fn unsatisfiable_names_package_dependency_and_chain() {
-        let index = index(&[
-            pkg("git", "1", "Depends: libcurl\n"),
-            pkg("libcurl", "7", "Depends: libssl (>= 3) | libgnutls\n"),
-            pkg("libssl", "1.1", ""),
-        ]);
+        let index = index(
+            "git 1; Depends: libcurl
+             libcurl 7; Depends: libssl (>= 3) | libgnutls
+             libssl 1.1",
+        );
         let err = solve(&index, &[], &["git"]).unwrap_err();
         let SolveError::Unsatisfiable {
             package,
@@ -1545,11 +1546,11 @@ mod tests {
 
     #[test]
     fn conflicting_requests_are_errors() {
-        let index = index(&[
-            pkg("app", "1", "Depends: lib (>= 2)\n"),
-            pkg("lib", "1", ""),
-            pkg("lib", "2", ""),
-        ]);
+        let index = index(
+            "app 1; Depends: lib (>= 2)
+             lib 1
+             lib 2",
+        );
         // Request order does not matter: the pin and app's need collide.
         for specs in [["lib=1", "app"], ["app", "lib=1"]] {
             let err = solve(&index, &[], &specs).unwrap_err();
@@ -1565,14 +1566,14 @@ mod tests {
 
     #[test]
     fn via_lists_the_requests_that_pull_a_package_in() {
-        let index = index(&[
-            pkg("git", "1", "Depends: libcurl, perl\n"),
-            pkg("libgl1", "1", "Depends: libgl1-mesa-dri\n"),
-            pkg("libgl1-mesa-dri", "1", "Depends: libc\n"),
-            pkg("libcurl", "1", "Depends: libc\n"),
-            pkg("perl", "1", ""),
-            pkg("libc", "1", ""),
-        ]);
+        let index = index(
+            "git 1; Depends: libcurl, perl
+             libgl1 1; Depends: libgl1-mesa-dri
+             libgl1-mesa-dri 1; Depends: libc
+             libcurl 1; Depends: libc
+             perl 1
+             libc 1",
+        );
         let resolved = resolve(&index, &[], "amd64", &requests(&["libgl1", "git"]), &[]).unwrap();
         let view: Vec<(String, Option<String>, Vec<String>)> = resolved
             .iter()
@@ -1595,20 +1596,17 @@ mod tests {
 
     #[test]
     fn output_is_deterministic() {
-        let paragraphs = [
-            pkg("app", "1", "Depends: a | b, virt, c (>= 1)\n"),
-            pkg("a", "1", "Depends: c\n"),
-            pkg("b", "1", ""),
-            pkg("c", "1", ""),
-            pkg("c", "2", ""),
-            pkg("p1", "1", "Provides: virt\n"),
-            pkg("p2", "1", "Provides: virt\n"),
-            pkg("other", "1", "Depends: b\n"),
-        ];
-        let index1 = index(&paragraphs);
-        let mut reversed = paragraphs.to_vec();
-        reversed.reverse();
-        let index2 = index(&reversed);
+        let packages = "app 1; Depends: a | b, virt, c (>= 1)
+                        a 1; Depends: c
+                        b 1
+                        c 1
+                        c 2
+                        p1 1; Provides: virt
+                        p2 1; Provides: virt
+                        other 1; Depends: b";
+        let index1 = index(packages);
+        let reversed: Vec<&str> = packages.lines().rev().collect();
+        let index2 = index(&reversed.join("\n"));
         let first = resolve(&index1, &[], "amd64", &requests(&["app", "other"]), &[]).unwrap();
         for _ in 0..3 {
             assert_eq!(
@@ -1634,16 +1632,16 @@ mod tests {
         // As apt does: installing xz-utils from source version u2 upgrades
         // the base's liblzma5 (same source) to u2, though xz-utils only
         // needs liblzma5 >= 5.4.
-        let index = index(&[
-            pkg("xz-utils", "5.4.1-1+u2", "Depends: liblzma5 (>= 5.4)\n"),
-            pkg("liblzma5", "5.4.1-1+u1", "Source: xz-utils\n"),
-            pkg("liblzma5", "5.4.1-1+u2", "Source: xz-utils\n"),
-            pkg("other", "1", "Source: unrelated\n"),
-            pkg("other", "2", "Source: unrelated\n"),
-        ]);
+        let index = index(
+            "xz-utils 5.4.1-1+u2; Depends: liblzma5 (>= 5.4)
+             liblzma5 5.4.1-1+u1; Source: xz-utils
+             liblzma5 5.4.1-1+u2; Source: xz-utils
+             other 1; Source: unrelated
+             other 2; Source: unrelated",
+        );
         let base = installed(
-            &(base("liblzma5", "5.4.1-1+u1", "Source: xz-utils\n")
-                + &base("other", "1", "Source: unrelated\n")),
+            "liblzma5 5.4.1-1+u1; Source: xz-utils
+             other 1; Source: unrelated",
         );
         assert_eq!(
             solve(&index, &base, &["xz-utils"]).unwrap(),
@@ -1653,29 +1651,19 @@ mod tests {
 
     #[test]
     fn base_packages_broken_by_an_upgrade_are_upgraded_too() {
-        let index = index(&[
-            pkg("app", "1", "Depends: libc6 (>= 2.38)\n"),
-            pkg("libc6", "2.38", ""),
-            pkg("libc6-dev", "2.36", "Depends: libc6 (= 2.36)\n"),
-            pkg("libc6-dev", "2.38", "Depends: libc6 (= 2.38)\n"),
-        ]);
-        let base = installed(
-            &(base("libc6", "2.36", "") + &base("libc6-dev", "2.36", "Depends: libc6 (= 2.36)\n")),
+        let index = index(
+            "app 1; Depends: libc6 (>= 2.38)
+             libc6 2.38
+             libc6-dev 2.36; Depends: libc6 (= 2.36)
+             libc6-dev 2.38; Depends: libc6 (= 2.38)",
         );
+        let base = installed("libc6 2.36\nlibc6-dev 2.36; Depends: libc6 (= 2.36)");
         assert_eq!(
             solve(&index, &base, &["app"]).unwrap(),
             ["app=1", "libc6=2.38", "libc6-dev=2.38"]
         );
         // No newer libc6-dev: the upgrade would break the base.
-        let stuck = super::super::index::parse_packages(
-            &[
-                pkg("app", "1", "Depends: libc6 (>= 2.38)\n"),
-                pkg("libc6", "2.38", ""),
-            ]
-            .concat(),
-        )
-        .unwrap();
-        let stuck = Index::new(stuck, index.iter().next().unwrap().origin.as_ref().clone());
+        let stuck = self::index("app 1; Depends: libc6 (>= 2.38)\nlibc6 2.38");
         let err = solve(&stuck, &base, &["app"]).unwrap_err().to_string();
         assert!(err.contains("libc6-dev is in the base image"), "{err}");
     }
@@ -1684,13 +1672,13 @@ mod tests {
     fn conflicting_alternatives_give_way_as_in_apt() {
         // lib-base takes `core-nogui | core` first; office then needs core,
         // which conflicts with core-nogui: core-nogui is left out.
-        let index = index(&[
-            pkg("office", "1", "Depends: lib-base, gtk\n"),
-            pkg("lib-base", "1", "Depends: core-nogui | core\n"),
-            pkg("gtk", "1", "Depends: core\n"),
-            pkg("core", "1", "Conflicts: core-nogui\n"),
-            pkg("core-nogui", "1", "Conflicts: core\n"),
-        ]);
+        let index = index(
+            "office 1; Depends: lib-base, gtk
+             lib-base 1; Depends: core-nogui | core
+             gtk 1; Depends: core
+             core 1; Conflicts: core-nogui
+             core-nogui 1; Conflicts: core",
+        );
         assert_eq!(
             solve(&index, &[], &["office"]).unwrap(),
             ["core=1", "gtk=1", "lib-base=1", "office=1"]
@@ -1703,21 +1691,13 @@ mod tests {
 
     #[test]
     fn breaks_and_virtual_conflicts_count() {
-        let index = index(&[
-            pkg("mta-user", "1", "Depends: postfix, tool\n"),
-            pkg(
-                "postfix",
-                "3",
-                "Provides: mail-transport-agent\nConflicts: mail-transport-agent\n",
-            ),
-            pkg("tool", "1", "Depends: exim4 | other-tool\n"),
-            pkg(
-                "exim4",
-                "4",
-                "Provides: mail-transport-agent\nConflicts: mail-transport-agent\n",
-            ),
-            pkg("other-tool", "1", "Breaks: postfix (<< 2)\n"),
-        ]);
+        let index = index(
+            "mta-user 1; Depends: postfix, tool
+             postfix 3; Provides: mail-transport-agent; Conflicts: mail-transport-agent
+             tool 1; Depends: exim4 | other-tool
+             exim4 4; Provides: mail-transport-agent; Conflicts: mail-transport-agent
+             other-tool 1; Breaks: postfix (<< 2)",
+        );
         // postfix does not conflict with itself, but with exim4: exim4 gives way.
         assert_eq!(
             solve(&index, &[], &["mta-user"]).unwrap(),
@@ -1727,18 +1707,12 @@ mod tests {
 
     #[test]
     fn conflicts_with_the_base_upgrade_it_or_fail() {
-        let index = index(&[
-            pkg("new", "1", "Breaks: old (<< 2)\n"),
-            pkg("old", "2", ""),
-            pkg(
-                "mta",
-                "1",
-                "Provides: mail-transport-agent\nConflicts: mail-transport-agent\n",
-            ),
-        ]);
-        let base = installed(
-            &(base("old", "1", "") + &base("exim4", "4", "Provides: mail-transport-agent\n")),
+        let index = index(
+            "new 1; Breaks: old (<< 2)
+             old 2
+             mta 1; Provides: mail-transport-agent; Conflicts: mail-transport-agent",
         );
+        let base = installed("old 1\nexim4 4; Provides: mail-transport-agent");
         assert_eq!(solve(&index, &base, &["new"]).unwrap(), ["new=1", "old=2"]);
         let err = solve(&index, &base, &["mta"]).unwrap_err().to_string();
         assert!(
@@ -1751,12 +1725,12 @@ mod tests {
     fn dependencies_are_settled_depth_first_like_apt() {
         // a's dependency d is expanded (pulling in y) before a's next group
         // `x | y`, which y then already satisfies.
-        let index = index(&[
-            pkg("a", "1", "Depends: d, x | y\n"),
-            pkg("d", "1", "Depends: y\n"),
-            pkg("x", "1", ""),
-            pkg("y", "1", ""),
-        ]);
+        let index = index(
+            "a 1; Depends: d, x | y
+             d 1; Depends: y
+             x 1
+             y 1",
+        );
         assert_eq!(solve(&index, &[], &["a"]).unwrap(), ["a=1", "d=1", "y=1"]);
     }
 
