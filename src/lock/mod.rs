@@ -33,12 +33,16 @@ pub struct Lockfile {
     pub fingerprint: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub python: Option<PythonPin>,
+    /// Container images: `base`, and `builder` for CUDA source builds.
     #[serde(default, rename = "image", skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<ImagePin>,
+    /// Debian packages: the closure of the apt requests, per architecture.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apt: Vec<AptPin>,
+    /// Python distributions: the closure of the pip requests.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pip: Vec<PipPin>,
+    /// Git sources, each at a commit and tree.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub git: Vec<GitPin>,
 }
@@ -51,7 +55,9 @@ pub struct ImagePin {
     pub name: String,
     /// The reference as written in `ml.toml`.
     pub requested: String,
+    /// The registry host the reference names (never a mirror's).
     pub registry: String,
+    /// The repository within that registry.
     pub repository: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
@@ -97,12 +103,16 @@ pub struct AptPin {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct PipPin {
+    /// The PEP 503 normalized name.
     pub name: String,
+    /// The exact version, which each artifact's file name carries too.
     pub version: String,
     /// Index name (never its URL with credentials).
     pub index: String,
+    /// The requirement from `ml.toml` as written, for direct requirements.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested: Option<String>,
+    /// The packages that pulled this one in.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub via: Vec<String>,
     pub artifacts: Vec<PipArtifact>,
