@@ -67,7 +67,7 @@ pub fn probe() -> Host {
     }
 }
 
-fn probe_docker() -> Docker {
+pub(crate) fn probe_docker() -> Docker {
     match runs(
         super::docker::docker(),
         &["info", "--format", "{{.ServerVersion}}"],

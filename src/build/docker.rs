@@ -31,6 +31,16 @@ impl Backend for Docker {
     fn build(&self, request: &BuildRequest<'_>, shell: &Shell) -> anyhow::Result<String> {
         let iidfile = tempfile::NamedTempFile::new().context("creating a temporary file")?;
         let buildkit = !request.secrets.is_empty();
+        if buildkit && !has_buildkit() {
+            return Err(hinted(
+                ErrorKind::Engine,
+                "extra CA certificates are mounted as build secrets, which need BuildKit, \
+                 and this docker CLI has no BuildKit"
+                    .to_string(),
+                "install the docker buildx plugin (or set MLR_DOCKER to a docker CLI with \
+                 BuildKit), or build with --backend buildah",
+            ));
+        }
         let mut cmd = docker();
         cmd.env("DOCKER_BUILDKIT", if buildkit { "1" } else { "0" })
             .arg("build")
@@ -66,21 +76,14 @@ impl Backend for Docker {
             if let Some(e) = request.step_failure(&failed.output) {
                 return Err(e);
             }
-            let detail = failed.detail;
-            if buildkit && (detail.contains("buildx") || detail.contains("requires BuildKit")) {
-                return Err(hinted(
-                    ErrorKind::Engine,
-                    "extra CA certificates are mounted as build secrets, which need BuildKit, \
-                     and this docker CLI has no BuildKit"
-                        .to_string(),
-                    "install the docker buildx plugin (or set MLR_DOCKER to a docker CLI with \
-                     BuildKit), or build with --backend buildah",
-                ));
-            }
-            if let Some(e) = engine_down(&detail) {
+            if let Some(e) = engine_down() {
                 return Err(e);
             }
-            bail!("docker build failed ({}):\n{detail}", failed.status);
+            bail!(
+                "docker build failed ({}):\n{}",
+                failed.status,
+                failed.detail
+            );
         }
         let id = std::fs::read_to_string(iidfile.path()).context("reading the image ID")?;
         Ok(id.trim().to_string())
@@ -92,8 +95,8 @@ impl Backend for Docker {
         let output = match super::run_streaming(cmd, "docker", INSTALL_HINT, shell)? {
             Ok(output) => output,
             Err(super::Failed { status, detail, .. }) => {
-                if let Some(e) = engine_down(&detail)
-                    .or_else(|| super::push_unauthorized("docker", target, &detail))
+                if let Some(e) =
+                    engine_down().or_else(|| super::push_unauthorized("docker", target, &detail))
                 {
                     return Err(e);
                 }
@@ -122,16 +125,47 @@ impl Backend for Docker {
     }
 }
 
-fn engine_down(detail: &str) -> Option<anyhow::Error> {
-    detail
-        .contains("Cannot connect to the Docker daemon")
-        .then(|| {
-            hinted(
-                ErrorKind::Engine,
-                "the Docker engine is not running".to_string(),
-                "start dockerd, or choose another backend with --backend",
-            )
-        })
+/// After a failure: the engine down, if `docker info` says so (its exit
+/// status, not its words).
+fn engine_down() -> Option<anyhow::Error> {
+    match super::detect::probe_docker() {
+        super::detect::Docker::Answers => None,
+        _ => Some(hinted(
+            ErrorKind::Engine,
+            "the Docker engine is not running".to_string(),
+            "start dockerd, or choose another backend with --backend",
+        )),
+    }
+}
+
+/// Whether this docker CLI builds with BuildKit (secret mounts): through
+/// the buildx plugin, or built in, as in clients before 23.0 (whose
+/// default builder is the classic one without buildx).
+fn has_buildkit() -> bool {
+    let succeeds = |args: &[&str]| {
+        docker()
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if succeeds(&["buildx", "version"]) {
+        return true;
+    }
+    let version = docker()
+        .args(["version", "--format", "{{.Client.Version}}"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let major = version
+        .as_deref()
+        .and_then(|v| v.split('.').next())
+        .and_then(|m| m.parse::<u32>().ok());
+    major.is_some_and(|m| (18..23).contains(&m))
 }
 
 /// The digest in `docker push`'s last report: `<tag>: digest: sha256:… size: N`.

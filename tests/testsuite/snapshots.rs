@@ -1203,6 +1203,33 @@ fn build_refuses_what_it_cannot_build_before_starting_an_engine() {
     "
     );
 
+    // A CA certificate needs BuildKit's secret mounts; a docker CLI without
+    // BuildKit is refused before it is asked to build. The machine's newer
+    // CLI without the buildx plugin is such a CLI; where it is missing, a
+    // stand-in that answers like it (and records any build) takes its place.
+    let no_buildkit = no_buildkit_docker(&f.project);
+    snapshot!(
+        f.filters(),
+        run(f
+            .mlr()
+            .args(["build", "--backend", "docker", "--ca-cert", "/etc/ssl/certs/ca-certificates.crt"])
+            .env("MLR_DOCKER", &no_buildkit)),
+        @"
+    exit: 2
+    --- stdout
+    --- stderr
+    Checking out git kernels at [SHORT_HASH]
+    Checking out git tools at [SHORT_HASH]
+        Building snap:[SHORT_HASH] with docker
+    error: extra CA certificates are mounted as build secrets, which need BuildKit, and this docker CLI has no BuildKit
+    hint: install the docker buildx plugin (or set MLR_DOCKER to a docker CLI with BuildKit), or build with --backend buildah
+    "
+    );
+    assert!(
+        !f.project.exists("docker-built"),
+        "the stand-in docker was asked to build"
+    );
+
     // A stale lock.
     let manifest = f.project.read("ml.toml");
     f.edit(|m| m.replace("GREETING = \"hello\"", "GREETING = \"hi\""));
@@ -1314,4 +1341,33 @@ fn a_pip_package_missing_from_the_index_is_a_resolution_error() {
       cause: Because no-such-package was not found in the package registry and mlr-environment-root depends on no-such-package==1.0, we can conclude that your requirements are unsatisfiable.
     hint: check the requirements in ml.toml and that the indexes are reachable
     ");
+}
+
+/// A docker CLI without BuildKit: the machine's own newer CLI when it lacks
+/// the buildx plugin, else a stand-in script that says it is version 28
+/// without buildx and records a `build` call in `docker-built`.
+fn no_buildkit_docker(project: &Project) -> std::path::PathBuf {
+    let real = std::path::Path::new("/usr/local/bin/docker");
+    let has_buildx = |docker: &std::path::Path| {
+        std::process::Command::new(docker)
+            .args(["buildx", "version"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if real.exists() && !has_buildx(real) {
+        return real.to_path_buf();
+    }
+    let script = project.path("docker-without-buildkit");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncase \"$1\" in\n  version) echo 28.2.2 ;;\n  buildx) exit 1 ;;\n  build) touch '{}'; exit 1 ;;\nesac\n",
+            project.path("docker-built").display()
+        ),
+    )
+    .expect("writing the stand-in docker");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .expect("making the stand-in executable");
+    script
 }
