@@ -85,12 +85,11 @@ impl std::error::Error for Error {}
 /// ([`Error`], [`FileError`]); an untyped chain (a file or process
 /// failure with context) is [`ErrorKind::Io`].
 pub fn kind_of(err: &anyhow::Error) -> ErrorKind {
-    err.chain()
-        .find_map(|c| {
-            c.downcast_ref::<Error>()
-                .map(|e| e.kind)
-                .or_else(|| c.downcast_ref::<FileError>().map(|e| e.kind))
-        })
+    // anyhow finds a context type anywhere in the chain, outermost first
+    // (chain items themselves do not downcast to their context type).
+    err.downcast_ref::<Error>()
+        .map(|e| e.kind)
+        .or_else(|| err.downcast_ref::<FileError>().map(|e| e.kind))
         .unwrap_or(ErrorKind::Io)
 }
 
@@ -212,6 +211,17 @@ impl<T, E: Into<anyhow::Error>> HintExt<T> for Result<T, E> {
     }
 }
 
+/// `err`, of `kind` unless it already has a kind (a typed error in its
+/// chain): callers name the kind of the stage that failed.
+pub fn or_kind(err: anyhow::Error, kind: ErrorKind) -> anyhow::Error {
+    let typed = err.downcast_ref::<Error>().is_some() || err.downcast_ref::<FileError>().is_some();
+    if typed {
+        return err;
+    }
+    let message = err.to_string();
+    err.context(Error::new(kind, message))
+}
+
 /// An error of `kind` that carries a hint.
 pub fn hinted(
     kind: ErrorKind,
@@ -288,5 +298,40 @@ pub fn print_stdout(text: &str) -> std::io::Result<()> {
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kind_decides_the_exit_code_whatever_the_words() {
+        let drift = anyhow::Error::new(Error::new(ErrorKind::Drift, "error: 404 not found"));
+        assert_eq!(kind_of(&drift).exit_code(), 1);
+        // A hint keeps the kind of what it is attached to.
+        let hinted = Err::<(), _>(drift).hint("run `mlr lock`").unwrap_err();
+        assert_eq!(kind_of(&hinted), ErrorKind::Drift);
+        assert_eq!(kind_of(&hinted).exit_code(), 1);
+        let conflict = FileError::whole_file("ml.lock", "x").with_kind(ErrorKind::LockConflict);
+        assert_eq!(
+            kind_of(&anyhow::Error::new(conflict)),
+            ErrorKind::LockConflict
+        );
+        // Untyped failures are local I/O until a stage names them.
+        let untyped = anyhow::anyhow!("stale: drift");
+        assert_eq!(kind_of(&untyped), ErrorKind::Io);
+        assert_eq!(kind_of(&untyped).exit_code(), 2);
+        let named = or_kind(untyped, ErrorKind::Resolution);
+        assert_eq!(kind_of(&named), ErrorKind::Resolution);
+        // A kind already in the chain is kept.
+        let network = anyhow::Error::new(Error::new(ErrorKind::Network, "refused"))
+            .context("resolving image x");
+        assert_eq!(
+            kind_of(&or_kind(network, ErrorKind::Resolution)),
+            ErrorKind::Network
+        );
+        // The renderer shows a repeated line once.
+        assert_eq!(render(&named, false), "error: stale: drift\n");
     }
 }

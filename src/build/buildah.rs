@@ -21,10 +21,10 @@
 
 use std::process::Command;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use super::{Backend, BuildRequest, PushTarget};
-use crate::error::{ErrorKind, hinted};
+use crate::error::{Error, ErrorKind, hinted};
 use crate::shell::Shell;
 
 /// A containers/storage tool that builds with buildah's `bud`.
@@ -142,12 +142,13 @@ impl Backend for BudTool {
                     "mlr turns TLS verification off only when every FROM registry is on 127.0.0.1; list other insecure registries in /etc/containers/registries.conf",
                 ));
             }
-            bail!(
-                "{} {} failed ({}):\n{detail}",
-                self.program,
-                self.build_subcommand,
-                failed.status
-            );
+            return Err(anyhow::Error::new(Error::new(
+                ErrorKind::Engine,
+                format!(
+                    "{} {} failed ({}):\n{detail}",
+                    self.program, self.build_subcommand, failed.status
+                ),
+            )));
         }
         let id = std::fs::read_to_string(iidfile.path()).context("reading the image ID")?;
         Ok(id.trim().to_string())
@@ -176,7 +177,10 @@ impl Backend for BudTool {
             if let Some(e) = super::push_unauthorized(self.program, target, &detail) {
                 return Err(e);
             }
-            bail!("{} push failed ({status}):\n{detail}", self.program);
+            return Err(anyhow::Error::new(Error::new(
+                ErrorKind::Engine,
+                format!("{} push failed ({status}):\n{detail}", self.program),
+            )));
         }
         let digest =
             std::fs::read_to_string(digestfile.path()).context("reading the pushed digest")?;

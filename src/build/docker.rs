@@ -4,10 +4,10 @@
 
 use std::process::Command;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use super::{Backend, BuildRequest, PushTarget};
-use crate::error::{ErrorKind, hinted};
+use crate::error::{Error, ErrorKind, hinted};
 use crate::shell::Shell;
 
 pub struct Docker;
@@ -79,11 +79,14 @@ impl Backend for Docker {
             if let Some(e) = engine_down() {
                 return Err(e);
             }
-            bail!(
-                "docker build failed ({}):\n{}",
-                failed.status,
-                failed.detail
-            );
+            return Err(anyhow::Error::new(Error::new(
+                ErrorKind::Engine,
+                format!(
+                    "docker build failed ({}):
+{}",
+                    failed.status, failed.detail
+                ),
+            )));
         }
         let id = std::fs::read_to_string(iidfile.path()).context("reading the image ID")?;
         Ok(id.trim().to_string())
@@ -100,7 +103,10 @@ impl Backend for Docker {
                 {
                     return Err(e);
                 }
-                bail!("docker push failed ({status}):\n{detail}");
+                return Err(anyhow::Error::new(Error::new(
+                    ErrorKind::Engine,
+                    format!("docker push failed ({status}):\n{detail}"),
+                )));
             }
         };
         if let Some(digest) = pushed_digest(&output) {

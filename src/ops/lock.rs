@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{Format, Workspace, drift, stale_lock, write_atomic};
 use crate::config::Config;
-use crate::error::{ErrorKind, HintExt, hinted};
+use crate::error::{ErrorKind, HintExt, hinted, or_kind};
 use crate::lock::diff::{Change, diff};
 use crate::lock::read::ReadLock;
 use crate::lock::satisfies::{Kind, satisfies_requests, torch_dependencies};
@@ -187,7 +187,9 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
     for r in image_requests {
         let pin = match keep_image(r) {
             Some(p) => p,
-            None => images.resolve(r)?,
+            None => images
+                .resolve(r)
+                .map_err(|e| or_kind(e, ErrorKind::Resolution))?,
         };
         new.images.push(pin);
     }
@@ -198,7 +200,9 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
     for r in &requests.git {
         let pin = match keep_git(r) {
             Some(p) => p,
-            None => git.resolve(r)?,
+            None => git
+                .resolve(r)
+                .map_err(|e| or_kind(e, ErrorKind::Resolution))?,
         };
         new.git.push(pin);
     }
@@ -212,7 +216,8 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
                 old,
                 &mut new,
                 apt_update.as_ref(),
-            )?,
+            )
+            .map_err(|e| or_kind(e, ErrorKind::Resolution))?,
         }
     }
     if pip_wanted {
@@ -245,7 +250,8 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
                             .collect()
                     })
                     .unwrap_or_default();
-                lock_pip(config, &manifest, old, preferences, &mut new, pip_update)?
+                lock_pip(config, &manifest, old, preferences, &mut new, pip_update)
+                    .map_err(|e| or_kind(e, ErrorKind::Resolution))?
             }
         }
     }
