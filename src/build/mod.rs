@@ -201,9 +201,16 @@ pub(crate) fn run_streaming(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| {
+        // The program as run: `MLR_DOCKER` may name another than `docker`.
+        let run = cmd.get_program().to_string_lossy();
+        let shown = if run == program {
+            format!("`{program}`")
+        } else {
+            format!("`{program}` ({run})")
+        };
         crate::error::hinted(
             crate::error::ErrorKind::Engine,
-            format!("could not run `{program}`: {e}"),
+            format!("could not run {shown}: {e}"),
             install_hint,
         )
     })?;

@@ -1198,7 +1198,7 @@ fn build_refuses_what_it_cannot_build_before_starting_an_engine() {
     Checking out git kernels at [SHORT_HASH]
     Checking out git tools at [SHORT_HASH]
         Building snap:[SHORT_HASH] with docker
-    error: could not run `docker`: No such file or directory (os error 2)
+    error: could not run `docker` (/nonexistent/docker): No such file or directory (os error 2)
     hint: install the docker CLI, or choose another backend with --backend
     "
     );
