@@ -182,11 +182,12 @@ pub fn dockerfile_for(
     }
     let user = manifest.image.user.as_str();
     let named_user = is_named_user(user);
-    let prelude = prelude(manifest, lock, python, target);
+    let requests = Requests::of(manifest);
+    let prelude = prelude(manifest, &requests, lock, python, target);
     d.push_str(&prelude);
     let groups = match python {
         Some(_) => {
-            let (stages, groups) = pip_stages(lock, manifest, profile.is_some(), &run);
+            let (stages, groups) = pip_stages(lock, &requests, profile.is_some(), &run);
             d.push_str(&stages);
             groups
         }
@@ -249,7 +250,7 @@ pub fn dockerfile_for(
     }
 
     if let Some(name) = profile {
-        let prod: Vec<&crate::lock::AptPin> = prod_apt_pins(manifest, lock);
+        let prod: Vec<&crate::lock::AptPin> = prod_apt_pins(&requests, lock);
         let extra: Vec<&crate::lock::AptPin> = lock
             .apt
             .iter()
@@ -402,8 +403,7 @@ pub fn apt_download_name(name: &str, version: &str, arch: &str) -> String {
 /// The apt pins the prod image installs: everything a prod request (in
 /// `[apt] packages`) or the pinned Python pulls in; what only
 /// `[profile.*] apt` wants stays out.
-pub fn prod_apt_pins<'a>(manifest: &Manifest, lock: &'a Lockfile) -> Vec<&'a crate::lock::AptPin> {
-    let requests = Requests::of(manifest);
+pub fn prod_apt_pins<'a>(requests: &Requests, lock: &'a Lockfile) -> Vec<&'a crate::lock::AptPin> {
     let prod = requests.prod_apt_names();
     let named = |r: &str| prod.contains(&AptRequest::parse(r, Membership::Prod).name.as_str());
     lock.apt
@@ -617,6 +617,7 @@ fn image_from(pin: &crate::lock::ImagePin, mirrors: &Mirrors) -> String {
 /// image user, the prod apt layer and (with pip packages) Python in a venv.
 fn prelude(
     manifest: &Manifest,
+    requests: &Requests,
     lock: &Lockfile,
     python: Option<&crate::lock::PythonPin>,
     target: &Target,
@@ -635,7 +636,7 @@ fn prelude(
     if is_named_user(user) {
         d.push_str(&create_user(user, &run));
     }
-    let apt = prod_apt_pins(manifest, lock);
+    let apt = prod_apt_pins(requests, lock);
     if !apt.is_empty() {
         d.push_str(&apt_layer(&apt, target));
     }
@@ -675,11 +676,10 @@ fn python_venv(lock: &Lockfile, py: &crate::lock::PythonPin, run: &str) -> Strin
 /// Returns the stages and the groups used, in install order.
 fn pip_stages(
     lock: &Lockfile,
-    manifest: &Manifest,
+    requests: &Requests,
     with_profile: bool,
     run: &str,
 ) -> (String, Vec<&'static str>) {
-    let requests = Requests::of(manifest);
     let groups = pip_groups(
         lock,
         &requests.framework_names(),

@@ -103,9 +103,9 @@ fn wheel_or_sdist(filename: &str) -> Option<(String, String)> {
     Some((stem[..at].to_string(), stem[at + 1..].to_string()))
 }
 
-/// The last path segment of a URL, percent-decoded, without query or
-/// fragment.
-fn url_file_name(url: &str) -> String {
+/// The file a URL names: its last path segment, percent-decoded, without
+/// query or fragment.
+pub fn url_file_name(url: &str) -> String {
     let path = url.split(['?', '#']).next().unwrap_or(url);
     let last = path.rsplit('/').next().unwrap_or(path);
     percent_decode(last)

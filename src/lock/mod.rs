@@ -172,29 +172,23 @@ pub trait PackagePin {
     fn requested(&self) -> Option<&str>;
 }
 
-impl PackagePin for AptPin {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn version(&self) -> &str {
-        &self.version
-    }
-    fn requested(&self) -> Option<&str> {
-        self.requested.as_deref()
-    }
+macro_rules! package_pin {
+    ($($pin:ty),*) => {$(
+        impl PackagePin for $pin {
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn version(&self) -> &str {
+                &self.version
+            }
+            fn requested(&self) -> Option<&str> {
+                self.requested.as_deref()
+            }
+        }
+    )*};
 }
 
-impl PackagePin for PipPin {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn version(&self) -> &str {
-        &self.version
-    }
-    fn requested(&self) -> Option<&str> {
-        self.requested.as_deref()
-    }
-}
+package_pin!(AptPin, PipPin);
 
 impl Lockfile {
     pub fn new(fingerprint: String) -> Self {

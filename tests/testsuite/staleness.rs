@@ -89,10 +89,16 @@ impl Stack {
         cmd
     }
 
-    /// Runs `args` and returns (exit code, the `stale:`/`inconsistent:`
-    /// lines it printed on either stream, trimmed).
-    fn reasons(&self, args: &[&str]) -> (i32, Vec<String>, String) {
-        let out = self.mlr().args(args).output().unwrap();
+    /// Runs `args` with `engine` as the docker program and returns (exit
+    /// code, the `stale:`/`inconsistent:` lines it printed on either
+    /// stream, trimmed, and everything it printed).
+    fn reasons(&self, args: &[&str], engine: &std::path::Path) -> (i32, Vec<String>, String) {
+        let out = self
+            .mlr()
+            .args(args)
+            .env("MLR_DOCKER", engine)
+            .output()
+            .unwrap();
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -135,29 +141,13 @@ fn assert_same_reasons(s: &Stack, case: &str) -> Vec<String> {
         &["dockerfile"],
         &["build", "--backend", "docker"],
     ] {
-        let out = s
-            .mlr()
-            .args(args)
-            .env("MLR_DOCKER", &engine)
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (code, lines, text) = s.reasons(args, &engine);
         assert_eq!(
-            out.status.code(),
-            Some(1),
+            code,
+            1,
             "{case}: `mlr {}` must exit 1:\n{text}",
             args.join(" ")
         );
-        let lines: Vec<String> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| l.starts_with("stale: ") || l.starts_with("inconsistent: "))
-            .map(str::to_string)
-            .collect();
         assert!(
             !lines.is_empty(),
             "{case}: `mlr {}` gave no reason:\n{text}",
@@ -300,7 +290,7 @@ fn a_hand_edited_lock_is_inconsistent_offline() {
         assert_ne!(edited, lock, "{what}: `{from}` is in the lock");
         s.project.file("ml.lock", &edited);
         let line = line_of(&edited, to);
-        let (code, reasons, text) = s.reasons(&["verify"]);
+        let (code, reasons, text) = s.reasons(&["verify"], &engine);
         assert_eq!(code, 1, "{what}:\n{text}");
         let location = format!("inconsistent: ml.lock:{line}:11: ");
         assert!(
@@ -309,7 +299,7 @@ fn a_hand_edited_lock_is_inconsistent_offline() {
                 .any(|r| r.starts_with(&location) && r.contains(expected)),
             "{what}: expected `{location}…{expected}` in:\n{text}"
         );
-        let (code, _, text) = s.reasons(&["lock", "--locked"]);
+        let (code, _, text) = s.reasons(&["lock", "--locked"], &engine);
         assert_eq!(code, 1, "{what}:\n{text}");
         let out = s
             .mlr()
