@@ -52,6 +52,9 @@ impl Backend for Docker {
             .arg(request.context.join("Dockerfile"))
             .arg("--platform")
             .arg(request.platform);
+        // The classic builder keeps a failed step's container (and with it
+        // every layer below) unless told otherwise.
+        cmd.arg("--force-rm");
         if request.no_cache {
             cmd.arg("--no-cache");
         }

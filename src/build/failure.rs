@@ -221,9 +221,11 @@ impl EngineLine {
         self.is_output.then_some(self.text.as_str())
     }
 
-    /// A line that starts a step of the classic builder (`Step 3/9 : RUN`,
-    /// ` ---> Running in …`) or of buildah (`STEP 3/9: RUN`, `[2/3] STEP
-    /// 1/4: FROM`).
+    /// A line the engine writes between steps: a step's start in the
+    /// classic builder (`Step 3/9 : RUN`, ` ---> Running in …`) or in
+    /// buildah (`STEP 3/9: RUN`, `[2/3] STEP 1/4: FROM`), or the classic
+    /// builder removing a step's container (`Removing intermediate
+    /// container …`, also after a failed step with `--force-rm`).
     fn starts_a_step(&self) -> bool {
         let t = self.text.as_str();
         let t = match t.strip_prefix('[').and_then(|r| r.split_once("] ")) {
@@ -235,7 +237,10 @@ impl EngineLine {
                 .and_then(|r| r.split_once(sep))
                 .is_some_and(|(n, _)| is_fraction(n))
         };
-        numbered("Step ", " : ") || numbered("STEP ", ": ") || t.starts_with(" ---> ")
+        numbered("Step ", " : ")
+            || numbered("STEP ", ": ")
+            || t.starts_with(" ---> ")
+            || t.starts_with("Removing intermediate container ")
     }
 }
 
@@ -408,6 +413,8 @@ mod tests {
             "\x1b[91mmlr-failure: kind=build-step source=kernels step=2 status=1\n\
              \x1b[0m",
         );
+        // With `--force-rm` the failed step's container goes too.
+        let removed = lines("Removing intermediate container 75f08ac76510\n");
         // The client's own report, on stderr.
         let report = on(
             Stream::Stderr,
@@ -417,8 +424,8 @@ mod tests {
             ),
         );
         for order in [
-            [&header, &step_stdout, &marker, &report],
-            [&header, &marker, &step_stdout, &report],
+            [&header, &step_stdout, &marker, &removed, &report],
+            [&header, &marker, &step_stdout, &removed, &report],
         ] {
             let output: Vec<(Stream, String)> = order.into_iter().flatten().cloned().collect();
             assert_eq!(

@@ -355,6 +355,14 @@ fn a_failing_build_step_is_reported_as_that_step_by_docker() {
         .output()
         .unwrap();
     assert_reported_as_the_step(&output);
+    // The failed step's container is gone (it would hold the layers).
+    let containers =
+        crate::support::docker(&["ps", "--all", "--no-trunc", "--format", "{{.Command}}"]);
+    let containers = String::from_utf8_lossy(&containers.stdout);
+    assert!(
+        !containers.contains("Unable to locate package foo"),
+        "a failed build left its container:\n{containers}"
+    );
 }
 
 /// With a CA certificate the docker backend builds on BuildKit, whose
