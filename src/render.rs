@@ -234,7 +234,7 @@ pub fn dockerfile_for(
                  \x20   trap - EXIT; \\\n\
                  {}",
                 start_build_stamp(),
-                pin.commit,
+                shell_quote(&pin.commit),
                 report_failed_build_step(&pin.name),
                 numbered_build_steps(&source.build),
                 collect_build_outputs()
@@ -281,9 +281,8 @@ pub fn dockerfile_for(
         };
         let _ = writeln!(
             d,
-            "COPY{chown} {} {}",
-            context_path(ContextItem::Copy(i)),
-            json_string(&copy.dst)
+            "COPY{chown} {}",
+            json_array(&[context_path(ContextItem::Copy(i)), copy.dst.clone()])
         );
     }
 
@@ -304,7 +303,7 @@ pub fn dockerfile_for(
     }
     d.push_str("LABEL");
     for (k, v) in &labels {
-        let _ = write!(d, " \\\n    {k}={}", json_string(v));
+        let _ = write!(d, " \\\n    {k}={}", dockerfile_quote(v));
     }
     d.push('\n');
 
@@ -483,17 +482,20 @@ fn apt_layer(pins: &[&crate::lock::AptPin], target: &Target) -> String {
         let sums: Vec<String> = pins
             .iter()
             .map(|p| {
-                format!(
-                    "'{}  {}'",
+                shell_quote(&format!(
+                    "{}  {}",
                     p.sha256,
                     apt_download_name(&p.name, &p.version, &p.architecture)
-                )
+                ))
             })
             .collect();
+        // `$pkgs` is split on spaces: names and versions have none (the
+        // lock's grammar), so each `name=version` stays one word.
         let _ = writeln!(
             d,
-            "      {arch}) pkgs='{}'; apt-get download $pkgs || mlr_fail {}; \\\n        printf '%s\\n' {} | sha256sum -c --quiet - || mlr_fail {} ;; \\",
-            wanted.join(" "),
+            "      {}) pkgs={}; apt-get download $pkgs || mlr_fail {}; \\\n        printf '%s\\n' {} | sha256sum -c --quiet - || mlr_fail {} ;; \\",
+            shell_quote(arch),
+            shell_quote(&wanted.join(" ")),
             FailureKind::AptDownload.as_str(),
             sums.join(" "),
             FailureKind::AptHash.as_str(),
@@ -627,7 +629,7 @@ fn prelude(
     if !manifest.env.is_empty() {
         let mut line = String::from("ENV");
         for (k, v) in &manifest.env {
-            let _ = write!(line, " \\\n    {k}={}", env_quote(v));
+            let _ = write!(line, " \\\n    {k}={}", dockerfile_quote(v));
         }
         d.push_str(&line);
         d.push('\n');
@@ -656,14 +658,17 @@ fn python_venv(lock: &Lockfile, py: &crate::lock::PythonPin, run: &str) -> Strin
     } else {
         ""
     };
-    let (major_minor, want) = (py.version.clone(), py.version.replace('.', ", "));
+    let (major_minor, want) = (&py.version, py.version.replace('.', ", "));
+    let check = shell_quote(&format!(
+        "import sys; v = sys.version_info[:2]; sys.exit(0 if v == ({want}) else \"the base image provides Python %d.%d; ml.lock needs {major_minor}\" % v)"
+    ));
     format!(
         "{run}set -eu; \\\n\
          \x20   if {sdists} || ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \\\n\
          \x20     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3 python3-venv{build_tools} && \\\n\
          \x20     rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/ldconfig/aux-cache /var/log/apt /var/log/dpkg.log; \\\n\
          \x20   fi; \\\n\
-         \x20   python3 -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == ({want}) else \"the base image provides Python %d.%d; ml.lock needs {major_minor}\" % v)'; \\\n\
+         \x20   python3 -c {check}; \\\n\
          \x20   python3 -m venv {VENV}; \\\n\
          \x20   find {VENV} -name __pycache__ -prune -exec rm -rf {{}} +\n"
     )
@@ -735,7 +740,7 @@ fn builder_env(manifest: &Manifest, lock: &Lockfile) -> String {
     ));
     let mut d = String::from("ENV");
     for (k, v) in &vars {
-        let _ = write!(d, " \\\n    {k}={}", env_quote(v));
+        let _ = write!(d, " \\\n    {k}={}", dockerfile_quote(v));
     }
     d.push('\n');
     d
@@ -862,17 +867,20 @@ fn healthcheck(h: &Healthcheck) -> String {
     format!("HEALTHCHECK {opts}CMD {cmd}\n")
 }
 
-/// A JSON string: Dockerfile exec form and label values accept it.
-fn json_string(s: &str) -> String {
-    serde_json::to_string(s).expect("strings serialize")
-}
+// One quoting function per context a value reaches. Values the lock's and
+// the manifest's grammars admit pass through them unchanged in meaning;
+// what no quoting can carry (a line break in a Dockerfile line, `$` or a
+// quote in a path the Dockerfile expands) is refused by those grammars.
 
+/// A JSON array: the exec form of `COPY`, `ENTRYPOINT`, `CMD` and
+/// `HEALTHCHECK` (no shell, one argument per element).
 fn json_array(items: &[String]) -> String {
     serde_json::to_string(items).expect("strings serialize")
 }
 
-/// An ENV value: double-quoted, with `\`, `"` and `$` escaped (ENV expands `$`).
-fn env_quote(v: &str) -> String {
+/// A Dockerfile double-quoted word (`ENV` and `LABEL` values): `\`, `"`
+/// and `$` escaped, as the Dockerfile's own word lexer expands `$` there.
+fn dockerfile_quote(v: &str) -> String {
     let mut q = String::from("\"");
     for c in v.chars() {
         match c {
@@ -880,6 +888,7 @@ fn env_quote(v: &str) -> String {
                 q.push('\\');
                 q.push(c);
             }
+            // Refused by the grammars; never a second line if it got here.
             '\n' => q.push_str("\\n"),
             c => q.push(c),
         }
@@ -888,7 +897,7 @@ fn env_quote(v: &str) -> String {
     q
 }
 
-/// A POSIX shell single-quoted word.
+/// A POSIX shell single-quoted word, for values in a `RUN` mlr writes.
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }

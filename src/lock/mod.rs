@@ -1,10 +1,12 @@
 //! `ml.lock`: the pinned model ([`Lockfile`]), its canonical writer
-//! ([`write`]), its strict reader ([`read`]), the offline staleness check
+//! ([`write`]), its strict reader ([`read`]) with the [`grammar`] of every
+//! field, the offline staleness check
 //! ([`satisfies`], with the lock's internal [`consistency`]) and the
 //! changes between two locks ([`diff`]).
 
 pub mod consistency;
 pub mod diff;
+pub mod grammar;
 pub mod read;
 pub mod satisfies;
 pub mod write;
@@ -331,7 +333,7 @@ mod tests {
                 },
                 GitPin {
                     name: "alpha".into(),
-                    url: "https://example.com/a \"quoted\".git".into(),
+                    url: "https://example.com/a.git".into(),
                     requested: "v1".into(),
                     commit: "3".repeat(40),
                     tree: "4".repeat(40),

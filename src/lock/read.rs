@@ -131,6 +131,7 @@ fn read(source: &str, path: &str) -> Result<ReadLock, FileError> {
         FileError::at_offset(path, source, offset, first_line(e.message()).to_string())
             .with_hint("the lockfile is written by mlr; run `mlr lock` to regenerate it")
     })?;
+    super::grammar::check(&lock, source, path)?;
     let canonical = render(&lock);
     let normalized = source.replace("\r\n", "\n");
     let non_canonical_line = if canonical == normalized {

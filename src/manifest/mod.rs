@@ -9,7 +9,7 @@ pub mod image_ref;
 mod key_path;
 pub mod pep508;
 mod suggest;
-mod syntax;
+pub(crate) mod syntax;
 mod validate;
 pub mod wire;
 

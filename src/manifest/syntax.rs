@@ -388,6 +388,15 @@ pub fn image_path(s: &str) -> Check {
             Shown(s)
         )));
     }
+    if let Some(c) = s.chars().find(|c| matches!(c, '\\' | '$' | '"' | '\'')) {
+        // `WORKDIR` and `COPY` expand variables and read quotes and escapes
+        // in their arguments; a path is written as it is, so these cannot be.
+        return Err(Invalid::new(format!(
+            "path {} contains `{c}`, which the Dockerfile would read as a variable, quote or escape",
+            Shown(s)
+        ))
+        .hint("write the path literally, without `$`, quotes or `\\`"));
+    }
     if s.starts_with('/') {
         Ok(())
     } else {

@@ -448,7 +448,7 @@ impl Validator {
         for (key, value) in env {
             let at = KeyPath::root().key("env").key(key);
             self.key(at.clone(), syntax::env_key(key));
-            self.value(at, no_nul(value));
+            self.value(at, one_line(value));
         }
         env.clone()
     }
@@ -511,6 +511,11 @@ impl Validator {
                 "the healthcheck command contains a line break",
             )
             .hint("write it on one line, or as an array")),
+            // A trailing `\` would continue the Dockerfile line into the next instruction.
+            Some(first) if shell && first.trim_end().ends_with('\\') => {
+                Err(Invalid::new("the healthcheck command ends with `\\`")
+                    .hint("remove the trailing `\\`, or write the command as an array"))
+            }
             Some(_) => cmd.iter().try_for_each(|a| no_nul(a)),
         };
         self.value(at.key("cmd"), check);
@@ -610,6 +615,20 @@ fn no_nul(s: &str) -> Check {
         )
     } else {
         Ok(())
+    }
+}
+
+/// An `ENV` value: one Dockerfile line, so no line break or other control
+/// character (a tab is fine).
+fn one_line(s: &str) -> Check {
+    no_nul(s)?;
+    match s.chars().find(|c| c.is_control() && *c != '\t') {
+        Some(_) => Err(Invalid::new(format!(
+            "{} contains a line break or control character",
+            Shown(s)
+        ))
+        .hint("an `[env]` value is one line in the Dockerfile; set multi-line values at run time")),
+        None => Ok(()),
     }
 }
 

@@ -57,6 +57,17 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
             ));
             None
         }
+        // A lock mlr would never write (broken TOML, a value outside its
+        // grammar): nothing in it is trusted, so everything is resolved again.
+        Err(e)
+            if crate::error::kind_of(&e) == ErrorKind::Lock && options.mode == LockMode::Write =>
+        {
+            config.shell.warn(format!(
+                "{e}; re-resolving {} from {}",
+                ws.lock_display, ws.manifest_display
+            ));
+            None
+        }
         Err(e) => return Err(e),
     };
     let read: Option<&ReadLock> = existing.as_ref().map(|(_, r)| r);
