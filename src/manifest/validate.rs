@@ -431,6 +431,11 @@ impl Validator {
                     Invalid::new("build step contains a line break or control character")
                         .hint("write one command per entry of `build`, or join commands with `&&`"),
                 )
+            } else if step.contains("<<") {
+                // BuildKit reads `<<WORD` in a RUN line as the start of a
+                // heredoc, which takes the Dockerfile's following lines.
+                Err(Invalid::new("build step contains `<<`, which the Dockerfile reads as a heredoc")
+                    .hint("a step is one line: write the text to a file in the repository, or use `printf`"))
             } else {
                 Ok(())
             };
