@@ -12,6 +12,7 @@ mod cuda_base;
 mod e2e;
 mod framework;
 mod image_files;
+mod injection;
 mod lock;
 mod manifest;
 mod pip;

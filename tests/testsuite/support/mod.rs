@@ -12,6 +12,7 @@
 mod aptrepo;
 mod debian;
 mod docker;
+pub mod dockerfile;
 mod git;
 mod http;
 mod image;
