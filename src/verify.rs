@@ -1,13 +1,15 @@
 //! `mlr verify`'s offline checks as typed findings: a stale lock, a lock not
-//! in canonical form, a committed Dockerfile that differs from the render,
-//! an entry without a hash. Pure: the caller reads the files.
+//! in canonical form, a committed Dockerfile that differs from the render.
+//! (A lock without its hashes, digests or commits never gets here: the
+//! lock's grammar refuses it when it is read.) Pure: the caller reads the
+//! files.
 
 use std::fmt;
 
 use serde::Serialize;
 
 use crate::lock::read::ReadLock;
-use crate::lock::{Finding, Lockfile, satisfies};
+use crate::lock::{Finding, satisfies};
 use crate::manifest::Manifest;
 use crate::render;
 
@@ -23,8 +25,6 @@ pub enum VerifyFinding {
     NotCanonical { line: usize },
     /// A committed mlr-generated Dockerfile differs from the render.
     DockerfileDiffers { path: String, line: usize },
-    /// A pinned entry lacks its digest or hash.
-    MissingHash { kind: String, name: String },
 }
 
 impl fmt::Display for VerifyFinding {
@@ -42,9 +42,6 @@ impl fmt::Display for VerifyFinding {
                 f,
                 "dockerfile: {path}:{line} differs from what `mlr dockerfile` renders"
             ),
-            VerifyFinding::MissingHash { kind, name } => {
-                write!(f, "unhashed: {kind} `{name}` has no valid digest or hash")
-            }
         }
     }
 }
@@ -66,7 +63,6 @@ pub fn verify(
     if let Some(line) = lock.non_canonical_line {
         out.push(VerifyFinding::NotCanonical { line });
     }
-    out.extend(missing_hashes(&lock.lock));
     let fresh = out.is_empty();
     if let (true, Some((path, text))) = (fresh, dockerfile) {
         if text.contains(render::GENERATED) {
@@ -90,53 +86,4 @@ fn first_difference(a: &str, b: &str) -> usize {
         .position(|(x, y)| x != y)
         .unwrap_or_else(|| a.lines().count().min(b.lines().count()))
         + 1
-}
-
-fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-fn is_digest(s: &str) -> bool {
-    s.strip_prefix("sha256:").is_some_and(is_sha256_hex)
-}
-
-fn is_git_sha(s: &str) -> bool {
-    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-fn missing_hashes(lock: &Lockfile) -> Vec<VerifyFinding> {
-    let mut out = Vec::new();
-    let mut flag = |kind: &str, name: &str| {
-        out.push(VerifyFinding::MissingHash {
-            kind: kind.into(),
-            name: name.into(),
-        })
-    };
-    for i in &lock.images {
-        if !is_digest(&i.digest)
-            || i.platforms.is_empty()
-            || !i.platforms.iter().all(|p| is_digest(&p.digest))
-        {
-            flag("image", &i.name);
-        }
-    }
-    for a in &lock.apt {
-        if !is_sha256_hex(&a.sha256) {
-            flag("apt", &a.name);
-        }
-    }
-    for p in &lock.pip {
-        if p.artifacts.is_empty() || !p.artifacts.iter().all(|a| is_sha256_hex(&a.sha256)) {
-            flag("pip", &p.name);
-        }
-    }
-    for g in &lock.git {
-        if !is_git_sha(&g.commit)
-            || !is_git_sha(&g.tree)
-            || !g.submodules.iter().all(|s| is_git_sha(&s.commit))
-        {
-            flag("git", &g.name);
-        }
-    }
-    out
 }

@@ -168,6 +168,12 @@ fn rules(lock: &Lockfile) -> Result<(), Broken> {
             field(at("platform"), "platform", &p.platform, platform)?;
             field(at("digest"), "digest", &p.digest, oci_digest)?;
         }
+        if image.platforms.is_empty() {
+            return Err(Broken {
+                at: at("platforms"),
+                message: format!("image `{}` pins no platform", image.name),
+            });
+        }
         let mut seen = BTreeSet::new();
         for (j, p) in image.platforms.iter().enumerate() {
             if !seen.insert(&p.platform) {
@@ -226,6 +232,12 @@ fn rules(lock: &Lockfile) -> Result<(), Broken> {
             let mut at = at("via");
             at.push(Seg::Index(j));
             field(at, "package name", v, pep503_name)?;
+        }
+        if p.artifacts.is_empty() {
+            return Err(Broken {
+                at: at("artifacts"),
+                message: format!("pip `{}` pins no file", p.name),
+            });
         }
         let mut seen = BTreeSet::new();
         for (j, a) in p.artifacts.iter().enumerate() {

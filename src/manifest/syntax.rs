@@ -388,6 +388,14 @@ pub fn image_path(s: &str) -> Check {
             Shown(s)
         )));
     }
+    if s.ends_with(char::is_whitespace) || s.chars().any(|c| c.is_whitespace() && c != ' ') {
+        // The Dockerfile parser trims (Unicode) white space around a line.
+        return Err(Invalid::new(format!(
+            "path {} ends with, or holds, white space other than a space",
+            Shown(s)
+        ))
+        .hint("remove the trailing or special white space"));
+    }
     if let Some(c) = s.chars().find(|c| matches!(c, '\\' | '$' | '"' | '\'')) {
         // `WORKDIR` and `COPY` expand variables and read quotes and escapes
         // in their arguments; a path is written as it is, so these cannot be.

@@ -516,6 +516,18 @@ impl Validator {
                 "the healthcheck command contains a line break",
             )
             .hint("write it on one line, or as an array")),
+            // The Dockerfile parser trims Unicode white space around a line.
+            Some(first)
+                if shell
+                    && first
+                        .chars()
+                        .any(|c| c.is_whitespace() && !matches!(c, ' ' | '\t')) =>
+            {
+                Err(Invalid::new(
+                    "the healthcheck command holds white space other than spaces and tabs",
+                )
+                .hint("write the command with plain spaces"))
+            }
             // A trailing `\` would continue the Dockerfile line into the next instruction.
             Some(first) if shell && first.trim_end().ends_with('\\') => {
                 Err(Invalid::new("the healthcheck command ends with `\\`")

@@ -452,7 +452,7 @@ fn the_context_holds_only_what_the_dockerfile_copies() {
         ["Dockerfile", "copy/0/train.py", "git/kernels/kernel.c"]
     );
     let dockerfile = std::fs::read_to_string(context.join("Dockerfile")).unwrap();
-    for copied in ["COPY git/kernels ", "COPY [\"copy/0\",\"/app\"]"] {
+    for copied in ["COPY git/kernels ", " [\"copy/0\",\"/app\"]"] {
         assert!(dockerfile.contains(copied), "{dockerfile}");
     }
 }

@@ -922,11 +922,19 @@ fn tripwire(project: &Project) -> std::path::PathBuf {
 /// edited by `edit`: each exits 2 naming `ml.lock:LINE:` of the line that
 /// holds `needle`; no Dockerfile is written and no engine runs.
 fn assert_cli_refuses(what: &str, needle: &str, edit: impl FnOnce(&mut Lockfile)) {
+    assert_cli_refuses_at(what, needle, 0, edit)
+}
+
+/// [`assert_cli_refuses`] at the `nth` (from 0) line holding `needle`.
+fn assert_cli_refuses_at(what: &str, needle: &str, nth: usize, edit: impl FnOnce(&mut Lockfile)) {
     let (project, text) = cli_project(edit);
     let line = text
         .lines()
-        .position(|l| l.contains(needle))
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .nth(nth)
         .unwrap_or_else(|| panic!("{what}: `{needle}` is not in the lock:\n{text}"))
+        .0
         + 1;
     let engine = tripwire(&project);
     let mut problems = Vec::new();
@@ -1020,4 +1028,73 @@ fn cli_refuses_a_python_version_that_breaks_its_quotes() {
     assert_cli_refuses("python version", "pwned-py", |lock| {
         lock.python.as_mut().unwrap().version = "3.11'; touch /pwned-py; '".into();
     });
+}
+
+/// What the probe of issue #10 got past `mlr verify` (locks mlr never
+/// writes) is refused by every command, where it stands.
+#[test]
+fn cli_refuses_locks_mlr_would_never_write() {
+    // At the second entry's name.
+    assert_cli_refuses_at(
+        "a second numpy with another hash",
+        "name = \"numpy\"",
+        1,
+        |lock| {
+            let mut twin = lock.pip[0].clone();
+            twin.artifacts[0].sha256 = "d".repeat(64);
+            lock.pip.push(twin);
+        },
+    );
+    assert_cli_refuses("a wheel URL with credentials", "user:secret@", |lock| {
+        let artifact = &mut lock.pip[0].artifacts[0];
+        artifact.url = format!("https://user:secret@files.example/{}", artifact.filename);
+    });
+    assert_cli_refuses("a .deb path out of the archive", "../../..", |lock| {
+        relpkg(lock).filename = "../../../tmp/relpkg_1.0-1_amd64.deb".into();
+    });
+    assert_cli_refuses(
+        "a wheel file name with a path",
+        "filename = \"../../",
+        |lock| {
+            let artifact = &mut lock.pip[0].artifacts[0];
+            artifact.filename = "../../numpy-1.26.4-py3-none-any.whl".into();
+            artifact.url = format!("https://files.example/{}", artifact.filename);
+        },
+    );
+    assert_cli_refuses("a multi-byte fingerprint", "fingerprint", |lock| {
+        lock.fingerprint = "sha256:0123456789aé".into();
+    });
+}
+
+/// `ml.toml` values the Dockerfile cannot carry are refused at
+/// `ml.toml:LINE:COL` by every command, before a lock is read.
+#[test]
+fn cli_refuses_manifest_values_the_dockerfile_cannot_carry() {
+    for (what, line) in [
+        ("workdir = \"/app\\\\\"", "trailing `\\`"),
+        ("workdir = \"/app $HOME\"", "a variable"),
+        (
+            "copy = [{ src = \"ml.toml\", dst = \"/a\\\"b\" }]",
+            "a quote",
+        ),
+    ] {
+        let (project, _) = cli_project(|_| {});
+        let manifest = project.read("ml.toml");
+        project.file("ml.toml", &format!("{manifest}\n[image]\n{what}\n"));
+        let row = project.read("ml.toml").lines().count();
+        let engine = tripwire(&project);
+        for args in [&["verify"][..], &["dockerfile"], &["build"]] {
+            project
+                .mlr()
+                .args(args)
+                .env("MLR_DOCKER", &engine)
+                .assert()
+                .code(2)
+                .stderr(predicates::str::contains(format!("ml.toml:{row}:")));
+            assert!(
+                !project.exists("engine-ran"),
+                "{line}: `mlr {args:?}` ran the engine"
+            );
+        }
+    }
 }

@@ -988,7 +988,7 @@ fn dockerfile_renders_the_lock_and_refuses_a_stale_or_missing_one() {
         if find / -maxdepth 0 -cnewer / >/dev/null 2>&1; then newer=-cnewer; \
           until touch /tmp/.mlr-probe && [ -n "$(find /tmp/.mlr-probe -newer /opt/mlr/.build-start)" ]; do sleep 0.01; done; \
         else newer=-newer; sleep 1; fi; \
-        MLR_GIT_COMMIT=[COMMIT]; MAX_JOBS="${MAX_JOBS:-$(nproc)}"; export MLR_GIT_COMMIT MAX_JOBS; \
+        MLR_GIT_COMMIT='[COMMIT]'; MAX_JOBS="${MAX_JOBS:-$(nproc)}"; export MLR_GIT_COMMIT MAX_JOBS; \
         trap 'mlr_status=$?; trap - EXIT; if [ "$mlr_status" -ne 0 ]; then echo "mlr-failure: kind=build-step source=kernels step=$mlr_step status=$mlr_status" >&2; fi; exit "$mlr_status"' EXIT; \
         mlr_step=1; cat MARKER || exit $?; \
         trap - EXIT; \
@@ -1001,7 +1001,7 @@ fn dockerfile_renders_the_lock_and_refuses_a_stale_or_missing_one() {
         if find / -maxdepth 0 -cnewer / >/dev/null 2>&1; then newer=-cnewer; \
           until touch /tmp/.mlr-probe && [ -n "$(find /tmp/.mlr-probe -newer /opt/mlr/.build-start)" ]; do sleep 0.01; done; \
         else newer=-newer; sleep 1; fi; \
-        MLR_GIT_COMMIT=[COMMIT]; MAX_JOBS="${MAX_JOBS:-$(nproc)}"; export MLR_GIT_COMMIT MAX_JOBS; \
+        MLR_GIT_COMMIT='[COMMIT]'; MAX_JOBS="${MAX_JOBS:-$(nproc)}"; export MLR_GIT_COMMIT MAX_JOBS; \
         trap 'mlr_status=$?; trap - EXIT; if [ "$mlr_status" -ne 0 ]; then echo "mlr-failure: kind=build-step source=tools step=$mlr_step status=$mlr_status" >&2; fi; exit "$mlr_status"' EXIT; \
         mlr_step=1; sh tool.sh || exit $?; \
         trap - EXIT; \

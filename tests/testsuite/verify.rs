@@ -113,12 +113,20 @@ fn verify_reports_each_finding_with_exit_1() {
     // A hash that is not a hash.
     p.file("ml.toml", &manifest);
     let commit_line = lock.lines().find(|l| l.starts_with("commit = ")).unwrap();
-    p.file("ml.lock", lock.replace(commit_line, "commit = \"main\""));
+    let edited = lock.replace(commit_line, "commit = \"main\"");
+    let row = edited
+        .lines()
+        .position(|l| l == "commit = \"main\"")
+        .unwrap()
+        + 1;
+    p.file("ml.lock", &edited);
     p.mlr()
         .arg("verify")
         .assert()
-        .code(1)
-        .stdout(predicate::str::contains("unhashed: git `src`"));
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "ml.lock:{row}:10: commit `main` is not a full git object name"
+        )));
 
     // No lock at all.
     std::fs::remove_file(p.path("ml.lock")).unwrap();
