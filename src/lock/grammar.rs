@@ -738,7 +738,8 @@ mod tests {
 
     #[test]
     fn what_the_probe_got_past_verify_is_refused() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Lockfile)>)> = vec![
+        type Edit = Box<dyn Fn(&mut Lockfile)>;
+        let cases: Vec<(&str, Edit)> = vec![
             ("commit", Box::new(|l| l.git[0].commit = hex('1', 12))),
             (
                 "archive path",

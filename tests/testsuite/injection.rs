@@ -1080,7 +1080,7 @@ fn cli_refuses_manifest_values_the_dockerfile_cannot_carry() {
     ] {
         let (project, _) = cli_project(|_| {});
         let manifest = project.read("ml.toml");
-        project.file("ml.toml", &format!("{manifest}\n[image]\n{what}\n"));
+        project.file("ml.toml", format!("{manifest}\n[image]\n{what}\n"));
         let row = project.read("ml.toml").lines().count();
         let engine = tripwire(&project);
         for args in [&["verify"][..], &["dockerfile"], &["build"]] {
