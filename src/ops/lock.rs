@@ -281,12 +281,16 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
             Ok(())
         }
         _ => {
+            // Nothing is said to be done before it is: the changes are
+            // reported once the new lock is in place.
+            if changed {
+                crate::atomic_file::write(&ws.lock_path, &text)
+                    .with_context(|| format!("writing {}", ws.lock_display))?;
+            }
             for c in &changes {
                 config.shell.status(c.action.done(), c.to_string());
             }
             if changed {
-                crate::atomic_file::write(&ws.lock_path, &text)
-                    .with_context(|| format!("writing {}", ws.lock_display))?;
                 config.shell.status("Wrote", &ws.lock_display);
             } else {
                 config

@@ -13,6 +13,7 @@ mod e2e;
 mod framework;
 mod image_files;
 mod lock;
+mod lock_write;
 mod manifest;
 mod pip;
 mod pip_build;
