@@ -8,6 +8,7 @@ mod aptrepo_rig;
 mod architecture;
 mod backends;
 mod cli;
+mod context;
 mod cuda_base;
 mod e2e;
 mod framework;
