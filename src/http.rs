@@ -119,14 +119,7 @@ impl Http {
         }
         let dir = dest.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)
-            .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-        std::io::Write::write_all(&mut tmp, &bytes)
-            .with_context(|| format!("writing {}", dest.display()))?;
-        tmp.persist(dest)
-            .map_err(|e| e.error)
-            .with_context(|| format!("writing {}", dest.display()))?;
-        Ok(())
+        crate::atomic_file::write(dest, &bytes)
     }
 }
 

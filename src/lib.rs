@@ -8,6 +8,7 @@
 // File errors carry a location and a snippet; they are the cold path.
 #![allow(clippy::result_large_err)]
 
+pub mod atomic_file;
 pub mod build;
 pub mod cli;
 pub mod compat;

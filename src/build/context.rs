@@ -1,9 +1,10 @@
 //! The build context: a fresh directory with the rendered Dockerfile, every
 //! git source exported at its locked commit (checked against the locked
 //! tree), and the `[image] copy` sources. Nothing else, so no stray file
-//! reaches the engine.
+//! reaches the engine: copy sources are read with their symlinks followed,
+//! and a link that leads out of the project is refused.
 
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, bail};
 
@@ -47,18 +48,19 @@ pub fn prepare(dir: &Path, inputs: &ContextInputs<'_>, config: &Config) -> anyho
     if lock.python.is_some() && !lock.pip.is_empty() {
         place_pip_files(dir, manifest, lock, platform, profile.is_some(), config)?;
     }
-    for (i, copy) in manifest.image.copy.iter().enumerate() {
-        let src = project_dir.join(&copy.src);
-        let dest = dir.join(context_path(ContextItem::Copy(i)));
-        if !src.exists() {
-            return Err(hinted(
-                ErrorKind::Usage,
-                format!("`[image] copy` source `{}` does not exist", copy.src),
-                "paths in `copy` are relative to the directory holding ml.toml",
-            ));
+    if !manifest.image.copy.is_empty() {
+        let project = std::fs::canonicalize(project_dir)
+            .with_context(|| format!("reading {}", project_dir.display()))?;
+        for (i, copy) in manifest.image.copy.iter().enumerate() {
+            let root = copy_source(&project, &copy.src)?;
+            let dest = dir.join(context_path(ContextItem::Copy(i)));
+            let tree = CopyTree {
+                project: &project,
+                src: &copy.src,
+                root: &root,
+            };
+            tree.copy(&root, &dest, Path::new(""), &mut Vec::new())?;
         }
-        copy_tree(&src, &dest)
-            .with_context(|| format!("copying `{}` into the build context", copy.src))?;
     }
     Ok(())
 }
@@ -204,29 +206,178 @@ fn ensure_commit(db: &GitDb, commit: &str, url: &str, config: &Config) -> anyhow
     Ok(())
 }
 
-/// Copy a file or directory tree; symlinks are copied as links.
-fn copy_tree(src: &Path, dest: &Path) -> anyhow::Result<()> {
-    let meta =
-        std::fs::symlink_metadata(src).with_context(|| format!("reading {}", src.display()))?;
-    if meta.file_type().is_symlink() {
-        let target = std::fs::read_link(src)?;
-        std::os::unix::fs::symlink(&target, dest)
-            .with_context(|| format!("creating link {}", dest.display()))?;
-    } else if meta.is_dir() {
-        std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
-        let mut entries: Vec<_> = std::fs::read_dir(src)
-            .with_context(|| format!("reading {}", src.display()))?
-            .collect::<Result<_, _>>()?;
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            copy_tree(&e.path(), &dest.join(e.file_name()))?;
+/// Where an `[image] copy` source leads, every symlink followed: a path
+/// inside `project` (canonical), or an error naming the link that leads
+/// out of it.
+fn copy_source(project: &Path, src: &str) -> anyhow::Result<PathBuf> {
+    let path = project.join(src);
+    let outside = match std::fs::canonicalize(&path) {
+        Ok(real) if real.starts_with(project) => return Ok(real),
+        Ok(real) => Some(real),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!("reading {}", path.display())));
         }
-    } else {
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent)?;
+    };
+    // Name the first link on the way that leads out (or nowhere).
+    let mut at = project.to_path_buf();
+    let mut shown = PathBuf::new();
+    for part in Path::new(src).components() {
+        at.push(part);
+        shown.push(part);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            if let Some(e) = leaving_link(project, &at, &shown, src) {
+                return Err(e);
+            }
         }
-        std::fs::copy(src, dest)
-            .with_context(|| format!("copying {} to {}", src.display(), dest.display()))?;
     }
-    Ok(())
+    Err(match outside {
+        // The project moved under us; no link to name.
+        Some(real) => hinted(
+            ErrorKind::Usage,
+            format!(
+                "`[image] copy` source `{src}` leads to {}, outside the project",
+                real.display()
+            ),
+            "a copy source may only lead to files under the directory holding ml.toml",
+        ),
+        None => hinted(
+            ErrorKind::Usage,
+            format!("`[image] copy` source `{src}` does not exist"),
+            "paths in `copy` are relative to the directory holding ml.toml",
+        ),
+    })
+}
+
+/// The error for the symlink `link` (shown as `shown`, relative to the
+/// project) when it leads outside `project` or to nothing; `None` when it
+/// leads inside.
+fn leaving_link(project: &Path, link: &Path, shown: &Path, src: &str) -> Option<anyhow::Error> {
+    let target = std::fs::read_link(link)
+        .map(|t| t.display().to_string())
+        .unwrap_or_default();
+    let (why, hint) = match std::fs::canonicalize(link) {
+        Ok(real) if real.starts_with(project) => return None,
+        Ok(real) => (
+            if Path::new(&target) == real {
+                "outside the project".to_string()
+            } else {
+                format!("which is {}, outside the project", real.display())
+            },
+            "a copy source may only lead to files under the directory holding ml.toml; \
+             copy the files into the project instead of linking to them",
+        ),
+        Err(_) => ("which does not exist".to_string(), "fix or remove the link"),
+    };
+    Some(hinted(
+        ErrorKind::Usage,
+        format!(
+            "`[image] copy` source `{src}`: `{}` is a symlink to `{target}`, {why}",
+            shown.display()
+        ),
+        hint,
+    ))
+}
+
+/// One `[image] copy` source being copied into the context.
+struct CopyTree<'a> {
+    /// The project directory, canonical.
+    project: &'a Path,
+    /// The source as ml.toml writes it, for messages.
+    src: &'a str,
+    /// Where the source leads, canonical: the top of the copied tree.
+    root: &'a Path,
+}
+
+impl CopyTree<'_> {
+    /// Copy `from` (a path with no symlink in it) to `dest`, which sits at
+    /// `at` under the copy's top in the context. A symlink inside is kept
+    /// as a relative link when it leads into the copied tree, copied as
+    /// what it leads to when that is elsewhere in the project, and refused
+    /// when it leads out of the project or to nothing. `open` holds the
+    /// directories being copied around `from`, so a link to one of them
+    /// (a cycle) is refused rather than followed forever.
+    fn copy(
+        &self,
+        from: &Path,
+        dest: &Path,
+        at: &Path,
+        open: &mut Vec<PathBuf>,
+    ) -> anyhow::Result<()> {
+        let meta = std::fs::symlink_metadata(from)
+            .with_context(|| format!("reading {}", from.display()))?;
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            let shown = from.strip_prefix(self.project).unwrap_or(from);
+            if let Some(e) = leaving_link(self.project, from, shown, self.src) {
+                return Err(e);
+            }
+            let real = std::fs::canonicalize(from)
+                .with_context(|| format!("reading {}", from.display()))?;
+            if let Ok(inside) = real.strip_prefix(self.root) {
+                // The same link in the image: up to the copy's top, then
+                // down to what it leads to.
+                let mut target: PathBuf = at
+                    .parent()
+                    .into_iter()
+                    .flat_map(Path::components)
+                    .map(|_| Component::ParentDir)
+                    .collect();
+                target.push(inside);
+                if target.as_os_str().is_empty() {
+                    target.push(".");
+                }
+                return std::os::unix::fs::symlink(&target, dest)
+                    .with_context(|| format!("creating link {}", dest.display()));
+            }
+            if real.is_dir() && open.iter().any(|o| o.starts_with(&real)) {
+                return Err(hinted(
+                    ErrorKind::Usage,
+                    format!(
+                        "`[image] copy` source `{}`: `{}` is a symlink to `{}`, a directory \
+                         that holds it (copying what it leads to would never end)",
+                        self.src,
+                        shown.display(),
+                        real.strip_prefix(self.project).unwrap_or(&real).display(),
+                    ),
+                    "remove the link, or point it at a directory outside the one it is in",
+                ));
+            }
+            return self.copy(&real, dest, at, open);
+        }
+        if kind.is_dir() {
+            std::fs::create_dir_all(dest)
+                .with_context(|| format!("creating {}", dest.display()))?;
+            let mut entries: Vec<_> = std::fs::read_dir(from)
+                .with_context(|| format!("reading {}", from.display()))?
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("reading {}", from.display()))?;
+            entries.sort_by_key(|e| e.file_name());
+            open.push(from.to_path_buf());
+            for e in entries {
+                let name = e.file_name();
+                self.copy(&e.path(), &dest.join(&name), &at.join(&name), open)?;
+            }
+            open.pop();
+            return Ok(());
+        }
+        if !kind.is_file() {
+            return Err(hinted(
+                ErrorKind::Usage,
+                format!(
+                    "`[image] copy` source `{}`: `{}` is not a file, a directory or a symlink",
+                    self.src,
+                    from.strip_prefix(self.project).unwrap_or(from).display()
+                ),
+                "only files, directories and symlinks are copied into the image",
+            ));
+        }
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::copy(from, dest)
+            .with_context(|| format!("copying {} to {}", from.display(), dest.display()))?;
+        Ok(())
+    }
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::{Workspace, stale_lock, write_atomic};
+use super::{Workspace, stale_lock};
 use crate::config::Config;
 use crate::error::{ErrorKind, HintExt, hinted};
 use crate::lock::read::ReadLock;
@@ -39,7 +39,8 @@ pub fn run(ws: &Workspace, config: &Config, output: Option<&Path>) -> anyhow::Re
     let text = crate::render::dockerfile(&manifest, &lock.lock)?;
     match output {
         Some(path) if path != Path::new("-") => {
-            write_atomic(path, &text).with_context(|| format!("writing {}", path.display()))?;
+            crate::atomic_file::write(path, &text)
+                .with_context(|| format!("writing {}", path.display()))?;
             config.shell.status("Wrote", path.display().to_string());
         }
         _ => crate::error::print_stdout(&text)?,

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 
-use super::{MANIFEST_FILE, write_atomic};
+use super::MANIFEST_FILE;
 use crate::config::Config;
 use crate::error::{ErrorKind, hinted};
 
@@ -65,8 +65,8 @@ pub fn run(config: &Config, force: bool) -> anyhow::Result<()> {
     if let Some(dir) = schema_path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    write_atomic(&schema_path, &crate::schema::manifest_schema())?;
-    write_atomic(&path, &template(&name))?;
+    crate::atomic_file::write(&schema_path, crate::schema::manifest_schema())?;
+    crate::atomic_file::write(&path, template(&name))?;
     config
         .shell
         .status("Created", format!("{MANIFEST_FILE} (project `{name}`)"));

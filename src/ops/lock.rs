@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use anyhow::Context;
 use serde::Serialize;
 
-use super::{Format, Workspace, drift, stale_lock, write_atomic};
+use super::{Format, Workspace, drift, stale_lock};
 use crate::config::Config;
 use crate::error::{ErrorKind, HintExt, hinted, or_kind};
 use crate::lock::diff::{Change, diff};
@@ -42,6 +42,11 @@ pub struct LockOptions {
 }
 
 pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Result<()> {
+    if options.mode == LockMode::Write {
+        // A run killed while writing left its temporary file; this run may
+        // write nothing, so it is removed here rather than on the next write.
+        crate::atomic_file::remove_stale(&ws.lock_path);
+    }
     let manifest = ws.manifest()?;
     let requests = Requests::of(&manifest);
 
@@ -287,12 +292,16 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
             Ok(())
         }
         _ => {
+            // Nothing is said to be done before it is: the changes are
+            // reported once the new lock is in place.
+            if changed {
+                crate::atomic_file::write(&ws.lock_path, &text)
+                    .with_context(|| format!("writing {}", ws.lock_display))?;
+            }
             for c in &changes {
                 config.shell.status(c.action.done(), c.to_string());
             }
             if changed {
-                write_atomic(&ws.lock_path, &text)
-                    .with_context(|| format!("writing {}", ws.lock_display))?;
                 config.shell.status("Wrote", &ws.lock_display);
             } else {
                 config

@@ -717,7 +717,7 @@ impl<'a> BlobStore<'a> {
             ))
             .map_err(|e| registry_error(e, &source))
             .context("fetching the image manifest")?;
-        let mut writer = self.writer()?;
+        let mut writer = self.writer(hex)?;
         writer.write_all(&bytes)?;
         self.commit(writer, hex, None, "manifest")
     }
@@ -740,7 +740,7 @@ impl<'a> BlobStore<'a> {
                 self.canonical.name()
             ),
         );
-        let mut writer = self.writer()?;
+        let mut writer = self.writer(hex)?;
         let source = self.source.clone();
         let net = self.net()?;
         net.runtime
@@ -774,11 +774,11 @@ impl<'a> BlobStore<'a> {
         Ok(None)
     }
 
-    fn writer(&self) -> anyhow::Result<HashingWriter> {
+    /// A temporary file that becomes the cache entry `hex` when committed.
+    fn writer(&self, hex: &str) -> anyhow::Result<HashingWriter> {
         fs::create_dir_all(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
-        let file = tempfile::NamedTempFile::new_in(&self.dir)
-            .with_context(|| format!("creating a temporary file in {}", self.dir.display()))?;
+        let file = crate::atomic_file::AtomicFile::create(&self.dir.join(hex))?;
         Ok(HashingWriter {
             file,
             hasher: Sha256::new(),
@@ -809,12 +809,8 @@ impl<'a> BlobStore<'a> {
                 );
             }
         }
-        let path = self.dir.join(hex);
-        writer
-            .file
-            .persist(&path)
-            .with_context(|| format!("writing {}", path.display()))?;
-        Ok(path)
+        writer.file.commit()?;
+        Ok(self.dir.join(hex))
     }
 }
 
@@ -846,7 +842,7 @@ fn hash_reader(mut reader: impl Read) -> io::Result<String> {
 /// A temporary cache file that hashes what is written to it. Writes block:
 /// the runtime is current-thread and has nothing else to do meanwhile.
 struct HashingWriter {
-    file: tempfile::NamedTempFile,
+    file: crate::atomic_file::AtomicFile,
     hasher: Sha256,
     size: u64,
 }

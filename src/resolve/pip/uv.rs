@@ -120,17 +120,14 @@ fn download(config: &Config, index_url: &str, dest: &Path) -> anyhow::Result<()>
         .with_context(|| format!("the uv wheel has no {member}"))?;
     let dir = dest.parent().expect("cache path has a parent");
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut tmp = crate::atomic_file::AtomicFile::create(dest)?;
     std::io::copy(&mut entry, &mut tmp).context("extracting uv")?;
     {
         use std::os::unix::fs::PermissionsExt;
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o755))?;
     }
-    tmp.persist(dest)
-        .map_err(|e| e.error)
-        .context("installing uv into the cache")?;
-    Ok(())
+    tmp.commit().context("installing uv into the cache")
 }
 
 /// Resolve a possibly relative URL from an index page against the page.

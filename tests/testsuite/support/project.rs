@@ -110,7 +110,20 @@ impl Project {
     /// environment. Stdin is empty and not a TTY; stdout/stderr are captured.
     /// A run that takes over ten minutes is killed (override with `.timeout`).
     pub fn mlr(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("mlr"));
+        let mut cmd = assert_cmd::Command::from_std(self.command(Project::mlr_bin()));
+        cmd.timeout(Duration::from_secs(600));
+        cmd
+    }
+
+    /// The path of the `mlr` binary under test.
+    pub fn mlr_bin() -> &'static Path {
+        assert_cmd::cargo::cargo_bin!("mlr")
+    }
+
+    /// `program` run as [`Project::mlr`] runs `mlr` (directory and
+    /// environment), for a run the test spawns itself or wraps in a shell.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+        let mut cmd = std::process::Command::new(program);
         cmd.current_dir(self.root());
         for (key, _) in std::env::vars_os() {
             if key.to_str().is_some_and(|k| k.starts_with("MLR_")) {
@@ -124,8 +137,7 @@ impl Project {
             .env("MLR_CACHE_DIR", self.cache_dir())
             .env("DOCKER_CONFIG", self.docker_config_dir())
             .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("NO_COLOR", "1")
-            .timeout(Duration::from_secs(600));
+            .env("NO_COLOR", "1");
         cmd
     }
 }
