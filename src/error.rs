@@ -26,6 +26,9 @@ pub enum ErrorKind {
     Lock,
     /// `ml.lock` holds merge-conflict markers; `mlr lock` re-resolves it.
     LockConflict,
+    /// A value of `ml.lock` breaks its grammar (a hand edit, or a forged
+    /// lock); `mlr lock` re-resolves it from `ml.toml`.
+    LockInvalid,
     /// The check ran and found drift or a stale lock (exit 1).
     Drift,
     /// A request cannot be satisfied by its source, or breaks a rule.

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use super::Lockfile;
-use crate::error::FileError;
+use crate::error::{ErrorKind, FileError};
 use crate::manifest::syntax;
 
 /// One step of the way from the document's root to a value.
@@ -39,7 +39,7 @@ pub fn check(lock: &Lockfile, source: &str, path: &str) -> Result<(), FileError>
         Some(offset) => FileError::at_offset(path, source, offset, broken.message),
         None => FileError::whole_file(path, broken.message),
     };
-    Err(error.with_hint(
+    Err(error.with_kind(ErrorKind::LockInvalid).with_hint(
         "ml.lock is written by mlr, never by hand: run `mlr lock` to re-resolve it from ml.toml, and review the change with `mlr diff`",
     ))
 }

@@ -56,7 +56,7 @@ impl ReadLock {
 pub fn parse(source: &str, path: &str) -> Result<ReadLock, FileError> {
     // Every error of the reader is a lock error; conflicts say so.
     read(source, path).map_err(|e| match e.kind {
-        ErrorKind::LockConflict => e,
+        ErrorKind::LockConflict | ErrorKind::LockInvalid => e,
         _ => e.with_kind(ErrorKind::Lock),
     })
 }

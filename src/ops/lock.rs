@@ -62,10 +62,11 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
             ));
             None
         }
-        // A lock mlr would never write (broken TOML, a value outside its
-        // grammar): nothing in it is trusted, so everything is resolved again.
+        // A lock mlr would never write (a value outside its grammar):
+        // nothing in it is trusted, so everything is resolved again.
         Err(e)
-            if crate::error::kind_of(&e) == ErrorKind::Lock && options.mode == LockMode::Write =>
+            if crate::error::kind_of(&e) == ErrorKind::LockInvalid
+                && options.mode == LockMode::Write =>
         {
             config.shell.warn(format!(
                 "{e}; re-resolving {} from {}",

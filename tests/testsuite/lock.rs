@@ -440,6 +440,41 @@ fn broken_locks_are_errors_with_location() {
         ))
         .stderr(predicate::str::contains("hint:"));
     f.project.mlr().arg("lock").assert().code(2);
+
+    // A value outside the grammar (a short commit): every reader refuses
+    // it where it stands; `mlr lock` says so and re-resolves everything.
+    let commit = good.lines().find(|l| l.starts_with("commit = ")).unwrap();
+    // `commit = "` and the first 12 hex digits.
+    let short = good.replace(commit, &format!("{}\"", &commit[..22]));
+    f.project.file("ml.lock", &short);
+    let line = short
+        .lines()
+        .position(|l| l.starts_with("commit = "))
+        .unwrap()
+        + 1;
+    for cmd in [&["verify"][..], &["dockerfile"], &["lock", "--locked"]] {
+        f.project
+            .mlr()
+            .args(cmd)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "ml.lock:{line}:10: commit `"
+            )))
+            .stderr(predicate::str::contains("is not a full git object name"));
+    }
+    f.project
+        .mlr()
+        .arg("lock")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "warning: ml.lock:{line}:10: commit `"
+        )))
+        .stderr(predicate::str::contains(
+            "re-resolving ml.lock from ml.toml",
+        ));
+    assert_eq!(f.project.read("ml.lock"), good);
 }
 
 /// Standard base64 (for a docker config `auth` field).
