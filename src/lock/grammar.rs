@@ -386,18 +386,9 @@ fn registry_host(s: &str) -> Result<(), &'static str> {
     (host_ok && port_ok).then_some(()).ok_or(EXPECTED)
 }
 
-/// The distribution spec's repository name: lowercase path components of
-/// letters and digits joined by `.`, `_`, `__` or runs of `-`.
+/// The distribution spec's repository name: lowercase path components.
 fn repository(s: &str) -> Result<(), &'static str> {
-    let component = |c: &str| {
-        let b = c.as_bytes();
-        !b.is_empty()
-            && b[0].is_ascii_alphanumeric()
-            && b[b.len() - 1].is_ascii_alphanumeric()
-            && b.iter()
-                .all(|&x| x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(&x))
-    };
-    (s.len() <= 255 && s.split('/').all(component))
+    (s.len() <= 255 && s.split('/').all(syntax::repository_component))
         .then_some(())
         .ok_or("a repository name (lowercase path, `library/debian`)")
 }

@@ -106,17 +106,20 @@ pub fn python_version(s: &str) -> Check {
     }
 }
 
+/// One `/`-separated part of a repository name (the distribution spec):
+/// lowercase letters and digits, with `.`, `_` or `-` between them.
+pub fn repository_component(c: &str) -> bool {
+    let b = c.as_bytes();
+    !b.is_empty()
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|&x| x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(&x))
+}
+
 /// An image name such as `esmfold` or `team/esmfold`.
 pub fn project_name(s: &str) -> Check {
-    let component_ok = |c: &str| {
-        let b = c.as_bytes();
-        !b.is_empty()
-            && b[0].is_ascii_alphanumeric()
-            && b[b.len() - 1].is_ascii_alphanumeric()
-            && b.iter()
-                .all(|&x| x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(&x))
-    };
-    if s.len() <= 128 && s.split('/').all(component_ok) {
+    if s.len() <= 128 && s.split('/').all(repository_component) {
         Ok(())
     } else {
         Err(Invalid::new(format!("{} is not a valid image name", Shown(s)))

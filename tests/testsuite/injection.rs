@@ -904,20 +904,6 @@ fn cli_project(edit: impl FnOnce(&mut Lockfile)) -> (Project, String) {
     (project, text)
 }
 
-/// A `docker` that records that it ran.
-fn tripwire(project: &Project) -> std::path::PathBuf {
-    let ran = project.path("engine-ran");
-    let script = project.path("fake-docker");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"$@\" >> '{}'\nexit 1\n", ran.display()),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    script
-}
-
 /// `mlr verify`, `mlr dockerfile -o Dockerfile` and `mlr build` on a lock
 /// edited by `edit`: each exits 2 naming `ml.lock:LINE:` of the line that
 /// holds `needle`; no Dockerfile is written and no engine runs.
@@ -936,7 +922,7 @@ fn assert_cli_refuses_at(what: &str, needle: &str, nth: usize, edit: impl FnOnce
         .unwrap_or_else(|| panic!("{what}: `{needle}` is not in the lock:\n{text}"))
         .0
         + 1;
-    let engine = tripwire(&project);
+    let engine = project.tripwire_engine();
     let mut problems = Vec::new();
     for args in [
         &["verify"][..],
@@ -1082,7 +1068,7 @@ fn cli_refuses_manifest_values_the_dockerfile_cannot_carry() {
         let manifest = project.read("ml.toml");
         project.file("ml.toml", format!("{manifest}\n[image]\n{what}\n"));
         let row = project.read("ml.toml").lines().count();
-        let engine = tripwire(&project);
+        let engine = project.tripwire_engine();
         for args in [&["verify"][..], &["dockerfile"], &["build"]] {
             project
                 .mlr()

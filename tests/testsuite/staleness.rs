@@ -114,25 +114,10 @@ impl Stack {
     }
 }
 
-/// A `docker` that records that it ran: `build` must refuse a stale lock
-/// before any engine is asked anything.
-fn tripwire(project: &Project) -> std::path::PathBuf {
-    let ran = project.path("engine-ran");
-    let script = project.path("fake-docker");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"$@\" >> '{}'\nexit 1\n", ran.display()),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    script
-}
-
 /// Every command's reasons for the project as it stands: all five exit 1
 /// with the same non-empty list.
 fn assert_same_reasons(s: &Stack, case: &str) -> Vec<String> {
-    let engine = tripwire(&s.project);
+    let engine = s.project.tripwire_engine();
     let mut seen: Vec<(String, Vec<String>)> = Vec::new();
     for args in [
         &["verify"][..],
@@ -265,7 +250,7 @@ fn a_hand_edited_lock_is_inconsistent_offline() {
             .unwrap_or_else(|| panic!("no line `{needle}` in:\n{text}"))
             + 1
     };
-    let engine = tripwire(&s.project);
+    let engine = s.project.tripwire_engine();
     for (what, from, to, expected) in [
         (
             "a direct pip pin",

@@ -106,6 +106,22 @@ impl Project {
         self.path(rel).exists()
     }
 
+    /// A `docker` for `MLR_DOCKER` that only records that it ran (its
+    /// arguments, in `engine-ran`) and fails: for commands that must
+    /// refuse before any engine is asked anything.
+    pub fn tripwire_engine(&self) -> PathBuf {
+        let ran = self.path("engine-ran");
+        let script = self.path("fake-docker");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\necho \"$@\" >> '{}'\nexit 1\n", ran.display()),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
+    }
+
     /// The real `mlr` binary, run in [`Project::root`] with an isolated
     /// environment. Stdin is empty and not a TTY; stdout/stderr are captured.
     /// A run that takes over ten minutes is killed (override with `.timeout`).
