@@ -10,6 +10,7 @@ mod backends;
 mod cli;
 mod cuda_base;
 mod e2e;
+mod faults;
 mod framework;
 mod image_files;
 mod lock;
