@@ -297,6 +297,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn net_settings_parse_and_refuse_a_zero_timeout() {
+        let file: SettingsFile =
+            toml_edit::de::from_str("[net]\nretries = 5\ntimeout = 30\n").unwrap();
+        assert_eq!(file.net.retries, Some(5));
+        assert_eq!(file.net.timeout, Some(Duration::from_secs(30)));
+        let file: SettingsFile = toml_edit::de::from_str("").unwrap();
+        assert_eq!((file.net.retries, file.net.timeout), (None, None));
+        let zero = toml_edit::de::from_str::<SettingsFile>("[net]\ntimeout = 0\n").unwrap_err();
+        assert!(zero.message().contains("at least 1"), "{zero}");
+        assert!(zero.span().is_some(), "located: {zero}");
+        assert!(toml_edit::de::from_str::<SettingsFile>("[net]\nretry = 1\n").is_err());
+        let net = Net::default();
+        assert_eq!((net.retries, net.timeout.as_secs()), (3, 15));
+    }
+
+    #[test]
     fn registry_and_url_mirrors_map_both_ways() {
         let m = Mirrors::new(
             [

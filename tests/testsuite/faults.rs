@@ -385,3 +385,32 @@ fn a_wheel_with_wrong_bytes_is_never_cached() {
     assert_eq!(e.proxy.hits(&e.wheel), attempts_in(&stderr));
     assert_eq!(e.cached_wheels(), Vec::<std::path::PathBuf>::new());
 }
+
+#[test]
+fn network_settings_that_make_no_sense_are_refused_by_name() {
+    use predicates::prelude::*;
+    let project = Project::new();
+    for (var, value, says) in [
+        ("MLR_HTTP_TIMEOUT", "0", "at least 1"),
+        ("MLR_HTTP_RETRIES", "many", "is not a whole number"),
+    ] {
+        project
+            .mlr()
+            .env(var, value)
+            .arg("lock")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(var).and(predicate::str::contains(says)));
+    }
+    project.file("config.toml", "[net]\nretries = 2\ntimeout = 0\n");
+    project
+        .mlr()
+        .env("MLR_CONFIG", project.path("config.toml"))
+        .arg("lock")
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("config.toml:3:11")
+                .and(predicate::str::contains("at least 1")),
+        );
+}
