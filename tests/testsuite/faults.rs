@@ -414,3 +414,32 @@ fn network_settings_that_make_no_sense_are_refused_by_name() {
                 .and(predicate::str::contains("at least 1")),
         );
 }
+
+/// git is driven through its CLI, so the proxy cannot count its attempts;
+/// what mlr gives it is the stall timeout (`GIT_HTTP_LOW_SPEED_*`), which
+/// turns a server that never answers into a failure instead of a wait
+/// without end. (The proxy never forwards a hung request, so no git server
+/// is needed behind it.)
+#[test]
+fn a_hang_on_a_git_server_fails_after_the_stall_timeout() {
+    require!(Service::Registry);
+    require!(Service::Git);
+    let registry = Registry::start();
+    push_debian_marker(&registry, "faults/git", "12", "linux/amd64");
+    let proxy = FaultProxy::start("127.0.0.1:1");
+    proxy.always("/", Fault::Hang);
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            "[base]\nimage = \"{}\"\n\n[git.src]\nurl = \"{}/src.git\"\nrev = \"main\"\n",
+            registry.reference("faults/git", "12"),
+            proxy.url()
+        ),
+    );
+    let mut cmd = project.mlr();
+    cmd.env("MLR_HTTP_TIMEOUT", "2").arg("lock");
+    let stderr = fails_within(cmd, Duration::from_secs(30));
+    assert!(stderr.contains("git fetch failed"), "{stderr}");
+    assert!(proxy.hits("/src.git") >= 1, "{:?}", proxy.log());
+}
