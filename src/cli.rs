@@ -179,7 +179,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let frozen = matches!(&cli.command, Command::Lock(a) if a.frozen);
     let mut config = Config::new(g.offline || frozen, Shell::new(verbosity, color));
-    config.mirrors = crate::settings::load()?;
+    let settings = crate::settings::load()?;
+    config.mirrors = settings.mirrors;
+    config.net = settings.net;
     let workspace = || Workspace::locate(g.manifest_path.as_deref());
     match &cli.command {
         Command::Init { force } => ops::init::run(&config, *force),

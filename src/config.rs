@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::settings::Mirrors;
+use crate::settings::{Mirrors, Net};
 use crate::shell::Shell;
 
 /// What every operation may consult besides its own arguments.
@@ -15,6 +15,8 @@ pub struct Config {
     pub shell: Shell,
     /// Where registry and index bytes really come from.
     pub mirrors: Mirrors,
+    /// Timeouts and retries of every request.
+    pub net: Net,
 }
 
 impl Config {
@@ -24,6 +26,7 @@ impl Config {
             offline,
             shell,
             mirrors: Mirrors::default(),
+            net: Net::default(),
         }
     }
 }

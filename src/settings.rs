@@ -1,17 +1,21 @@
 //! User settings that are not part of a project: registry and index
-//! mirrors. They change where bytes come from, never what is pinned.
+//! mirrors, and how long network requests wait and how often they are
+//! retried. They change where bytes come from and how patiently, never
+//! what is pinned.
 //!
 //! Read from `$MLR_CONFIG` (else `$XDG_CONFIG_HOME/mlr/config.toml`, else
 //! `~/.config/mlr/config.toml`), then the environment:
-//! `MLR_REGISTRY_MIRRORS="docker.io=127.0.0.1:5000,nvcr.io=mirror.example"`
-//! and `MLR_INDEX_MIRRORS="https://pypi.org/simple=http://127.0.0.1:8080/simple"`.
+//! `MLR_REGISTRY_MIRRORS="docker.io=127.0.0.1:5000,nvcr.io=mirror.example"`,
+//! `MLR_INDEX_MIRRORS="https://pypi.org/simple=http://127.0.0.1:8080/simple"`,
+//! `MLR_HTTP_RETRIES=3` and `MLR_HTTP_TIMEOUT=15`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
 
-use crate::error::FileError;
+use crate::error::{Error, ErrorKind, FileError};
 
 /// `config.toml`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -19,6 +23,59 @@ use crate::error::FileError;
 pub struct SettingsFile {
     #[serde(default)]
     pub mirrors: MirrorsFile,
+    #[serde(default)]
+    pub net: NetFile,
+}
+
+/// `[net]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetFile {
+    /// Retries after a failed attempt.
+    pub retries: Option<u32>,
+    /// Seconds without a byte after which an attempt has failed.
+    #[serde(default, deserialize_with = "timeout_seconds")]
+    pub timeout: Option<Duration>,
+}
+
+/// How patiently every request waits: an attempt fails when no byte
+/// arrives for `timeout` (connecting, waiting for the answer, or in the
+/// middle of a body), and is retried at most `retries` times, never past
+/// [`Net::budget`] since the first attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Net {
+    pub retries: u32,
+    pub timeout: Duration,
+    /// `GIT_HTTP_LOW_SPEED_TIME` for git, unless the user set
+    /// `GIT_HTTP_LOW_SPEED_LIMIT` or `GIT_HTTP_LOW_SPEED_TIME` themselves
+    /// (then `None`: git keeps theirs).
+    pub git_low_speed: bool,
+}
+
+impl Default for Net {
+    fn default() -> Net {
+        Net {
+            retries: 3,
+            timeout: Duration::from_secs(15),
+            git_low_speed: true,
+        }
+    }
+}
+
+impl Net {
+    /// No attempt starts that could end later than this after the first
+    /// began: with the defaults, a server that stops answering fails the
+    /// request within 60 s.
+    pub fn budget(&self) -> Duration {
+        self.timeout * (self.retries + 1)
+    }
+}
+
+/// Everything in the settings file and the environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    pub mirrors: Mirrors,
+    pub net: Net,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -119,9 +176,10 @@ fn strip_url_prefix<'a>(url: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 /// Load the settings file (if any) and the environment.
-pub fn load() -> anyhow::Result<Mirrors> {
+pub fn load() -> anyhow::Result<Settings> {
     let mut registries = Vec::new();
     let mut urls = Vec::new();
+    let mut net = Net::default();
     if let Some(path) = settings_path().filter(|p| p.is_file()) {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
@@ -134,14 +192,71 @@ pub fn load() -> anyhow::Result<Mirrors> {
                 offset,
                 e.message().lines().next().unwrap_or("").to_string(),
             )
-            .with_hint("the file has one table, [mirrors], with `registry` and `index` maps")
+            .with_hint(
+                "the file has two tables: [mirrors], with `registry` and `index` maps, \
+                 and [net], with `retries` and `timeout` (seconds)",
+            )
         })?;
         registries.extend(file.mirrors.registry);
         urls.extend(file.mirrors.index);
+        if let Some(r) = file.net.retries {
+            net.retries = r;
+        }
+        if let Some(t) = file.net.timeout {
+            net.timeout = t;
+        }
     }
     registries.extend(env_pairs("MLR_REGISTRY_MIRRORS")?);
     urls.extend(env_pairs("MLR_INDEX_MIRRORS")?);
-    Ok(Mirrors::new(registries, urls))
+    if let Some(r) = env_number("MLR_HTTP_RETRIES")? {
+        net.retries = u32::try_from(r).map_err(|_| {
+            Error::new(
+                ErrorKind::Usage,
+                format!("MLR_HTTP_RETRIES: {r} is too many"),
+            )
+        })?;
+    }
+    if let Some(t) = env_number("MLR_HTTP_TIMEOUT")? {
+        net.timeout = positive_seconds(t)
+            .map_err(|e| Error::new(ErrorKind::Usage, format!("MLR_HTTP_TIMEOUT: {e}")))?;
+    }
+    net.git_low_speed = ["GIT_HTTP_LOW_SPEED_LIMIT", "GIT_HTTP_LOW_SPEED_TIME"]
+        .iter()
+        .all(|v| std::env::var_os(v).is_none_or(|v| v.is_empty()));
+    Ok(Settings {
+        mirrors: Mirrors::new(registries, urls),
+        net,
+    })
+}
+
+fn timeout_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let seconds = u64::deserialize(d)?;
+    positive_seconds(seconds)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+fn positive_seconds(seconds: u64) -> Result<Duration, String> {
+    if seconds == 0 {
+        return Err(
+            "a timeout of 0 s would fail every request; give whole seconds, at least 1".into(),
+        );
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+/// A whole number from an environment variable, if set.
+fn env_number(var: &str) -> anyhow::Result<Option<u64>> {
+    let Some(value) = std::env::var_os(var).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let value = value.to_string_lossy();
+    value.trim().parse().map(Some).map_err(|_| {
+        anyhow::Error::new(Error::new(
+            ErrorKind::Usage,
+            format!("{var}: `{value}` is not a whole number"),
+        ))
+    })
 }
 
 fn settings_path() -> Option<PathBuf> {
@@ -180,6 +295,22 @@ fn env_pairs(var: &str) -> anyhow::Result<Vec<(String, String)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn net_settings_parse_and_refuse_a_zero_timeout() {
+        let file: SettingsFile =
+            toml_edit::de::from_str("[net]\nretries = 5\ntimeout = 30\n").unwrap();
+        assert_eq!(file.net.retries, Some(5));
+        assert_eq!(file.net.timeout, Some(Duration::from_secs(30)));
+        let file: SettingsFile = toml_edit::de::from_str("").unwrap();
+        assert_eq!((file.net.retries, file.net.timeout), (None, None));
+        let zero = toml_edit::de::from_str::<SettingsFile>("[net]\ntimeout = 0\n").unwrap_err();
+        assert!(zero.message().contains("at least 1"), "{zero}");
+        assert!(zero.span().is_some(), "located: {zero}");
+        assert!(toml_edit::de::from_str::<SettingsFile>("[net]\nretry = 1\n").is_err());
+        let net = Net::default();
+        assert_eq!((net.retries, net.timeout.as_secs()), (3, 15));
+    }
 
     #[test]
     fn registry_and_url_mirrors_map_both_ways() {

@@ -111,7 +111,7 @@ fn place_pip_files(
                 }
                 config.shell.status("Downloading", filename);
                 if http.is_none() {
-                    http = Some(crate::http::Http::new()?);
+                    http = Some(crate::http::Http::new(&config.net)?);
                 }
                 let client = http.as_ref().expect("just set");
                 // An index's credentials go to its own origin only (not to
@@ -148,7 +148,7 @@ fn export_git(
     config: &Config,
 ) -> anyhow::Result<()> {
     let location = fetch_location(&pin.url, project_dir);
-    let db = GitDb::open(&config.cache_dir, &location)?;
+    let db = GitDb::open(config, &location)?;
     ensure_commit(&db, &pin.commit, &location, config)?;
     config.shell.status(
         "Checking out",
@@ -167,7 +167,7 @@ fn export_git(
         let Some((_, url)) = urls.iter().find(|(p, _)| *p == sub.path) else {
             bail!("submodule `{}` has no URL in .gitmodules", sub.path);
         };
-        let sub_db = GitDb::open(&config.cache_dir, url)?;
+        let sub_db = GitDb::open(config, url)?;
         ensure_commit(&sub_db, &sub.commit, url, config)?;
         let tree = sub_db.tree_of(&sub.commit)?;
         let sub_dest = dest.join(&sub.path);

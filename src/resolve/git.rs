@@ -47,7 +47,7 @@ impl Source for GitResolver<'_> {
     fn resolve(&self, request: &GitRequest) -> anyhow::Result<GitPin> {
         let url = &request.source.url;
         reject_password(url)?;
-        let db = GitDb::open(&self.config.cache_dir, &fetch_location(url, self.root))?;
+        let db = GitDb::open(self.config, &fetch_location(url, self.root))?;
         self.config.shell.status(
             "Fetching",
             format!("git {} ({})", request.name, redact_url(url)),
@@ -111,11 +111,16 @@ fn reject_password(url: &str) -> anyhow::Result<()> {
 pub struct GitDb {
     path: PathBuf,
     url: String,
+    /// `GIT_HTTP_LOW_SPEED_TIME` for fetches (`None`: the user's own
+    /// `GIT_HTTP_LOW_SPEED_*` apply).
+    low_speed_time: Option<u64>,
 }
 
 impl GitDb {
-    /// Open (creating if needed) the cache repository for `url`.
-    pub fn open(cache_dir: &Path, url: &str) -> anyhow::Result<GitDb> {
+    /// Open (creating if needed) the cache repository for `url` under
+    /// `config`'s cache; fetches stall out as its other requests do.
+    pub fn open(config: &Config, url: &str) -> anyhow::Result<GitDb> {
+        let cache_dir = &config.cache_dir;
         let digest = hex::encode(Sha256::digest(url.as_bytes()));
         let stem: String = url
             .trim_end_matches('/')
@@ -138,6 +143,10 @@ impl GitDb {
         Ok(GitDb {
             path,
             url: url.to_string(),
+            low_speed_time: config
+                .net
+                .git_low_speed
+                .then_some(config.net.timeout.as_secs()),
         })
     }
 
@@ -147,39 +156,50 @@ impl GitDb {
 
     /// Fetch every branch and tag from the remote, moving refs as upstream did.
     pub fn fetch_all(&self) -> anyhow::Result<()> {
-        run_git(
-            &self.path,
-            &[
-                "fetch",
-                "--quiet",
-                "--force",
-                "--prune",
-                "--no-write-fetch-head",
-                "--",
-                &self.url,
-                "+refs/heads/*:refs/remotes/origin/*",
-                "+refs/tags/*:refs/tags/*",
-            ],
-        )
+        self.fetch(&[
+            "fetch",
+            "--quiet",
+            "--force",
+            "--prune",
+            "--no-write-fetch-head",
+            "--",
+            &self.url,
+            "+refs/heads/*:refs/remotes/origin/*",
+            "+refs/tags/*:refs/tags/*",
+        ])
         .with_context(|| format!("fetching {}", redact_url(&self.url)))?;
         Ok(())
     }
 
     /// Fetch one commit by SHA (for commits no longer on any branch).
     pub fn fetch_commit(&self, commit: &str) -> anyhow::Result<()> {
-        run_git(
-            &self.path,
-            &[
-                "fetch",
-                "--quiet",
-                "--no-write-fetch-head",
-                "--",
-                &self.url,
-                commit,
-            ],
-        )
+        self.fetch(&[
+            "fetch",
+            "--quiet",
+            "--no-write-fetch-head",
+            "--",
+            &self.url,
+            commit,
+        ])
         .with_context(|| format!("fetching commit {commit} from {}", redact_url(&self.url)))?;
         Ok(())
+    }
+
+    /// `git fetch ARGS`: over HTTP, a transfer slower than one byte a
+    /// second for the stall timeout fails, as mlr's own requests do. git
+    /// is not retried: its exit status does not tell a dropped connection
+    /// from a missing repository.
+    fn fetch(&self, args: &[&str]) -> anyhow::Result<()> {
+        let mut cmd = git_command(&self.path);
+        if let Some(seconds) = self.low_speed_time {
+            cmd.env("GIT_HTTP_LOW_SPEED_LIMIT", "1")
+                .env("GIT_HTTP_LOW_SPEED_TIME", seconds.to_string());
+        }
+        let out = cmd
+            .args(args)
+            .output()
+            .context("running git (is it installed and on PATH?)")?;
+        check(&out, "git fetch")
     }
 
     /// Whether the cache holds `commit` as a commit object.

@@ -5,6 +5,7 @@
 
 use anyhow::{Context, anyhow, bail};
 use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::OciErrorCode;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use serde::Deserialize;
@@ -13,10 +14,11 @@ use sha2::{Digest, Sha256};
 use super::Source;
 use crate::config::Config;
 use crate::error::{ErrorKind, HintExt, hinted};
+use crate::http::{Attempt, retrying};
 use crate::lock::{ImagePin, PlatformDigest};
 use crate::manifest::{ImageRef, Platform};
 pub use crate::requests::ImageRequest;
-use crate::settings::Mirrors;
+use crate::settings::Net;
 
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
@@ -41,7 +43,7 @@ impl Source for ImageResolver<'_> {
             .shell
             .status("Resolving", format!("image {}", request.reference));
         runtime()?
-            .block_on(resolve_image(request, &self.config.mirrors))
+            .block_on(resolve_image(request, self.config))
             .with_context(|| format!("resolving image {}", request.reference))
     }
 }
@@ -82,31 +84,44 @@ struct ImageConfigDoc {
     variant: Option<String>,
 }
 
-async fn resolve_image(request: &ImageRequest, mirrors: &Mirrors) -> anyhow::Result<ImagePin> {
+async fn resolve_image(request: &ImageRequest, config: &Config) -> anyhow::Result<ImagePin> {
     let r = &request.reference;
+    let net = &config.net;
     // A mirror changes where the bytes come from, never what is pinned.
-    let (registry, repository) = mirrors.registry(&r.registry, &r.repository);
+    let (registry, repository) = config.mirrors.registry(&r.registry, &r.repository);
     let source = ImageRef {
         registry,
         repository,
         ..r.clone()
     };
-    let client = client_for(&source);
+    let client = client_for(&source, net);
     let auth = registry_auth(&source.registry)?;
     let reference = oci_reference(&source);
     if request.confirm_tag {
         if let Some(tag) = &r.tag {
-            confirm_tag(&client, &auth, &reference, tag, r).await?;
+            confirm_tag(&client, &auth, &reference, tag, r, net).await?;
         }
     }
-    let (bytes, digest) = client
-        .pull_manifest_raw(
-            &reference,
-            &auth,
-            &[OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST],
-        )
-        .await
-        .map_err(|e| registry_error(e, r))?;
+    let manifest_ref = reference
+        .digest()
+        .or(reference.tag())
+        .unwrap_or("latest")
+        .to_string();
+    let (bytes, digest) = retrying(
+        net,
+        &registry_get(&source, &format!("manifests/{manifest_ref}")),
+        || async {
+            client
+                .pull_manifest_raw(
+                    &reference,
+                    &auth,
+                    &[OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST],
+                )
+                .await
+                .map_err(|e| registry_attempt(e, r, net))
+        },
+    )
+    .await?;
     let computed = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
     if !digest.is_empty() && digest != computed {
         bail!("the registry said the manifest is {digest}, but its content hashes to {computed}");
@@ -165,16 +180,21 @@ async fn resolve_image(request: &ImageRequest, mirrors: &Mirrors) -> anyhow::Res
             .config
             .as_ref()
             .ok_or_else(|| anyhow!("the manifest has neither `manifests` nor `config`"))?;
-        let mut blob = Vec::new();
-        client
-            .pull_blob(
-                &reference.clone_with_digest(computed.clone()),
-                config.digest.as_str(),
-                &mut blob,
-            )
-            .await
-            .map_err(|e| registry_error(e, r))
-            .context("fetching the image config")?;
+        let config_ref = reference.clone_with_digest(computed.clone());
+        let blob = retrying(
+            net,
+            &registry_get(&source, &format!("blobs/{}", config.digest)),
+            || async {
+                let mut blob = Vec::new();
+                client
+                    .pull_blob(&config_ref, config.digest.as_str(), &mut blob)
+                    .await
+                    .map_err(|e| registry_attempt(e, r, net))?;
+                Ok(blob)
+            },
+        )
+        .await
+        .context("fetching the image config")?;
         let blob_digest = format!("sha256:{}", hex::encode(Sha256::digest(&blob)));
         if blob_digest != config.digest {
             bail!(
@@ -237,12 +257,22 @@ async fn confirm_tag(
     reference: &Reference,
     tag: &str,
     canonical: &ImageRef,
+    net: &Net,
 ) -> anyhow::Result<()> {
-    let tags = client
-        .list_tags(reference, auth, None, None)
-        .await
-        .map_err(|e| registry_error(e, canonical))
-        .with_context(|| format!("listing the tags of {}", canonical.name()))?;
+    let source = ImageRef {
+        registry: reference.registry().to_string(),
+        repository: reference.repository().to_string(),
+        tag: None,
+        digest: None,
+    };
+    let tags = retrying(net, &registry_get(&source, "tags/list"), || async {
+        client
+            .list_tags(reference, auth, None, None)
+            .await
+            .map_err(|e| registry_attempt(e, canonical, net))
+    })
+    .await
+    .with_context(|| format!("listing the tags of {}", canonical.name()))?;
     if tags.tags.iter().any(|t| t == tag) {
         return Ok(());
     }
@@ -299,7 +329,8 @@ pub(crate) fn oci_reference(r: &ImageRef) -> Reference {
 }
 
 /// A client for `r`'s registry: plain HTTP for loopback registries only.
-pub(crate) fn client_for(r: &ImageRef) -> Client {
+/// Its read timeout is a stall timeout (it restarts with every byte).
+pub(crate) fn client_for(r: &ImageRef, net: &Net) -> Client {
     let protocol = if r.is_loopback() {
         ClientProtocol::HttpsExcept(vec![r.registry.clone()])
     } else {
@@ -308,8 +339,8 @@ pub(crate) fn client_for(r: &ImageRef) -> Client {
     Client::new(ClientConfig {
         protocol,
         platform_resolver: None,
-        connect_timeout: Some(std::time::Duration::from_secs(30)),
-        read_timeout: Some(std::time::Duration::from_secs(120)),
+        connect_timeout: Some(net.timeout),
+        read_timeout: Some(net.timeout),
         ..Default::default()
     })
 }
@@ -350,6 +381,37 @@ pub(crate) fn registry_error(
                 r.registry
             ),
         ),
+        E::ServerError {
+            code: 401 | 403, ..
+        } => hinted(
+            ErrorKind::Network,
+            format!(
+                "registry {} refused access: credentials are missing or were refused: {text}",
+                r.registry
+            ),
+            format!(
+                "log in with `docker login {}` (mlr reads DOCKER_CONFIG or ~/.docker/config.json)",
+                r.registry
+            ),
+        ),
+        E::RegistryError { ref envelope, .. }
+            if envelope
+                .errors
+                .iter()
+                .any(|e| matches!(e.code, OciErrorCode::Denied | OciErrorCode::Unauthorized)) =>
+        {
+            hinted(
+                ErrorKind::Network,
+                format!(
+                    "registry {} refused access: credentials are missing or were refused: {text}",
+                    r.registry
+                ),
+                format!(
+                    "log in with `docker login {}` (mlr reads DOCKER_CONFIG or ~/.docker/config.json)",
+                    r.registry
+                ),
+            )
+        }
         E::ImageManifestNotFoundError(_) => hinted(
             ErrorKind::Resolution,
             format!("{r} does not exist in the registry: {text}"),
@@ -357,4 +419,54 @@ pub(crate) fn registry_error(
         ),
         other => anyhow::Error::new(other),
     }
+}
+
+/// One registry call's failure as an attempt: what another try may fix (no
+/// connection, a stall, a cut or mangled body, 5xx, 408, 429) or not. The
+/// client hides `Retry-After`, so a 429 waits the backoff.
+pub(crate) fn registry_attempt(
+    e: oci_client::errors::OciDistributionError,
+    r: &ImageRef,
+    net: &Net,
+) -> Attempt {
+    use oci_client::errors::OciDistributionError as E;
+    match e {
+        E::RequestError(re) if re.is_timeout() => {
+            Attempt::retry(anyhow!("read stalled for {} s", net.timeout.as_secs()))
+        }
+        E::RequestError(re)
+            if !re.is_builder()
+                && re
+                    .status()
+                    .is_none_or(|s| matches!(s.as_u16(), 408 | 429 | 500..=599)) =>
+        {
+            Attempt::retry(anyhow::Error::new(re))
+        }
+        E::ServerError {
+            code: 408 | 429 | 500..=599,
+            ..
+        }
+        | E::DigestError(_) => Attempt::retry(anyhow::Error::new(e)),
+        E::RegistryError { ref envelope, .. }
+            if envelope
+                .errors
+                .iter()
+                .any(|e| e.code == OciErrorCode::Toomanyrequests) =>
+        {
+            Attempt::retry(anyhow::Error::new(e))
+        }
+        other => Attempt::Fatal(registry_error(other, r)),
+    }
+}
+
+/// `GET URL` of a registry API `path` (`manifests/…`, `blobs/…`), as the
+/// messages after the last retry name it.
+pub(crate) fn registry_get(source: &ImageRef, path: &str) -> String {
+    let scheme = if source.is_loopback() {
+        "http"
+    } else {
+        "https"
+    };
+    let host = oci_reference(source).resolve_registry().to_string();
+    format!("GET {scheme}://{host}/v2/{}/{path}", source.repository)
 }

@@ -28,11 +28,12 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::image::{
-    DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, client_for, registry_auth,
-    registry_error, runtime,
+    DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, client_for, registry_attempt,
+    registry_auth, registry_get, runtime,
 };
 use crate::config::Config;
 use crate::error::{ErrorKind, hinted};
+use crate::http::{Attempt, retrying};
 use crate::manifest::ImageRef;
 
 /// How many symlinks one lookup may follow (Linux's `MAXSYMLINKS`).
@@ -678,7 +679,7 @@ impl<'a> BlobStore<'a> {
             // `main` installs it; library callers (tests, other tools) may not.
             let _ = rustls::crypto::ring::default_provider().install_default();
             let runtime = runtime()?;
-            let client = client_for(&self.source);
+            let client = client_for(&self.source, &self.config.net);
             let auth = registry_auth(&self.source.registry)?;
             let reference = Reference::with_digest(
                 self.source.registry.clone(),
@@ -706,20 +707,23 @@ impl<'a> BlobStore<'a> {
             "Fetching",
             format!("manifest {digest} of {}", self.canonical.name()),
         );
-        let source = self.source.clone();
-        let net = self.net()?;
-        let (bytes, _) = net
-            .runtime
-            .block_on(net.client.pull_manifest_raw(
-                &net.reference,
-                &net.auth,
-                &[OCI_MANIFEST, DOCKER_MANIFEST, OCI_INDEX, DOCKER_LIST],
-            ))
-            .map_err(|e| registry_error(e, &source))
-            .context("fetching the image manifest")?;
-        let mut writer = self.writer(hex)?;
-        writer.write_all(&bytes)?;
-        self.commit(writer, hex, None, "manifest")
+        let what = registry_get(&self.source, &format!("manifests/{digest}"));
+        self.download_to(&what, hex, None, "manifest", |net, mut writer| async move {
+            let pulled = net
+                .client
+                .pull_manifest_raw(
+                    &net.reference,
+                    &net.auth,
+                    &[OCI_MANIFEST, DOCKER_MANIFEST, OCI_INDEX, DOCKER_LIST],
+                )
+                .await;
+            let written = match pulled {
+                Ok((bytes, _)) => writer.write_all(&bytes).map_err(Into::into),
+                Err(e) => Err(e),
+            };
+            (writer, written)
+        })
+        .context("fetching the image manifest")
     }
 
     /// The verified blob of `descriptor`, from the cache or the registry.
@@ -740,17 +744,57 @@ impl<'a> BlobStore<'a> {
                 self.canonical.name()
             ),
         );
-        let mut writer = self.writer(hex)?;
-        let source = self.source.clone();
-        let net = self.net()?;
-        net.runtime
-            .block_on(
-                net.client
-                    .pull_blob(&net.reference, descriptor.digest.as_str(), &mut writer),
-            )
-            .map_err(|e| registry_error(e, &source))
-            .with_context(|| format!("downloading {what} {}", descriptor.digest))?;
-        self.commit(writer, hex, descriptor.size, what)
+        let get = registry_get(&self.source, &format!("blobs/{}", descriptor.digest));
+        let digest = descriptor.digest.as_str();
+        self.download_to(
+            &get,
+            hex,
+            descriptor.size,
+            what,
+            |net, mut writer| async move {
+                let pulled = net
+                    .client
+                    .pull_blob(&net.reference, digest, &mut writer)
+                    .await;
+                (writer, pulled)
+            },
+        )
+        .with_context(|| format!("downloading {what} {digest}"))
+    }
+
+    /// Run `fetch` into a fresh temporary file until its bytes hash to
+    /// `hex` (a stalled, cut or mangled download is an attempt that failed,
+    /// retried as [`retrying`] decides), then move it into the cache.
+    /// Nothing but verified bytes ever reaches the cache.
+    fn download_to<'n, F, Fut>(
+        &'n mut self,
+        get: &str,
+        hex: &str,
+        size: Option<u64>,
+        what: &str,
+        fetch: F,
+    ) -> anyhow::Result<PathBuf>
+    where
+        F: Fn(&'n Net, HashingWriter) -> Fut,
+        Fut: std::future::Future<
+                Output = (
+                    HashingWriter,
+                    Result<(), oci_client::errors::OciDistributionError>,
+                ),
+            >,
+    {
+        let settings = self.config.net;
+        let dir = self.dir.clone();
+        let canonical = self.canonical;
+        let net: &'n Net = self.net()?;
+        let file = net.runtime.block_on(retrying(&settings, get, || async {
+            let writer = writer_in(&dir, hex).map_err(Attempt::Fatal)?;
+            let (writer, filled) = fetch(net, writer).await;
+            filled.map_err(|e| registry_attempt(e, canonical, &settings))?;
+            verified(writer, hex, size, what).map_err(Attempt::retry)
+        }))?;
+        file.commit()?;
+        Ok(dir.join(hex))
     }
 
     /// The cached blob if its bytes still hash to `hex`; a mismatching one
@@ -773,45 +817,41 @@ impl<'a> BlobStore<'a> {
         fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
         Ok(None)
     }
+}
 
-    /// A temporary file that becomes the cache entry `hex` when committed.
-    fn writer(&self, hex: &str) -> anyhow::Result<HashingWriter> {
-        fs::create_dir_all(&self.dir)
-            .with_context(|| format!("creating {}", self.dir.display()))?;
-        let file = crate::atomic_file::AtomicFile::create(&self.dir.join(hex))?;
-        Ok(HashingWriter {
-            file,
-            hasher: Sha256::new(),
-            size: 0,
-        })
+/// A fresh temporary file beside the cache entry `dir/hex`, hashed as
+/// written.
+fn writer_in(dir: &Path, hex: &str) -> anyhow::Result<HashingWriter> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let file = crate::atomic_file::AtomicFile::create(&dir.join(hex))?;
+    Ok(HashingWriter {
+        file,
+        hasher: Sha256::new(),
+        size: 0,
+    })
+}
+
+/// The finished download if it hashes to `hex` (and has `size` bytes).
+fn verified(
+    mut writer: HashingWriter,
+    hex: &str,
+    size: Option<u64>,
+    what: &str,
+) -> anyhow::Result<crate::atomic_file::AtomicFile> {
+    writer.file.flush()?;
+    let actual = hex::encode(writer.hasher.finalize());
+    if actual != hex {
+        bail!("the registry's {what} sha256:{hex} hashes to sha256:{actual}; refusing to use it");
     }
-
-    /// Moves a finished download into the cache if it hashes to `hex`.
-    fn commit(
-        &self,
-        mut writer: HashingWriter,
-        hex: &str,
-        size: Option<u64>,
-        what: &str,
-    ) -> anyhow::Result<PathBuf> {
-        writer.file.flush()?;
-        let actual = hex::encode(writer.hasher.finalize());
-        if actual != hex {
+    if let Some(size) = size {
+        if size != writer.size {
             bail!(
-                "the registry's {what} sha256:{hex} hashes to sha256:{actual}; refusing to use it"
+                "the {what} sha256:{hex} is {} bytes, not {size}",
+                writer.size
             );
         }
-        if let Some(size) = size {
-            if size != writer.size {
-                bail!(
-                    "the {what} sha256:{hex} is {} bytes, not {size}",
-                    writer.size
-                );
-            }
-        }
-        writer.file.commit()?;
-        Ok(self.dir.join(hex))
     }
+    Ok(writer.file)
 }
 
 /// The `<hex>` of `sha256:<hex>`; other algorithms are refused.

@@ -71,8 +71,10 @@ fn manifest_found_from_a_subdirectory_and_by_path() {
         "[base]\nimage = \"127.0.0.1:1/x:y\"\n\n[apt]\npackages = [\"git\"]\n",
     );
     p.file("sub/dir/.keep", "");
+    // Nothing listens on port 1; one attempt is enough to show it.
     p.mlr()
         .current_dir(p.path("sub/dir"))
+        .env("MLR_HTTP_RETRIES", "0")
         .arg("lock")
         .assert()
         .code(2)
@@ -80,6 +82,7 @@ fn manifest_found_from_a_subdirectory_and_by_path() {
     let elsewhere = Project::new();
     elsewhere
         .mlr()
+        .env("MLR_HTTP_RETRIES", "0")
         .args(["lock", "--manifest-path"])
         .arg(p.path("ml.toml"))
         .assert()

@@ -385,8 +385,10 @@ fn a_failed_resolution_writes_no_partial_lock() {
         "ml.toml",
         "[base]\nimage = \"127.0.0.1:1/x:y\"\n\n[apt]\npackages = [\"git\"]\n",
     );
+    // Nothing listens on port 1; one attempt is enough to fail.
     project
         .mlr()
+        .env("MLR_HTTP_RETRIES", "0")
         .arg("lock")
         .assert()
         .code(2)

@@ -11,6 +11,7 @@ mod cli;
 mod context;
 mod cuda_base;
 mod e2e;
+mod faults;
 mod framework;
 mod image_files;
 mod injection;

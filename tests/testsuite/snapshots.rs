@@ -1273,7 +1273,8 @@ fn resolution_failures_name_what_could_not_be_resolved() {
     hint: branches and tags there include: main, stable
     ");
 
-    // A registry nobody listens on.
+    // A registry nobody listens on: refused connections are retried (1 s,
+    // 2 s, 4 s apart) before mlr gives up.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
@@ -1287,10 +1288,12 @@ fn resolution_failures_name_what_could_not_be_resolved() {
     --- stderr
        Resolving image 127.0.0.1:[PORT]/snap/base:v1
     error: resolving image 127.0.0.1:[PORT]/snap/base:v1
+    caused by: GET http://127.0.0.1:[PORT]/v2/snap/base/manifests/v1 failed after 4 attempts
     caused by: error sending request for url (http://127.0.0.1:[PORT]/v2/snap/base/manifests/v1)
     caused by: client error (Connect)
     caused by: tcp connect error
     caused by: Connection refused (os error 111)
+    hint: if the server is down or slow, point mlr at a mirror ([mirrors] in ~/.config/mlr/config.toml, or MLR_REGISTRY_MIRRORS / MLR_INDEX_MIRRORS), work from the cache with --offline, or wait longer with [net] retries and timeout (MLR_HTTP_RETRIES, MLR_HTTP_TIMEOUT)
     ");
 
     // A tag the registry does not have.

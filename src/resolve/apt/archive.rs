@@ -280,7 +280,7 @@ pub fn fetch_indexes(
     sources: &[SourceEntry],
     arch: &str,
 ) -> anyhow::Result<Index> {
-    let http = Http::new()?;
+    let http = Http::new(&config.net)?;
     let mut merged: Option<Index> = None;
     for s in sources {
         let release = fetch_release(config, &http, s)?;

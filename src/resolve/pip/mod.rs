@@ -246,6 +246,9 @@ fn uv_command(
     cmd.current_dir(dir)
         .env("UV_CACHE_DIR", config.cache_dir.join("uv"))
         .env("UV_NO_PROGRESS", "1")
+        // uv retries on its own; it gets mlr's stall timeout and retries.
+        .env("UV_HTTP_TIMEOUT", config.net.timeout.as_secs().to_string())
+        .env("UV_HTTP_RETRIES", config.net.retries.to_string())
         .stdin(std::process::Stdio::null())
         .args([
             "pip",

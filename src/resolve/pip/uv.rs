@@ -92,7 +92,7 @@ fn download(config: &Config, index_url: &str, dest: &Path) -> anyhow::Result<()>
     config
         .shell
         .status("Downloading", format!("uv {UV_VERSION} ({filename})"));
-    let http = Http::new()?;
+    let http = Http::new(&config.net)?;
     let page_url = format!(
         "{}/uv/",
         config.mirrors.url(index_url).trim_end_matches('/')

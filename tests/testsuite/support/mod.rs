@@ -1,6 +1,7 @@
 //! The test rig: real local peers for `mlr` (an OCI registry, a container
 //! engine, git repositories, a Python package index, a Debian archive) and
-//! an isolated project directory to run the real binary in.
+//! an isolated project directory to run the real binary in; a fault proxy
+//! to put in front of any of the HTTP ones.
 //!
 //! Tests that need a service start with `require!(Service::Docker);`. On a
 //! machine without it the test prints `SKIP` and passes; with
@@ -13,6 +14,7 @@ mod aptrepo;
 mod debian;
 mod docker;
 pub mod dockerfile;
+mod faults;
 mod git;
 mod http;
 mod image;
@@ -28,6 +30,7 @@ mod wheel;
 pub use aptrepo::{AptRepo, BuiltDeb, DebSpec, IndexTool, native_arch};
 pub use debian::debian_rootfs;
 pub use docker::{ImageCleanup, docker, docker_build, docker_build_with, docker_run};
+pub use faults::{Fault, FaultProxy};
 pub use git::GitRepo;
 pub use image::Layer;
 pub use project::Project;
