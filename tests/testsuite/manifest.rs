@@ -300,8 +300,11 @@ fn truncated_and_mutated_manifests_never_panic() {
 fn fails_fast(what: &str, source: &str) -> FileError {
     let start = Instant::now();
     let err = parse_no_panic(source).expect_err(what);
+    // Not a speed target (those live in the benchmarks): a guard against
+    // a quadratic pass, which takes minutes on these inputs; generous so a
+    // loaded CI machine never trips it.
     assert!(
-        start.elapsed() < Duration::from_secs(2),
+        start.elapsed() < Duration::from_secs(30),
         "{what}: took {:?}",
         start.elapsed()
     );
