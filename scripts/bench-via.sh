@@ -10,7 +10,7 @@
 #   scripts/bench-via.sh [--len 10000] [--runs 5] [--baseline REV]
 #
 # --baseline REV also builds mlr at git revision REV (from `git archive`,
-# in a temporary directory, sharing this checkout's target directory) and
+# under the target directory, whose build cache it shares) and
 # times it on the same project, before the current checkout. Results go to
 # the book's benchmarks chapter.
 set -euo pipefail
@@ -33,13 +33,24 @@ trap 'rm -rf "$work"' EXIT
 target=${CARGO_TARGET_DIR:-$root/target}
 target=$(cd "$root" && mkdir -p "$target" && cd "$target" && pwd)
 
+# summary NAME AWK-COLUMN FILE: median, min and max of one column of times.
+summary() {
+  awk "$2" "$3" | sort -n | awk -v name="$1" '
+    { t[NR] = $1 }
+    END { printf "%s: median %.2f s (min %.2f, max %.2f)\n", name, t[int((NR + 1) / 2)], t[1], t[NR] }'
+}
+
 bins=()
 if [ -n "$baseline" ]; then
   rev=$(git -C "$root" rev-parse --short "$baseline")
   echo "== building mlr at $rev (release)"
-  mkdir "$work/src-$rev"
-  git -C "$root" archive "$rev" | tar -x -C "$work/src-$rev"
-  (cd "$work/src-$rev" && cargo build --release --locked --bin mlr --quiet --target-dir "$target")
+  # A fixed place per revision, so a second run builds nothing again.
+  src="$target/bench-via/src-$rev"
+  if [ ! -f "$src/Cargo.toml" ]; then
+    mkdir -p "$src"
+    git -C "$root" archive "$rev" | tar -x -C "$src"
+  fi
+  (cd "$src" && cargo build --release --locked --bin mlr --quiet --target-dir "$target")
   cp "$target/release/mlr" "$work/mlr-$rev"
   bins+=("$work/mlr-$rev")
 fi
@@ -63,17 +74,15 @@ for bin in "${bins[@]}"; do
     echo "== $label: mlr dockerfile (hyperfine, $runs runs)"
     (cd "$project" && hyperfine --warmup 1 --runs "$runs" --style basic "$bin dockerfile -o $work/out.Dockerfile")
   else
-    echo "== $label: mlr dockerfile ($runs runs; seconds, wall clock)"
-    times=()
+    echo "== $label: mlr dockerfile ($runs runs; seconds)"
+    # Wall clock and CPU time (user + sys): on a shared machine the CPU
+    # time is the steadier figure.
+    TIMEFORMAT='%R %U %S'
     for _ in $(seq "$runs"); do
-      start=$(date +%s.%N)
-      (cd "$project" && "$bin" dockerfile -o "$work/out.Dockerfile" 2>/dev/null)
-      end=$(date +%s.%N)
-      times+=("$(echo "$end - $start" | bc -l)")
+      { time (cd "$project" && "$bin" dockerfile -o "$work/out.Dockerfile" 2>/dev/null); } 2>>"$work/$label.times"
     done
-    printf '%s\n' "${times[@]}" | sort -n | awk '
-      { t[NR] = $1 }
-      END { printf "median %.3f s (min %.3f, max %.3f)\n", t[int((NR + 1) / 2)], t[1], t[NR] }'
+    summary "wall" '{ print $1 }' "$work/$label.times"
+    summary "cpu (user + sys)" '{ print $2 + $3 }' "$work/$label.times"
   fi
 done
 if [ ${#bins[@]} -gt 1 ]; then
