@@ -250,12 +250,8 @@ pub fn dockerfile_for(
     }
 
     if let Some(name) = profile {
-        let prod: Vec<&crate::lock::AptPin> = prod_apt_pins(&requests, lock);
-        let extra: Vec<&crate::lock::AptPin> = lock
-            .apt
-            .iter()
-            .filter(|p| !prod.iter().any(|q| std::ptr::eq(*q, *p)))
-            .collect();
+        let prod = is_prod_apt(&requests);
+        let extra: Vec<&crate::lock::AptPin> = lock.apt.iter().filter(|p| !prod(p)).collect();
         if !extra.is_empty() {
             let _ = writeln!(d, "# [profile.{name}] apt packages");
             d.push_str(&apt_layer(&extra, target));
@@ -403,15 +399,18 @@ pub fn apt_download_name(name: &str, version: &str, arch: &str) -> String {
 /// `[apt] packages`) or the pinned Python pulls in; what only
 /// `[profile.*] apt` wants stays out.
 pub fn prod_apt_pins<'a>(requests: &Requests, lock: &'a Lockfile) -> Vec<&'a crate::lock::AptPin> {
-    let prod = requests.prod_apt_names();
-    let named = |r: &str| prod.contains(&AptRequest::parse(r, Membership::Prod).name.as_str());
-    lock.apt
-        .iter()
-        .filter(|p| {
-            p.requested.as_deref().is_some_and(named)
-                || p.via.iter().any(|v| named(v) || v == PYTHON_APT_REQUEST)
-        })
-        .collect()
+    let prod = is_prod_apt(requests);
+    lock.apt.iter().filter(|p| prod(p)).collect()
+}
+
+/// Whether the prod image installs an apt pin (see [`prod_apt_pins`]).
+fn is_prod_apt(requests: &Requests) -> impl Fn(&crate::lock::AptPin) -> bool + '_ {
+    let prod: std::collections::HashSet<&str> = requests.prod_apt_names().into_iter().collect();
+    move |p| {
+        let named = |r: &str| prod.contains(AptRequest::parse(r, Membership::Prod).name.as_str());
+        p.requested.as_deref().is_some_and(named)
+            || p.via.iter().any(|v| named(v) || v == PYTHON_APT_REQUEST)
+    }
 }
 
 /// Every locked apt package in one layer: sources pointed at the locked
@@ -518,62 +517,70 @@ pub const VENV: &str = "/opt/mlr/venv";
 pub const PIP_GROUPS: [&str; 3] = ["framework", "packages", "profile"];
 
 /// Which pip group each locked package belongs to in the prod image:
-/// the framework and everything only it pulls in first, then the rest.
+/// the framework and everything it pulls in first, then the rest.
 /// Packages wanted only by non-prod profiles are left out.
+///
+/// Both closures are walks over the reverse `via` edges (a package to the
+/// pins it pulls in), so the cost is linear in the pins and their `via`
+/// entries, whatever the depth of the chains.
 pub fn pip_groups(
     lock: &Lockfile,
     framework: &[PackageName],
     profile_only: &[PackageName],
     with_profile: bool,
 ) -> Vec<(String, &'static str)> {
-    use std::collections::BTreeMap;
-    let mut group: BTreeMap<&str, &'static str> = BTreeMap::new();
-    // A package is in the framework group when a framework package needs it.
-    let mut changed = true;
+    use std::collections::{HashMap, HashSet};
+    // Each name to the names of the pins it pulls in.
+    let mut pulls: HashMap<&str, Vec<&str>> = HashMap::new();
     for p in &lock.pip {
-        if framework.iter().any(|f| *f == p.name) {
-            group.insert(&p.name, "framework");
+        for v in &p.via {
+            pulls.entry(v.as_str()).or_default().push(p.name.as_str());
         }
     }
-    while changed {
-        changed = false;
-        for p in &lock.pip {
-            if !group.contains_key(p.name.as_str())
-                && p.via
-                    .iter()
-                    .any(|v| group.get(v.as_str()) == Some(&"framework"))
-            {
-                group.insert(&p.name, "framework");
-                changed = true;
+    // `roots` and every name they pull in, directly or not.
+    fn closure<'a>(
+        pulls: &HashMap<&'a str, Vec<&'a str>>,
+        roots: Vec<&'a str>,
+    ) -> HashSet<&'a str> {
+        let mut seen = HashSet::new();
+        let mut todo = roots;
+        while let Some(name) = todo.pop() {
+            if seen.insert(name) {
+                todo.extend(pulls.get(name).into_iter().flatten().copied());
             }
         }
+        seen
     }
+    // A package is in the framework group when a framework package needs it.
+    let framework: HashSet<&str> = closure(
+        &pulls,
+        lock.pip
+            .iter()
+            .filter(|p| framework.iter().any(|f| *f == p.name))
+            .map(|p| p.name.as_str())
+            .collect(),
+    );
     // Prod needs what a prod request (or something prod needs) pulls in.
-    let mut prod: std::collections::BTreeSet<&str> = lock
-        .pip
-        .iter()
-        .filter(|p| p.requested.is_some() && !profile_only.iter().any(|n| *n == p.name))
-        .map(|p| p.name.as_str())
-        .collect();
-    prod.extend(group.keys().copied());
-    changed = true;
-    while changed {
-        changed = false;
-        for p in &lock.pip {
-            if !prod.contains(p.name.as_str()) && p.via.iter().any(|v| prod.contains(v.as_str())) {
-                prod.insert(&p.name);
-                changed = true;
-            }
-        }
-    }
+    let prod: HashSet<&str> = closure(
+        &pulls,
+        lock.pip
+            .iter()
+            .filter(|p| p.requested.is_some() && !profile_only.iter().any(|n| *n == p.name))
+            .map(|p| p.name.as_str())
+            .chain(framework.iter().copied())
+            .collect(),
+    );
     lock.pip
         .iter()
         .filter(|p| with_profile || prod.contains(p.name.as_str()))
         .map(|p| {
-            let g = if !prod.contains(p.name.as_str()) {
+            let name = p.name.as_str();
+            let g = if !prod.contains(name) {
                 "profile"
+            } else if framework.contains(name) {
+                "framework"
             } else {
-                *group.get(p.name.as_str()).unwrap_or(&"packages")
+                "packages"
             };
             (p.name.clone(), g)
         })
@@ -807,10 +814,14 @@ pub fn pip_requirements(
     group: &str,
     platform: &str,
 ) -> Vec<(String, String, String)> {
-    let groups = pip_groups(lock, framework, profile_only, with_profile);
+    // A package's group follows from its name alone.
+    let groups: std::collections::HashMap<String, &str> =
+        pip_groups(lock, framework, profile_only, with_profile)
+            .into_iter()
+            .collect();
     let mut out = Vec::new();
     for p in &lock.pip {
-        if !groups.iter().any(|(n, g)| *n == p.name && *g == group) {
+        if groups.get(&p.name) != Some(&group) {
             continue;
         }
         if let Some(a) = p.artifacts.iter().find(|a| a.platform == platform) {
@@ -1207,5 +1218,54 @@ apt = ["vim"]
         assert_eq!(get("ruff"), Some("profile"));
         assert_eq!(get("pyflakes"), Some("profile"));
         assert_eq!(get("pandas"), Some("packages"));
+    }
+
+    #[test]
+    fn long_via_chains_get_their_groups() {
+        // Three chains, each 5,000 deep and running against the lock's
+        // sorted order (`x-04999` pulls in `x-04998`, ...): torch's, a
+        // prod request's and a dev-only one's. One package is pulled in by
+        // the bottom of both the framework and the prod chain.
+        let n = 5_000;
+        let name = |prefix: &str, i: usize| format!("{prefix}-{i:05}");
+        let mut pip = Vec::new();
+        for (prefix, top) in [("fw", "torch"), ("app", "app"), ("dev", "ruff")] {
+            pip.push(pin(top, Some(top), &[]));
+            for i in 0..n {
+                let up = if i == n - 1 {
+                    top.to_string()
+                } else {
+                    name(prefix, i + 1)
+                };
+                pip.push(pin(&name(prefix, i), None, &[&up]));
+            }
+        }
+        pip.push(pin("shared", None, &["app-00000", "fw-00000"]));
+        pip.push(pin("leaf", None, &["dev-00000", "shared"]));
+        let mut lock = Lockfile {
+            pip,
+            ..Lockfile::new("sha256:x".into())
+        };
+        lock.sort();
+        let (framework, dev) = ([PackageName::new("torch")], [PackageName::new("ruff")]);
+        let expected = |p: &PipPin, with_profile: bool| match p.name.split('-').next() {
+            Some("torch" | "fw" | "shared" | "leaf") => Some("framework"),
+            Some("app") => Some("packages"),
+            Some("ruff" | "dev") => with_profile.then_some("profile"),
+            _ => unreachable!("{}", p.name),
+        };
+        for with_profile in [false, true] {
+            let groups = pip_groups(&lock, &framework, &dev, with_profile);
+            let want: Vec<(String, &str)> = lock
+                .pip
+                .iter()
+                .filter_map(|p| Some((p.name.clone(), expected(p, with_profile)?)))
+                .collect();
+            assert_eq!(groups, want);
+        }
+        let files = |group| pip_requirements(&lock, &framework, &dev, true, group, "linux/amd64");
+        assert_eq!(files("framework").len(), n + 3);
+        assert_eq!(files("packages").len(), n + 1);
+        assert_eq!(files("profile").len(), n + 1);
     }
 }

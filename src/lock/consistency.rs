@@ -14,6 +14,7 @@ use crate::package_name::normalize;
 /// Every disagreement inside `read`'s entries.
 pub fn check(read: &ReadLock) -> Vec<Finding> {
     let mut out = Vec::new();
+    let locate = read.locator();
     for (i, pin) in read.lock.pip.iter().enumerate() {
         for artifact in &pin.artifacts {
             let detail = match wheel_or_sdist(&artifact.filename) {
@@ -44,7 +45,7 @@ pub fn check(read: &ReadLock) -> Vec<Finding> {
                 out.push(Finding::Inconsistent {
                     kind: Kind::Pip,
                     name: pin.name.clone(),
-                    location: read.locate("pip", i, "version"),
+                    location: locate("pip", i, "version"),
                     detail,
                 });
                 break;
@@ -70,7 +71,7 @@ pub fn check(read: &ReadLock) -> Vec<Finding> {
             out.push(Finding::Inconsistent {
                 kind: Kind::Apt,
                 name: pin.name.clone(),
-                location: read.locate("apt", i, "version"),
+                location: locate("apt", i, "version"),
                 detail: format!(
                     "version `{}` ({}) disagrees with its file `{}`",
                     pin.version, pin.architecture, pin.filename

@@ -35,19 +35,39 @@ impl ReadLock {
     /// `path:LINE:COL` of `key` in the `index`-th `[[table]]` of the text
     /// (just `path` when the text has no such key).
     pub fn locate(&self, table: &str, index: usize, key: &str) -> String {
-        let offset = toml_edit::Document::parse(self.source.as_str())
-            .ok()
-            .and_then(|doc| {
+        self.locator()(table, index, key)
+    }
+
+    /// [`ReadLock::locate`] for many keys: the text is parsed, and its
+    /// line starts found, once (on the first call), not once per key.
+    pub fn locator(&self) -> impl Fn(&str, usize, &str) -> String + '_ {
+        let cache = std::cell::OnceCell::new();
+        move |table, index, key| {
+            let (doc, newlines) = cache.get_or_init(|| {
+                let doc = toml_edit::Document::parse(self.source.as_str()).ok();
+                let newlines: Vec<usize> =
+                    self.source.match_indices('\n').map(|(i, _)| i).collect();
+                (doc, newlines)
+            });
+            let offset = doc.as_ref().and_then(|doc| {
                 let entry = doc.get(table)?.as_array_of_tables()?.get(index)?;
                 let item = entry.get(key)?;
                 item.span().map(|s| s.start)
             });
-        match offset {
-            Some(offset) => {
-                let (line, column, _) = crate::error::locate(&self.source, offset);
-                format!("{}:{line}:{column}", self.path)
+            match offset {
+                // As `error::locate`: 1-based line, column in chars.
+                Some(offset) if self.source.is_char_boundary(offset) => {
+                    let before = newlines.partition_point(|&n| n < offset);
+                    let line_start = before.checked_sub(1).map_or(0, |i| newlines[i] + 1);
+                    let column = self.source[line_start..offset].chars().count() + 1;
+                    format!("{}:{}:{column}", self.path, before + 1)
+                }
+                Some(offset) => {
+                    let (line, column, _) = crate::error::locate(&self.source, offset);
+                    format!("{}:{line}:{column}", self.path)
+                }
+                None => self.path.clone(),
             }
-            None => self.path.clone(),
         }
     }
 }
@@ -176,6 +196,41 @@ fn first_differing_line(a: &str, b: &str) -> usize {
             (Some(x), Some(y)) if x == y => n += 1,
             (None, None) => return n,
             _ => return n,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_locator_finds_keys_by_line_and_column() {
+        // CRLF line ends, a non-ASCII value and indented keys.
+        let source = "version = 1\r\nfingerprint = \"sha256:é\"\r\n\r\n[[pip]]\r\nname = \"ä\"\r\nversion = \"1\"\r\n\r\n[[pip]]\r\nname = \"b\"\r\n  version = \"2\"\r\n";
+        let read = ReadLock {
+            lock: super::super::Lockfile::default(),
+            non_canonical_line: None,
+            source: source.to_string(),
+            path: "ml.lock".to_string(),
+        };
+        let locate = read.locator();
+        assert_eq!(locate("pip", 0, "version"), "ml.lock:6:11");
+        assert_eq!(locate("pip", 1, "version"), "ml.lock:10:13");
+        assert_eq!(locate("pip", 1, "name"), "ml.lock:9:8");
+        assert_eq!(locate("pip", 2, "version"), "ml.lock");
+        assert_eq!(locate("apt", 0, "version"), "ml.lock");
+        assert_eq!(read.locate("pip", 1, "version"), "ml.lock:10:13");
+        // The same answers as the error renderer's locate.
+        let doc = toml_edit::Document::parse(source).unwrap();
+        for (index, key) in [(0, "name"), (0, "version"), (1, "name"), (1, "version")] {
+            let entry = doc["pip"].as_array_of_tables().unwrap().get(index).unwrap();
+            let start = entry.get(key).unwrap().span().unwrap().start;
+            let (line, column, _) = crate::error::locate(source, start);
+            assert_eq!(
+                locate("pip", index, key),
+                format!("ml.lock:{line}:{column}")
+            );
         }
     }
 }

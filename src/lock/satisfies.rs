@@ -7,6 +7,7 @@
 //! as its `--locked`/`--check` reasons; `verify`, `build` and `dockerfile`
 //! report the same findings.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::Serialize;
@@ -376,13 +377,17 @@ fn apt(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<
     }
     // Every platform has each request pinned for its architecture (or
     // for all of them).
+    let pinned_for: HashSet<(&str, &str)> = lock
+        .apt
+        .iter()
+        .filter_map(|a| Some((a.requested.as_deref()?, a.architecture.as_str())))
+        .collect();
     for platform in &requests.platforms {
         for r in &requests.apt {
-            let pinned = lock.apt.iter().any(|a| {
-                a.requested.as_deref() == Some(r.written.as_str())
-                    && (a.architecture == platform.architecture || a.architecture == "all")
-            });
-            if !pinned && locked.contains(&r.written.as_str()) {
+            let pinned = [platform.architecture.as_str(), "all"]
+                .iter()
+                .any(|arch| pinned_for.contains(&(r.written.as_str(), *arch)));
+            if !pinned && locked.contains(r.written.as_str()) {
                 out.push(Finding::NotSatisfied {
                     kind: Kind::Apt,
                     name: r.name.clone(),
@@ -419,12 +424,14 @@ fn pip(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<
     }
     for platform in &requests.platforms {
         let platform = platform.to_string();
+        let covered: HashSet<&str> = lock
+            .pip
+            .iter()
+            .filter(|q| q.artifacts.iter().any(|a| a.platform == platform))
+            .map(|q| q.name.as_str())
+            .collect();
         for p in lock.pip.iter().filter(|p| p.requested.is_some()) {
-            let covered = lock
-                .pip
-                .iter()
-                .any(|q| q.name == p.name && q.artifacts.iter().any(|a| a.platform == platform));
-            if !covered {
+            if !covered.contains(p.name.as_str()) {
                 out.push(Finding::NotSatisfied {
                     kind: Kind::Pip,
                     name: p.name.clone(),
@@ -503,8 +510,9 @@ fn direct_requests<'a, P: PackagePin>(
     wanted: &[(&str, &str)],
     pins: &'a [P],
     out: &mut Vec<Finding>,
-) -> Vec<&'a str> {
-    let locked: Vec<&str> = pins.iter().filter_map(P::requested).collect();
+) -> HashSet<&'a str> {
+    let locked: HashSet<&str> = pins.iter().filter_map(P::requested).collect();
+    let asked: HashSet<&str> = wanted.iter().map(|(_, w)| *w).collect();
     for (name, written) in wanted {
         if !locked.contains(written) {
             out.push(Finding::NewRequirement {
@@ -516,13 +524,11 @@ fn direct_requests<'a, P: PackagePin>(
     }
     for p in pins {
         match p.requested() {
-            Some(l) if !wanted.iter().any(|(_, w)| *w == l) => {
-                out.push(Finding::RemovedRequirement {
-                    kind,
-                    name: p.name().to_string(),
-                    locked: l.to_string(),
-                })
-            }
+            Some(l) if !asked.contains(l) => out.push(Finding::RemovedRequirement {
+                kind,
+                name: p.name().to_string(),
+                locked: l.to_string(),
+            }),
             _ => {}
         }
     }
