@@ -103,25 +103,32 @@ fn field(at: Vec<Seg<'static>>, what: &str, value: &str, ok: Rule) -> Result<(),
 /// A grammar: `Err` names what was expected.
 type Rule = fn(&str) -> Result<(), &'static str>;
 
-/// The second entry with the same key, as an error at its `key`.
-fn unique<'l, K: Ord>(
-    table: &'static str,
-    key_name: &'static str,
-    keys: impl Iterator<Item = (K, &'l str)>,
+/// `Ok` when no key comes twice; else `twice` of the second one's index.
+fn once<K: Ord>(
+    keys: impl IntoIterator<Item = K>,
+    twice: impl FnOnce(usize) -> Broken,
 ) -> Result<(), Broken> {
     let mut seen = BTreeSet::new();
-    for (index, (key, shown)) in keys.enumerate() {
-        if !seen.insert(key) {
-            return Err(Broken {
-                at: at(table, index, key_name),
-                message: format!(
-                    "`[[{table}]]` {} appears twice; mlr writes each once",
-                    syntax::Shown(shown)
-                ),
-            });
-        }
+    match keys.into_iter().position(|key| !seen.insert(key)) {
+        Some(index) => Err(twice(index)),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// The second `[[table]]` entry with the same key, as an error at its
+/// `key_name`.
+fn unique<K: Ord>(
+    table: &'static str,
+    key_name: &'static str,
+    keys: &[(K, &str)],
+) -> Result<(), Broken> {
+    once(keys.iter().map(|(key, _)| key), |index| Broken {
+        at: at(table, index, key_name),
+        message: format!(
+            "`[[{table}]]` {} appears twice; mlr writes each once",
+            syntax::Shown(keys[index].1)
+        ),
+    })
 }
 
 fn rules(lock: &Lockfile) -> Result<(), Broken> {
@@ -174,21 +181,17 @@ fn rules(lock: &Lockfile) -> Result<(), Broken> {
                 message: format!("image `{}` pins no platform", image.name),
             });
         }
-        let mut seen = BTreeSet::new();
-        for (j, p) in image.platforms.iter().enumerate() {
-            if !seen.insert(&p.platform) {
-                return Err(Broken {
-                    at: within(at("platforms"), j, "platform"),
-                    message: format!("platform `{}` appears twice", p.platform),
-                });
-            }
-        }
+        once(image.platforms.iter().map(|p| &p.platform), |j| Broken {
+            at: within(at("platforms"), j, "platform"),
+            message: format!("platform `{}` appears twice", image.platforms[j].platform),
+        })?;
     }
-    unique(
-        "image",
-        "name",
-        lock.images.iter().map(|i| (&i.name, i.name.as_str())),
-    )?;
+    let images: Vec<_> = lock
+        .images
+        .iter()
+        .map(|i| (&i.name, i.name.as_str()))
+        .collect();
+    unique("image", "name", &images)?;
     for (i, a) in lock.apt.iter().enumerate() {
         let at = |k| at("apt", i, k);
         field(at("name"), "Debian package name", &a.name, debian_name)?;
@@ -213,13 +216,12 @@ fn rules(lock: &Lockfile) -> Result<(), Broken> {
             field(at, "apt request", v, apt_request)?;
         }
     }
-    unique(
-        "apt",
-        "name",
-        lock.apt
-            .iter()
-            .map(|a| ((&a.name, &a.architecture), a.name.as_str())),
-    )?;
+    let apt: Vec<_> = lock
+        .apt
+        .iter()
+        .map(|a| ((&a.name, &a.architecture), a.name.as_str()))
+        .collect();
+    unique("apt", "name", &apt)?;
     for (i, p) in lock.pip.iter().enumerate() {
         let at = |k| at("pip", i, k);
         field(at("name"), "package name", &p.name, pep503_name)?;
@@ -239,30 +241,29 @@ fn rules(lock: &Lockfile) -> Result<(), Broken> {
                 message: format!("pip `{}` pins no file", p.name),
             });
         }
-        let mut seen = BTreeSet::new();
         for (j, a) in p.artifacts.iter().enumerate() {
             let at = |k| within(at("artifacts"), j, k);
             field(at("platform"), "platform", &a.platform, platform)?;
             field(at("filename"), "file name", &a.filename, distribution_file)?;
             field(at("url"), "URL", &a.url, url)?;
             field(at("sha256"), "sha256", &a.sha256, sha256_hex)?;
-            if !seen.insert((&a.platform, &a.filename)) {
-                return Err(Broken {
-                    at: at("filename"),
-                    message: format!(
-                        "{} appears twice for {}",
-                        syntax::Shown(&a.filename),
-                        a.platform
-                    ),
-                });
-            }
         }
+        let files = p.artifacts.iter().map(|a| (&a.platform, &a.filename));
+        once(files, |j| Broken {
+            at: within(at("artifacts"), j, "filename"),
+            message: format!(
+                "{} appears twice for {}",
+                syntax::Shown(&p.artifacts[j].filename),
+                p.artifacts[j].platform
+            ),
+        })?;
     }
-    unique(
-        "pip",
-        "name",
-        lock.pip.iter().map(|p| (&p.name, p.name.as_str())),
-    )?;
+    let pip: Vec<_> = lock
+        .pip
+        .iter()
+        .map(|p| (&p.name, p.name.as_str()))
+        .collect();
+    unique("pip", "name", &pip)?;
     for (i, g) in lock.git.iter().enumerate() {
         let at = |k| at("git", i, k);
         field(at("name"), "git source name", &g.name, source_name)?;
@@ -270,24 +271,25 @@ fn rules(lock: &Lockfile) -> Result<(), Broken> {
         field(at("requested"), "git revision", &g.requested, git_rev)?;
         field(at("commit"), "commit", &g.commit, git_object)?;
         field(at("tree"), "tree", &g.tree, git_object)?;
-        let mut seen = BTreeSet::new();
         for (j, s) in g.submodules.iter().enumerate() {
             let at = |k| within(at("submodules"), j, k);
             field(at("path"), "submodule path", &s.path, relative_path)?;
             field(at("commit"), "commit", &s.commit, git_object)?;
-            if !seen.insert(&s.path) {
-                return Err(Broken {
-                    at: at("path"),
-                    message: format!("submodule {} appears twice", syntax::Shown(&s.path)),
-                });
-            }
         }
+        once(g.submodules.iter().map(|s| &s.path), |j| Broken {
+            at: within(at("submodules"), j, "path"),
+            message: format!(
+                "submodule {} appears twice",
+                syntax::Shown(&g.submodules[j].path)
+            ),
+        })?;
     }
-    unique(
-        "git",
-        "name",
-        lock.git.iter().map(|g| (&g.name, g.name.as_str())),
-    )
+    let git: Vec<_> = lock
+        .git
+        .iter()
+        .map(|g| (&g.name, g.name.as_str()))
+        .collect();
+    unique("git", "name", &git)
 }
 
 // The grammars. Each is a pure function of one value.

@@ -365,6 +365,18 @@ pub fn registry_auth(registry: &str) -> anyhow::Result<RegistryAuth> {
     }
 }
 
+/// The registry refused access to `r`: `why` (may be empty), then its words.
+fn refused_access(r: &ImageRef, why: &str, text: &str) -> anyhow::Error {
+    hinted(
+        ErrorKind::Network,
+        format!("registry {} refused access: {why}{text}", r.registry),
+        format!(
+            "log in with `docker login {}` (mlr reads DOCKER_CONFIG or ~/.docker/config.json)",
+            r.registry
+        ),
+    )
+}
+
 /// A registry failure with a hint for the common causes (auth, missing tag).
 pub(crate) fn registry_error(
     e: oci_client::errors::OciDistributionError,
@@ -373,44 +385,17 @@ pub(crate) fn registry_error(
     use oci_client::errors::OciDistributionError as E;
     let text = e.to_string();
     match e {
-        E::AuthenticationFailure(_) | E::UnauthorizedError { .. } => hinted(
-            ErrorKind::Network,
-            format!("registry {} refused access: {text}", r.registry),
-            format!(
-                "log in with `docker login {}` (mlr reads DOCKER_CONFIG or ~/.docker/config.json)",
-                r.registry
-            ),
-        ),
+        E::AuthenticationFailure(_) | E::UnauthorizedError { .. } => refused_access(r, "", &text),
         E::ServerError {
             code: 401 | 403, ..
-        } => hinted(
-            ErrorKind::Network,
-            format!(
-                "registry {} refused access: credentials are missing or were refused: {text}",
-                r.registry
-            ),
-            format!(
-                "log in with `docker login {}` (mlr reads DOCKER_CONFIG or ~/.docker/config.json)",
-                r.registry
-            ),
-        ),
+        } => refused_access(r, "credentials are missing or were refused: ", &text),
         E::RegistryError { ref envelope, .. }
             if envelope
                 .errors
                 .iter()
                 .any(|e| matches!(e.code, OciErrorCode::Denied | OciErrorCode::Unauthorized)) =>
         {
-            hinted(
-                ErrorKind::Network,
-                format!(
-                    "registry {} refused access: credentials are missing or were refused: {text}",
-                    r.registry
-                ),
-                format!(
-                    "log in with `docker login {}` (mlr reads DOCKER_CONFIG or ~/.docker/config.json)",
-                    r.registry
-                ),
-            )
+            refused_access(r, "credentials are missing or were refused: ", &text)
         }
         E::ImageManifestNotFoundError(_) => hinted(
             ErrorKind::Resolution,
