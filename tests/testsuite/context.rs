@@ -233,7 +233,17 @@ fn inward_symlinks_land_in_the_image() {
     let f = fixture();
     inward_links(&f);
     let tag = format!("mlr-context-test:{}", std::process::id());
-    let _cleanup = ImageCleanup::new([tag.clone()]);
+    let mut cleanup = ImageCleanup::new([tag.clone()]);
+    // The base the engine pulls by digest for the build goes too.
+    let lock = f.project.read("ml.lock");
+    let digest = lock
+        .lines()
+        .find_map(|l| l.strip_prefix("digest = \""))
+        .and_then(|d| d.strip_suffix('"'))
+        .unwrap();
+    let base = f.registry.reference("ctx/base", "v1");
+    let repo = base.rsplit_once(':').unwrap().0;
+    cleanup.add(format!("{repo}@{digest}"));
     f.project
         .mlr()
         .args(["build", "--backend", "docker", "--tag", &tag])
