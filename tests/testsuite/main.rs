@@ -28,4 +28,5 @@ mod secrets;
 mod seeds;
 mod snapshots;
 mod staleness;
+mod standalone_python_rig;
 mod verify;

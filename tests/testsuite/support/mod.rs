@@ -1,7 +1,8 @@
 //! The test rig: real local peers for `mlr` (an OCI registry, a container
-//! engine, git repositories, a Python package index, a Debian archive) and
-//! an isolated project directory to run the real binary in; a fault proxy
-//! to put in front of any of the HTTP ones.
+//! engine, git repositories, a Python package index, a Debian archive, a
+//! python-build-standalone downloads site for a real CPython) and an
+//! isolated project directory to run the real binary in; a fault proxy to
+//! put in front of any of the HTTP ones.
 //!
 //! Tests that need a service start with `require!(Service::Docker);`. On a
 //! machine without it the test prints `SKIP` and passes; with
@@ -23,6 +24,7 @@ mod pyindex;
 mod python;
 mod registry;
 mod service;
+mod standalone_python;
 mod storage;
 mod tls;
 mod wheel;
@@ -40,6 +42,7 @@ pub use python::{
 };
 pub use registry::{PushedImage, PushedIndex, Registry};
 pub use service::{Service, require};
+pub use standalone_python::{PythonDownloads, UPSTREAM_RELEASES, standalone_python};
 pub use storage::{Storage, Tool};
 pub use tls::{HttpsServer, TestCa};
 pub use wheel::{BuiltFile, SDIST_BACKEND, WheelSpec, build_sdist, build_sdist_for, build_wheel};

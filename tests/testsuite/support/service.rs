@@ -40,6 +40,10 @@ pub enum Service {
     /// runs. Tests give it their own `--root`/`--runroot` through
     /// `MLR_PODMAN_ROOT`/`MLR_PODMAN_RUNROOT`.
     Podman,
+    /// A standalone CPython tarball (python-build-standalone's
+    /// `install_only` layout) named by `MLR_TEST_STANDALONE_PYTHON` (see
+    /// `support::standalone_python`), and the GNU `tar` that unpacks it.
+    StandalonePython,
 }
 
 impl Service {
@@ -93,6 +97,10 @@ impl Service {
             }
             Service::Buildah => runs("buildah", &["version"], "apt-get install buildah"),
             Service::Podman => runs("podman", &["version"], "apt-get install podman"),
+            Service::StandalonePython => {
+                find_program("tar").ok_or("`tar` is not on PATH (apt-get install tar)")?;
+                super::standalone_python::standalone_python_checked().map(drop)
+            }
             Service::OpenSsl => {
                 find_program("openssl")
                     .ok_or("`openssl` is not on PATH (apt-get install openssl)")?;
@@ -104,7 +112,7 @@ impl Service {
     }
 
     fn availability(self) -> &'static Result<(), String> {
-        static CELLS: [OnceLock<Result<(), String>>; 10] = [const { OnceLock::new() }; 10];
+        static CELLS: [OnceLock<Result<(), String>>; 11] = [const { OnceLock::new() }; 11];
         let index = match self {
             Service::Registry => 0,
             Service::Docker => 1,
@@ -116,6 +124,7 @@ impl Service {
             Service::Buildah => 7,
             Service::Podman => 8,
             Service::OpenSsl => 9,
+            Service::StandalonePython => 10,
         };
         CELLS[index].get_or_init(|| self.check())
     }
