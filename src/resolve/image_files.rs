@@ -128,12 +128,30 @@ pub const MAX_CAPTURED: u64 = 16 << 20;
 /// layer, with the contents of the files the reader was asked to keep.
 /// Paths are absolute (`/usr/bin/python3`); symlinks resolve inside the
 /// image root, as in a container, with at most 40 links per lookup.
-#[derive(Debug)]
 pub struct ImageTree {
     /// Top layer first.
     layers: Vec<LayerIndex>,
     env: Vec<String>,
     platform: ImagePlatform,
+}
+
+/// A summary: a large image has hundreds of thousands of entries.
+impl std::fmt::Debug for ImageTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageTree")
+            .field("layers", &self.layers.len())
+            .field(
+                "entries",
+                &self.layers.iter().map(|l| l.entries.len()).sum::<usize>(),
+            )
+            .field(
+                "captured",
+                &self.layers.iter().map(|l| l.contents.len()).sum::<usize>(),
+            )
+            .field("env", &self.env)
+            .field("platform", &self.platform)
+            .finish()
+    }
 }
 
 /// What a path is in an [`ImageTree`].
