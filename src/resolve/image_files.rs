@@ -1,12 +1,16 @@
 //! Files out of a locked image, read through the registry without pulling or
 //! running it: the Python and apt resolvers need the base image's
-//! `/etc/os-release`, glibc, apt sources and `/var/lib/dpkg/status`.
+//! `/etc/os-release`, glibc, apt sources, `/var/lib/dpkg/status` and the
+//! Python environments it already has.
 //!
 //! Layers are applied as an engine would (upper layers shadow lower ones,
 //! `.wh.<name>` deletes, `.wh..wh..opq` hides a directory's lower contents)
-//! and symlinks are followed inside the image root. Layers are walked from
-//! the top down and the walk stops once every requested path is decided, so
-//! the large bottom layers are skipped when the answers sit higher up.
+//! and symlinks are followed inside the image root. Two readers share that
+//! machinery: [`read_image_files`] walks the layers from the top down and
+//! stops once every requested path is decided, so the large bottom layers
+//! are skipped when the answers sit higher up; [`read_image_tree`] reads
+//! every layer once and keeps the merged tree (entry kinds and link targets
+//! only) with the contents of the files its caller selects.
 //!
 //! Every blob (manifest, config, layer) is checked against its sha256 before
 //! it is read, and kept under `<cache>/blobs/sha256/<hex>`. A cached blob is
@@ -107,68 +111,354 @@ fn read(
             Ok((p.to_string(), normalize(p)))
         })
         .collect::<anyhow::Result<_>>()?;
-    let mut store = BlobStore::new(config, image, manifest_digest);
+    let mut source = RegistryLayers::open(config, image, manifest_digest)?;
+    let (files, _) = read_files(&mut source, &wanted)?;
+    Ok(ImageFiles {
+        files,
+        platform: Some(source.platform()),
+    })
+}
 
-    let manifest_path = store.manifest(manifest_digest)?;
-    let manifest: ManifestDoc = serde_json::from_slice(
-        &fs::read(&manifest_path)
-            .with_context(|| format!("reading {}", manifest_path.display()))?,
-    )
-    .context("parsing the image manifest")?;
-    if manifest.manifests.is_some() {
-        return Err(hinted(
-            ErrorKind::Resolution,
-            format!("{manifest_digest} is an image index, not an image manifest"),
-            "pass the digest of one platform's manifest (the lock's per-platform digest)",
-        ));
+/// The largest file [`read_image_tree`] keeps the contents of; bigger ones
+/// read as absent. Far above any `METADATA` or dpkg status file (a few MB
+/// on a full Ubuntu), far below what would strain memory.
+pub const MAX_CAPTURED: u64 = 16 << 20;
+
+/// An image's file system as a container would see it, merged from every
+/// layer, with the contents of the files the reader was asked to keep.
+/// Paths are absolute (`/usr/bin/python3`); symlinks resolve inside the
+/// image root, as in a container, with at most 40 links per lookup.
+pub struct ImageTree {
+    /// Top layer first.
+    layers: Vec<LayerIndex>,
+    env: Vec<String>,
+    platform: ImagePlatform,
+}
+
+/// A summary: a large image has hundreds of thousands of entries.
+impl std::fmt::Debug for ImageTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageTree")
+            .field("layers", &self.layers.len())
+            .field(
+                "entries",
+                &self.layers.iter().map(|l| l.entries.len()).sum::<usize>(),
+            )
+            .field(
+                "captured",
+                &self.layers.iter().map(|l| l.contents.len()).sum::<usize>(),
+            )
+            .field("env", &self.env)
+            .field("platform", &self.platform)
+            .finish()
     }
-    let config_descriptor = manifest
-        .config
-        .as_ref()
-        .ok_or_else(|| anyhow!("the manifest has no `config`"))?;
-    let config_path = store.blob(config_descriptor, "config")?;
-    let image_config: ImageConfigDoc = serde_json::from_slice(
-        &fs::read(&config_path).with_context(|| format!("reading {}", config_path.display()))?,
-    )
-    .context("parsing the image config")?;
+}
 
-    // Top layer first.
-    let mut layers: Vec<LayerIndex> = Vec::new();
-    let mut layer_files: Vec<(PathBuf, Compression)> = Vec::new();
-    let total = manifest.layers.len();
-    for descriptor in manifest.layers.iter().rev() {
+/// What a path is in an [`ImageTree`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeKind {
+    Dir,
+    /// A regular file, or a hard link to one.
+    File,
+    Symlink,
+    /// A device or a fifo.
+    Other,
+}
+
+impl TreeKind {
+    fn of(kind: &EntryKind) -> TreeKind {
+        match kind {
+            EntryKind::Dir => TreeKind::Dir,
+            EntryKind::File | EntryKind::Hardlink(_) => TreeKind::File,
+            EntryKind::Symlink(_) => TreeKind::Symlink,
+            EntryKind::Other => TreeKind::Other,
+        }
+    }
+}
+
+impl ImageTree {
+    fn view(&self) -> Layers<'_> {
+        Layers {
+            layers: &self.layers,
+            complete: true,
+        }
+    }
+
+    /// The entry `path` leads to; a symlink loop is as good as missing.
+    fn entry(&self, path: &str, follow_last: bool) -> Option<(String, &EntryKind)> {
+        match self.view().walk(path, follow_last) {
+            Ok(Walk::Found { path, kind, .. }) => Some((path, kind)),
+            Ok(Walk::Missing | Walk::Undecided { .. }) | Err(_) => None,
+        }
+    }
+
+    /// What `path` is after following every symlink (as `stat(2)`): never
+    /// [`TreeKind::Symlink`]; `None` if missing or dangling.
+    pub fn kind(&self, path: &str) -> Option<TreeKind> {
+        self.entry(path, true).map(|(_, kind)| TreeKind::of(kind))
+    }
+
+    /// What `path` is, following symlinks in its parents but not in its
+    /// last component (as `lstat(2)`).
+    pub fn kind_no_follow(&self, path: &str) -> Option<TreeKind> {
+        self.entry(path, false).map(|(_, kind)| TreeKind::of(kind))
+    }
+
+    /// The target of the symlink `path` (as `readlink(2)`).
+    pub fn read_link(&self, path: &str) -> Option<&str> {
+        match self.entry(path, false)? {
+            (_, EntryKind::Symlink(target)) => Some(target),
+            _ => None,
+        }
+    }
+
+    /// The canonical path of `path`, every symlink followed (as
+    /// `realpath(3)`): `/bin/python3` → `/usr/bin/python3.11`. `None` if
+    /// missing or dangling.
+    pub fn resolve(&self, path: &str) -> Option<String> {
+        self.entry(path, true).map(|(path, _)| format!("/{path}"))
+    }
+
+    /// The contents of the regular file `path` leads to, if the reader kept
+    /// them (the file was selected and not over [`MAX_CAPTURED`]).
+    pub fn read(&self, path: &str) -> Option<&[u8]> {
+        match self.view().resolve(path) {
+            Ok(Outcome::File { layer, path }) => {
+                self.layers[layer].contents.get(&path).map(Vec::as_slice)
+            }
+            _ => None,
+        }
+    }
+
+    /// [`ImageTree::read`] as text (lossy UTF-8).
+    pub fn text(&self, path: &str) -> Option<String> {
+        self.read(path)
+            .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+    }
+
+    /// The names in directory `dir` (after following symlinks), merged
+    /// across layers, sorted; empty if `dir` is not a directory.
+    pub fn list(&self, dir: &str) -> Vec<String> {
+        let Some((dir, EntryKind::Dir)) = self.entry(dir, true) else {
+            return Vec::new();
+        };
+        let names: BTreeSet<&str> = self
+            .layers
+            .iter()
+            .flat_map(|layer| children(&layer.entries, &dir))
+            .collect();
+        let view = self.view();
+        names
+            .into_iter()
+            .filter(|name| matches!(view.lookup(&join(&dir, name)), Lookup::Found(..)))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The image config's environment (`config.Env`), e.g.
+    /// `PATH=/opt/conda/bin:/usr/local/sbin:…`.
+    pub fn env(&self) -> &[String] {
+        &self.env
+    }
+
+    /// The os/architecture/variant from the image config.
+    pub fn platform(&self) -> &ImagePlatform {
+        &self.platform
+    }
+}
+
+/// Reads every layer of the image manifest `manifest_digest` in `image`'s
+/// repository into an [`ImageTree`], keeping the contents of the regular
+/// files `capture` selects by absolute path (e.g.
+/// `/usr/lib/python3/dist-packages/numpy-1.26.4.dist-info/METADATA`) up to
+/// [`MAX_CAPTURED`] bytes each. A selected symlink or hard link has the file
+/// it leads to kept as well. Each layer is streamed once (a second time only
+/// for a file reached through a selected link that the first pass passed).
+pub fn read_image_tree(
+    config: &Config,
+    image: &ImageRef,
+    manifest_digest: &str,
+    capture: &dyn Fn(&str) -> bool,
+) -> anyhow::Result<ImageTree> {
+    let context = || {
+        format!(
+            "reading the files of image {}@{manifest_digest}",
+            image.name()
+        )
+    };
+    let mut source = RegistryLayers::open(config, image, manifest_digest).with_context(context)?;
+    let size: u64 = source.layers.iter().filter_map(|l| l.size).sum();
+    config.shell.status(
+        "Reading",
+        format!(
+            "{} layer{} ({:.1} MB) of {}@{}",
+            source.layers.len(),
+            if source.layers.len() == 1 { "" } else { "s" },
+            size as f64 / 1e6,
+            image.name(),
+            short_digest(manifest_digest),
+        ),
+    );
+    let layers = read_tree(&mut source, capture).with_context(context)?;
+    for (path, size) in layers.iter().flat_map(|layer| &layer.skipped) {
+        config.shell.verbose(
+            "Skipping",
+            format!(
+                "/{path} ({:.1} MB, over the {} MB limit)",
+                *size as f64 / 1e6,
+                MAX_CAPTURED >> 20
+            ),
+        );
+    }
+    Ok(ImageTree {
+        layers,
+        env: source.image_config.env(),
+        platform: source.platform(),
+    })
+}
+
+fn short_digest(digest: &str) -> &str {
+    let end = digest.find(':').map_or(0, |i| i + 1) + 12;
+    digest.get(..end).unwrap_or(digest)
+}
+
+/// The layer tars of one image, top first.
+trait LayerSource {
+    fn count(&self) -> usize;
+    /// Layer `i` (0 is the top), uncompressed.
+    fn open(&mut self, i: usize) -> anyhow::Result<Box<dyn Read + '_>>;
+    /// Layer `i` as errors name it.
+    fn describe(&self, i: usize) -> String;
+}
+
+/// An image manifest's layers, out of the verified blob store.
+struct RegistryLayers<'a> {
+    store: BlobStore<'a>,
+    /// Top first.
+    layers: Vec<BlobDescriptor>,
+    /// The verified blobs of the layers opened so far, by index.
+    files: HashMap<usize, PathBuf>,
+    image_config: ImageConfigDoc,
+}
+
+impl<'a> RegistryLayers<'a> {
+    /// Fetches (or finds in the cache) the manifest and config.
+    fn open(
+        config: &'a Config,
+        image: &'a ImageRef,
+        manifest_digest: &str,
+    ) -> anyhow::Result<RegistryLayers<'a>> {
+        let mut store = BlobStore::new(config, image, manifest_digest);
+        let manifest_path = store.manifest(manifest_digest)?;
+        let manifest: ManifestDoc = serde_json::from_slice(
+            &fs::read(&manifest_path)
+                .with_context(|| format!("reading {}", manifest_path.display()))?,
+        )
+        .context("parsing the image manifest")?;
+        if manifest.manifests.is_some() {
+            return Err(hinted(
+                ErrorKind::Resolution,
+                format!("{manifest_digest} is an image index, not an image manifest"),
+                "pass the digest of one platform's manifest (the lock's per-platform digest)",
+            ));
+        }
+        let config_descriptor = manifest
+            .config
+            .as_ref()
+            .ok_or_else(|| anyhow!("the manifest has no `config`"))?;
+        let config_path = store.blob(config_descriptor, "config")?;
+        let image_config: ImageConfigDoc = serde_json::from_slice(
+            &fs::read(&config_path)
+                .with_context(|| format!("reading {}", config_path.display()))?,
+        )
+        .context("parsing the image config")?;
+        let mut layers = manifest.layers;
+        layers.reverse();
+        Ok(RegistryLayers {
+            store,
+            layers,
+            files: HashMap::new(),
+            image_config,
+        })
+    }
+
+    fn platform(&self) -> ImagePlatform {
+        ImagePlatform {
+            os: self.image_config.os.clone(),
+            architecture: self.image_config.architecture.clone(),
+            variant: self.image_config.variant.clone(),
+        }
+    }
+}
+
+impl LayerSource for RegistryLayers<'_> {
+    fn count(&self) -> usize {
+        self.layers.len()
+    }
+
+    fn open(&mut self, i: usize) -> anyhow::Result<Box<dyn Read + '_>> {
+        let descriptor = &self.layers[i];
         let compression = Compression::for_media_type(&descriptor.media_type)?;
+        let file = match self.files.get(&i) {
+            Some(file) => file.clone(),
+            None => self.store.blob(descriptor, "layer")?,
+        };
+        self.files.insert(i, file.clone());
+        self.store.config.shell.verbose(
+            "Scanning",
+            format!(
+                "layer {}/{} {}",
+                i + 1,
+                self.layers.len(),
+                descriptor.digest
+            ),
+        );
+        layer_reader(&file, compression)
+    }
+
+    fn describe(&self, i: usize) -> String {
+        format!("layer {}", self.layers[i].digest)
+    }
+}
+
+/// Reads the `wanted` paths (as requested, normalized) through the layers
+/// from the top, stopping once every path is decided. Also returns how
+/// many layers were scanned.
+fn read_files(
+    source: &mut dyn LayerSource,
+    wanted: &[(String, String)],
+) -> anyhow::Result<(BTreeMap<String, Vec<u8>>, usize)> {
+    let mut layers: Vec<LayerIndex> = Vec::new();
+    for i in 0..source.count() {
         let view = Layers {
             layers: &layers,
             complete: false,
         };
-        let mut capture: BTreeSet<String> = BTreeSet::new();
-        for (_, path) in &wanted {
+        let mut paths: BTreeSet<String> = BTreeSet::new();
+        for (_, path) in wanted {
             if let Outcome::Undecided { pending } = view.resolve(path)? {
-                capture.insert(pending);
+                paths.insert(pending);
             }
         }
-        if capture.is_empty() {
+        if paths.is_empty() {
             break;
         }
-        let file = store.blob(descriptor, "layer")?;
-        let index = scan_layer(&file, compression, &mut capture, true)
-            .with_context(|| format!("reading layer {}", descriptor.digest))?;
-        layers.push(index);
-        layer_files.push((file, compression));
+        let mut capture = Capture::paths(paths, u64::MAX);
+        layers.push(scan(source, i, &mut capture, true)?);
     }
+    let scanned = layers.len();
 
     let view = Layers {
         layers: &layers,
-        complete: layers.len() == total,
+        complete: scanned == source.count(),
     };
     let mut located: Vec<(String, usize, String)> = Vec::new();
-    let mut refetch: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
-    for (requested, path) in &wanted {
+    let mut missing: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for (requested, path) in wanted {
         match view.resolve(path)? {
             Outcome::File { layer, path } => {
                 if !layers[layer].contents.contains_key(&path) {
-                    refetch.entry(layer).or_default().insert(path.clone());
+                    missing.entry(layer).or_default().insert(path.clone());
                 }
                 located.push((requested.clone(), layer, path));
             }
@@ -176,13 +466,7 @@ fn read(
             Outcome::Undecided { .. } => unreachable!("every layer was read"),
         }
     }
-    // A file reached through a link seen after it in the tar, or through
-    // a hard link, was not captured on the first pass.
-    for (layer, mut capture) in refetch {
-        let (file, compression) = &layer_files[layer];
-        let again = scan_layer(file, *compression, &mut capture, false)?;
-        layers[layer].contents.extend(again.contents);
-    }
+    refetch(source, &mut layers, missing, u64::MAX)?;
 
     let mut files = BTreeMap::new();
     for (requested, layer, path) in located {
@@ -192,14 +476,72 @@ fn read(
             .ok_or_else(|| anyhow!("`{path}` vanished from layer {layer} on a second read"))?;
         files.insert(requested, bytes.clone());
     }
-    Ok(ImageFiles {
-        files,
-        platform: Some(ImagePlatform {
-            os: image_config.os,
-            architecture: image_config.architecture,
-            variant: image_config.variant,
-        }),
-    })
+    Ok((files, scanned))
+}
+
+/// Reads every layer, keeping the files `select` chooses (those over
+/// [`MAX_CAPTURED`] are listed in each layer's `skipped`).
+fn read_tree(
+    source: &mut dyn LayerSource,
+    select: &dyn Fn(&str) -> bool,
+) -> anyhow::Result<Vec<LayerIndex>> {
+    let mut layers: Vec<LayerIndex> = Vec::with_capacity(source.count());
+    for i in 0..source.count() {
+        let mut capture = Capture::matching(select, MAX_CAPTURED);
+        layers.push(scan(source, i, &mut capture, true)?);
+    }
+    // A selected link leads to a file the scan did not select, or to one
+    // stored earlier in the tar than a hard link to it.
+    let view = Layers {
+        layers: &layers,
+        complete: true,
+    };
+    let mut missing: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for layer in &layers {
+        for (path, kind) in &layer.entries {
+            if !matches!(kind, EntryKind::Symlink(_) | EntryKind::Hardlink(_))
+                || !select(&format!("/{path}"))
+            {
+                continue;
+            }
+            if let Ok(Outcome::File { layer, path }) = view.resolve(path) {
+                let held = &layers[layer];
+                if !held.contents.contains_key(&path) && !held.skipped.contains_key(&path) {
+                    missing.entry(layer).or_default().insert(path);
+                }
+            }
+        }
+    }
+    refetch(source, &mut layers, missing, MAX_CAPTURED)?;
+    Ok(layers)
+}
+
+/// Reads again the files a first pass did not keep: reached through a link
+/// seen after them in the tar, or through a hard link.
+fn refetch(
+    source: &mut dyn LayerSource,
+    layers: &mut [LayerIndex],
+    missing: BTreeMap<usize, BTreeSet<String>>,
+    max_size: u64,
+) -> anyhow::Result<()> {
+    for (layer, paths) in missing {
+        let mut capture = Capture::paths(paths, max_size);
+        let again = scan(source, layer, &mut capture, false)?;
+        layers[layer].contents.extend(again.contents);
+        layers[layer].skipped.extend(again.skipped);
+    }
+    Ok(())
+}
+
+fn scan(
+    source: &mut dyn LayerSource,
+    i: usize,
+    capture: &mut Capture<'_>,
+    index: bool,
+) -> anyhow::Result<LayerIndex> {
+    let what = source.describe(i);
+    let reader = source.open(i)?;
+    scan_tar(reader, capture, index).with_context(|| format!("reading {what}"))
 }
 
 /// Parsed `/etc/os-release` (os-release(5)).
@@ -295,6 +637,24 @@ struct ImageConfigDoc {
     os: String,
     architecture: String,
     variant: Option<String>,
+    /// What a container runs with; `null` in some images.
+    #[serde(default)]
+    config: Option<RunConfigDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RunConfigDoc {
+    #[serde(rename = "Env", default)]
+    env: Option<Vec<String>>,
+}
+
+impl ImageConfigDoc {
+    fn env(&self) -> Vec<String> {
+        self.config
+            .as_ref()
+            .and_then(|c| c.env.clone())
+            .unwrap_or_default()
+    }
 }
 
 // ---- layers: what each one holds, and the merged view ------------------------
@@ -336,16 +696,19 @@ enum EntryKind {
     Other,
 }
 
-/// One layer's entries (normalized paths without a leading `/`), its
-/// whiteouts, and the contents of the files that were asked for.
+/// One layer's entries (normalized paths without a leading `/`, sorted so
+/// a directory's entries can be listed), its whiteouts, and the contents of
+/// the files that were asked for.
 #[derive(Debug, Default)]
 struct LayerIndex {
-    entries: HashMap<String, EntryKind>,
+    entries: BTreeMap<String, EntryKind>,
     /// Paths deleted (with everything under them) from lower layers.
     whiteouts: HashSet<String>,
     /// Directories whose lower-layer contents are hidden.
     opaque: HashSet<String>,
     contents: HashMap<String, Vec<u8>>,
+    /// Files that were asked for but over the size limit, with their size.
+    skipped: HashMap<String, u64>,
 }
 
 impl LayerIndex {
@@ -393,6 +756,20 @@ enum Lookup<'a> {
     Unknown,
 }
 
+/// Where a path leads in the merged view.
+enum Walk<'a> {
+    /// An entry: its canonical path (normalized) and the layer holding it.
+    Found {
+        layer: usize,
+        path: String,
+        kind: &'a EntryKind,
+    },
+    /// No such entry (absent, deleted, under a file, a dangling link).
+    Missing,
+    /// Decided by a lower layer: `pending` is the path being looked up.
+    Undecided { pending: String },
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum Outcome {
     /// A regular file, at `path` of layer `layer`.
@@ -403,8 +780,8 @@ enum Outcome {
     Undecided { pending: String },
 }
 
-impl Layers<'_> {
-    fn lookup(&self, path: &str) -> Lookup<'_> {
+impl<'a> Layers<'a> {
+    fn lookup(&self, path: &str) -> Lookup<'a> {
         for (i, layer) in self.layers.iter().enumerate() {
             if let Some(kind) = layer.entries.get(path) {
                 return Lookup::Found(i, kind);
@@ -420,9 +797,12 @@ impl Layers<'_> {
         }
     }
 
-    /// Follows `path` (normalized) component by component through the
-    /// merged layers, resolving symlinks against the image root.
-    fn resolve(&self, path: &str) -> anyhow::Result<Outcome> {
+    /// Follows `path` component by component through the merged layers,
+    /// resolving symlinks against the image root (the last component's
+    /// only when `follow_last`).
+    fn walk(&self, path: &str, follow_last: bool) -> anyhow::Result<Walk<'a>> {
+        static ROOT: EntryKind = EntryKind::Dir;
+        let at_end = |todo: &[String]| todo.iter().all(|c| c.is_empty() || c == ".");
         // Components still to walk, next on top.
         let mut todo: Vec<String> = path.split('/').rev().map(str::to_string).collect();
         let mut at: Vec<String> = Vec::new();
@@ -446,11 +826,18 @@ impl Layers<'_> {
                     } else {
                         normalize_lexically(&format!("{here}/{}", rest.join("/")))
                     };
-                    return Ok(Outcome::Undecided { pending });
+                    return Ok(Walk::Undecided { pending });
                 }
-                Lookup::Absent => return Ok(Outcome::Missing),
+                Lookup::Absent => return Ok(Walk::Missing),
                 Lookup::Found(_, EntryKind::Dir) => {}
-                Lookup::Found(_, EntryKind::Symlink(target)) => {
+                Lookup::Found(layer, kind @ EntryKind::Symlink(target)) => {
+                    if !follow_last && at_end(&todo) {
+                        return Ok(Walk::Found {
+                            layer,
+                            path: here,
+                            kind,
+                        });
+                    }
                     links += 1;
                     if links > MAX_SYMLINKS {
                         bail!("too many levels of symbolic links resolving /{path}");
@@ -461,60 +848,170 @@ impl Layers<'_> {
                     }
                     todo.extend(target.split('/').rev().map(str::to_string));
                 }
-                Lookup::Found(layer, EntryKind::File) => {
-                    return Ok(if todo.iter().all(|c| c.is_empty() || c == ".") {
-                        Outcome::File { layer, path: here }
-                    } else {
-                        Outcome::Missing
-                    });
-                }
-                Lookup::Found(layer, EntryKind::Hardlink(target)) => {
-                    let target_is_file =
-                        self.layers[layer].entries.get(target.as_str()) == Some(&EntryKind::File);
-                    let at_end = todo.iter().all(|c| c.is_empty() || c == ".");
-                    return Ok(if target_is_file && at_end {
-                        Outcome::File {
+                // Nothing is under a file, a hard link or a device.
+                Lookup::Found(layer, kind) => {
+                    return Ok(if at_end(&todo) {
+                        Walk::Found {
                             layer,
-                            path: target.clone(),
+                            path: here,
+                            kind,
                         }
                     } else {
-                        Outcome::Missing
+                        Walk::Missing
                     });
                 }
-                Lookup::Found(_, EntryKind::Other) => return Ok(Outcome::Missing),
             }
         }
-        Ok(Outcome::Missing)
+        // Every component was a directory.
+        let here = at.join("/");
+        Ok(match self.lookup(&here) {
+            Lookup::Found(layer, kind) => Walk::Found {
+                layer,
+                path: here,
+                kind,
+            },
+            _ => Walk::Found {
+                layer: 0,
+                path: here,
+                kind: &ROOT,
+            },
+        })
+    }
+
+    /// Where the regular file `path` (normalized) is, if that is what it
+    /// leads to.
+    fn resolve(&self, path: &str) -> anyhow::Result<Outcome> {
+        Ok(match self.walk(path, true)? {
+            Walk::Found {
+                layer,
+                path,
+                kind: EntryKind::File,
+            } => Outcome::File { layer, path },
+            Walk::Found {
+                layer,
+                kind: EntryKind::Hardlink(target),
+                ..
+            } if self.layers[layer].entries.get(target) == Some(&EntryKind::File) => {
+                Outcome::File {
+                    layer,
+                    path: target.clone(),
+                }
+            }
+            Walk::Found { .. } | Walk::Missing => Outcome::Missing,
+            Walk::Undecided { pending } => Outcome::Undecided { pending },
+        })
     }
 }
 
-/// Reads one layer tar: its index (when `index`) and the contents of the
-/// regular files in `capture`. A symlink on the way to a captured path adds
-/// the path it leads to, so `/etc/os-release -> ../usr/lib/os-release` is
-/// captured in the same pass when the target comes later in the tar.
-fn scan_layer(
-    file: &Path,
-    compression: Compression,
-    capture: &mut BTreeSet<String>,
-    index: bool,
-) -> anyhow::Result<LayerIndex> {
-    let opened = File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let reader: Box<dyn Read> = match compression {
-        Compression::None => Box::new(BufReader::with_capacity(1 << 20, opened)),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
-            1 << 20,
-            opened,
-        ))),
+/// The names directly in `dir` (normalized) among one layer's entries.
+/// Each subtree is skipped in one step: `a/` sorts before `a0`.
+fn children<'a>(entries: &'a BTreeMap<String, EntryKind>, dir: &str) -> Vec<&'a str> {
+    use std::ops::Bound;
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
     };
-    scan_tar(reader, capture, index)
+    let mut names = Vec::new();
+    let mut from = Bound::Included(prefix.clone());
+    while let Some((key, _)) = entries
+        .range::<str, _>((from.as_ref().map(String::as_str), Bound::Unbounded))
+        .next()
+    {
+        let Some(rest) = key.strip_prefix(&prefix) else {
+            break;
+        };
+        match rest.split_once('/') {
+            None => {
+                names.push(rest);
+                from = Bound::Excluded(key.clone());
+            }
+            Some((name, _)) => {
+                names.push(name);
+                from = Bound::Included(format!("{prefix}{name}0"));
+            }
+        }
+    }
+    names
 }
 
+/// Which regular files' contents a layer scan keeps.
+struct Capture<'a> {
+    /// These (normalized) paths. A symlink on the way to one adds the path
+    /// it leads to, so `/etc/os-release -> ../usr/lib/os-release` is
+    /// captured in the same pass when the target comes later in the tar.
+    paths: BTreeSet<String>,
+    /// Also the files this selects, by absolute path.
+    select: Option<&'a dyn Fn(&str) -> bool>,
+    /// Larger files are skipped.
+    max_size: u64,
+    /// How many paths links may add, against link cycles.
+    limit: usize,
+}
+
+impl<'a> Capture<'a> {
+    fn paths(paths: BTreeSet<String>, max_size: u64) -> Capture<'a> {
+        Capture {
+            limit: paths.len() * MAX_SYMLINKS + MAX_SYMLINKS,
+            paths,
+            select: None,
+            max_size,
+        }
+    }
+
+    fn matching(select: &'a dyn Fn(&str) -> bool, max_size: u64) -> Capture<'a> {
+        Capture {
+            paths: BTreeSet::new(),
+            select: Some(select),
+            max_size,
+            limit: 0,
+        }
+    }
+
+    fn wants(&self, path: &str) -> bool {
+        self.paths.contains(path)
+            || self
+                .select
+                .is_some_and(|select| select(&format!("/{path}")))
+    }
+
+    /// The symlink `path -> target` in directory `dir` leads captured paths
+    /// under it to new ones.
+    fn follow(&mut self, path: &str, dir: &str, target: &str) {
+        if self.paths.len() >= self.limit {
+            return;
+        }
+        let prefix = format!("{path}/");
+        let through: Vec<String> = self
+            .paths
+            .iter()
+            .filter(|w| **w == path || w.starts_with(&prefix))
+            .map(|w| {
+                let base = if target.starts_with('/') { "" } else { dir };
+                normalize_lexically(&format!("{base}/{target}/{}", &w[path.len()..]))
+            })
+            .collect();
+        self.paths.extend(through);
+    }
+}
+
+/// A layer blob's tar stream.
+fn layer_reader(file: &Path, compression: Compression) -> anyhow::Result<Box<dyn Read>> {
+    let opened = File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let buffered = BufReader::with_capacity(1 << 20, opened);
+    Ok(match compression {
+        Compression::None => Box::new(buffered),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(buffered)),
+    })
+}
+
+/// Reads one layer tar: its index (when `index`) and the contents of the
+/// regular files `capture` wants.
 fn scan_tar(
     reader: impl Read,
-    capture: &mut BTreeSet<String>,
+    capture: &mut Capture<'_>,
     index: bool,
 ) -> anyhow::Result<LayerIndex> {
-    let capture_limit = capture.len() * MAX_SYMLINKS + MAX_SYMLINKS;
     let mut layer = LayerIndex::default();
     let mut archive = tar::Archive::new(reader);
     for entry in archive.entries().context("reading the layer tar")? {
@@ -552,27 +1049,19 @@ fn scan_tar(
             _ => EntryKind::Other,
         };
         match &kind {
-            EntryKind::File if capture.contains(&path) => {
-                let mut bytes = Vec::with_capacity(entry.size().min(1 << 24) as usize);
-                entry
-                    .read_to_end(&mut bytes)
-                    .with_context(|| format!("reading /{path} from the layer"))?;
-                layer.contents.insert(path.clone(), bytes);
-            }
-            EntryKind::Symlink(target) => {
-                let prefix = format!("{path}/");
-                let through: Vec<String> = capture
-                    .iter()
-                    .filter(|w| **w == path || w.starts_with(&prefix))
-                    .map(|w| {
-                        let base = if target.starts_with('/') { "" } else { dir };
-                        normalize_lexically(&format!("{base}/{target}/{}", &w[path.len()..]))
-                    })
-                    .collect();
-                if capture.len() < capture_limit {
-                    capture.extend(through);
+            EntryKind::File if capture.wants(&path) => {
+                let size = entry.size();
+                if size > capture.max_size {
+                    layer.skipped.insert(path.clone(), size);
+                } else {
+                    let mut bytes = Vec::with_capacity(size.min(1 << 24) as usize);
+                    entry
+                        .read_to_end(&mut bytes)
+                        .with_context(|| format!("reading /{path} from the layer"))?;
+                    layer.contents.insert(path.clone(), bytes);
                 }
             }
+            EntryKind::Symlink(target) => capture.follow(&path, dir, target),
             _ => {}
         }
         if index {
@@ -918,12 +1407,14 @@ impl tokio::io::AsyncWrite for HashingWriter {
     }
 }
 
+/// Layers built in memory, for this module's tests and the modules that
+/// read an [`ImageTree`].
 #[cfg(test)]
-mod tests {
+pub(crate) mod testing {
     use super::*;
 
     /// A tar built in memory with the `tar` crate.
-    struct TarBuilder {
+    pub(crate) struct TarBuilder {
         builder: tar::Builder<Vec<u8>>,
     }
 
@@ -988,7 +1479,7 @@ mod tests {
     /// for a file (`path` alone for an empty one, such as the whiteouts
     /// `etc/.wh.gone` and `etc/apt/.wh..wh..opq`), `path/` for a directory,
     /// `path -> target` for a symlink and `path link to target` for a hard link.
-    fn layer(entries: &[&str]) -> Vec<u8> {
+    pub(crate) fn layer(entries: &[&str]) -> Vec<u8> {
         let mut tar = TarBuilder::default();
         for entry in entries {
             tar = if let Some((path, target)) = entry.split_once(" -> ") {
@@ -1005,56 +1496,75 @@ mod tests {
         tar.finish()
     }
 
-    /// Reads `paths` from in-memory layers (bottom first), as `read` does;
+    /// Layer tars held in memory, top first.
+    pub(crate) struct MemoryLayers(pub Vec<Vec<u8>>);
+
+    impl MemoryLayers {
+        /// From layers written bottom first, as an image lists them.
+        pub(crate) fn bottom_first(layers: &[Vec<u8>]) -> MemoryLayers {
+            MemoryLayers(layers.iter().rev().cloned().collect())
+        }
+    }
+
+    impl LayerSource for MemoryLayers {
+        fn count(&self) -> usize {
+            self.0.len()
+        }
+
+        fn open(&mut self, i: usize) -> anyhow::Result<Box<dyn Read + '_>> {
+            Ok(Box::new(&self.0[i][..]))
+        }
+
+        fn describe(&self, i: usize) -> String {
+            format!("layer {i}")
+        }
+    }
+
+    impl ImageTree {
+        /// The tree of `layers` (bottom first, as [`layer`] writes them)
+        /// with config `env`, read as [`read_image_tree`] reads an image.
+        pub(crate) fn from_layers(
+            layers: &[Vec<u8>],
+            env: &[&str],
+            capture: &dyn Fn(&str) -> bool,
+        ) -> ImageTree {
+            let mut source = MemoryLayers::bottom_first(layers);
+            let layers = read_tree(&mut source, capture).expect("in-memory layers read");
+            ImageTree {
+                layers,
+                env: env.iter().map(|e| e.to_string()).collect(),
+                platform: ImagePlatform {
+                    os: "linux".into(),
+                    architecture: "amd64".into(),
+                    variant: None,
+                },
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{MemoryLayers, layer};
+    use super::*;
+
+    /// Reads `paths` from in-memory layers (bottom first) as `read` does;
     /// also returns how many layers (from the top) were scanned.
     fn read_layers_counted(
         layers: &[Vec<u8>],
         paths: &[&str],
     ) -> (BTreeMap<String, String>, usize) {
-        let wanted: Vec<String> = paths.iter().map(|p| normalize(p)).collect();
-        let mut indexes: Vec<LayerIndex> = Vec::new();
-        for tar in layers.iter().rev() {
-            let view = Layers {
-                layers: &indexes,
-                complete: false,
-            };
-            let mut capture = BTreeSet::new();
-            for path in &wanted {
-                if let Outcome::Undecided { pending } = view.resolve(path).unwrap() {
-                    capture.insert(pending);
-                }
-            }
-            if capture.is_empty() {
-                break;
-            }
-            indexes.push(scan_tar(&tar[..], &mut capture, true).unwrap());
-        }
-        let scanned = indexes.len();
-        let complete = scanned == layers.len();
-        let mut out = BTreeMap::new();
-        for (requested, path) in paths.iter().zip(&wanted) {
-            let view = Layers {
-                layers: &indexes,
-                complete,
-            };
-            match view.resolve(path).unwrap() {
-                Outcome::File { layer, path } => {
-                    let bytes = match indexes[layer].contents.get(&path) {
-                        Some(bytes) => bytes.clone(),
-                        None => {
-                            let tar = &layers[layers.len() - 1 - layer];
-                            let mut capture = BTreeSet::from([path.clone()]);
-                            let again = scan_tar(&tar[..], &mut capture, false).unwrap();
-                            again.contents[&path].clone()
-                        }
-                    };
-                    out.insert(requested.to_string(), String::from_utf8(bytes).unwrap());
-                }
-                Outcome::Missing => {}
-                Outcome::Undecided { .. } => panic!("undecided after every layer"),
-            }
-        }
-        (out, scanned)
+        let wanted: Vec<(String, String)> = paths
+            .iter()
+            .map(|p| (p.to_string(), normalize(p)))
+            .collect();
+        let (files, scanned) =
+            read_files(&mut MemoryLayers::bottom_first(layers), &wanted).unwrap();
+        let files = files
+            .into_iter()
+            .map(|(path, bytes)| (path, String::from_utf8(bytes).unwrap()))
+            .collect();
+        (files, scanned)
     }
 
     /// Cases of reading files through layers, one a string: a first line
@@ -1194,10 +1704,142 @@ mod tests {
         }
     }
 
+    fn tree(layers: &[&[&str]], capture: &dyn Fn(&str) -> bool) -> ImageTree {
+        let tars: Vec<Vec<u8>> = layers.iter().map(|entries| layer(entries)).collect();
+        ImageTree::from_layers(&tars, &["PATH=/usr/bin:/bin"], capture)
+    }
+
+    #[test]
+    fn tree_listings_merge_layers() {
+        let tree = tree(
+            &[
+                &[
+                    "etc/a: a",
+                    "etc/b: b",
+                    "etc/apt/x.list: x",
+                    "etc/apt/y.list: y",
+                    "opt/tool/bin: tool",
+                    "opt/thing: a file",
+                    "opt/d/x: x",
+                    "usr/lib/libc.so.6: ELF",
+                    "usr/lib/a.b/c: c",
+                    "lib -> usr/lib",
+                ],
+                &[
+                    "etc/.wh.b",
+                    "etc/c: c",
+                    "etc/apt/",
+                    "etc/apt/.wh..wh..opq",
+                    "etc/apt/z.list: z",
+                    "opt/.wh.tool",
+                    "opt/thing/new: now a directory",
+                    "opt/d: now a file",
+                ],
+            ],
+            &|_| false,
+        );
+        let list = |dir: &str| tree.list(dir);
+        assert_eq!(list("/"), ["etc", "lib", "opt", "usr"]);
+        assert_eq!(list("/etc"), ["a", "apt", "c"]);
+        assert_eq!(list("/etc/apt"), ["z.list"]);
+        assert_eq!(list("/opt"), ["d", "thing"]);
+        assert_eq!(list("/opt/thing"), ["new"]);
+        assert!(list("/opt/d").is_empty(), "a file lists nothing");
+        assert!(list("/opt/tool").is_empty(), "deleted");
+        assert_eq!(list("/lib"), ["a.b", "libc.so.6"], "through a symlink");
+        assert_eq!(list("/usr/lib/"), list("/lib/."));
+        assert!(list("/nowhere").is_empty());
+    }
+
+    #[test]
+    fn tree_kinds_and_links() {
+        let tree = tree(
+            &[&[
+                "bin -> usr/bin",
+                "usr/bin/python3 -> python3.11",
+                "usr/bin/python3.11: ELF",
+                "usr/bin/perl5.36.0: perl",
+                "usr/bin/perl link to ./usr/bin/perl5.36.0",
+                "usr/bin/loop -> loop",
+                "usr/bin/dangling -> /nowhere",
+                "etc/",
+            ]],
+            &|_| false,
+        );
+        assert_eq!(tree.kind("/bin/python3"), Some(TreeKind::File));
+        assert_eq!(tree.kind_no_follow("/bin/python3"), Some(TreeKind::Symlink));
+        assert_eq!(tree.kind_no_follow("/bin"), Some(TreeKind::Symlink));
+        assert_eq!(tree.kind("/bin"), Some(TreeKind::Dir));
+        assert_eq!(tree.kind("/"), Some(TreeKind::Dir));
+        assert_eq!(tree.kind("/etc"), Some(TreeKind::Dir));
+        assert_eq!(tree.kind("/usr/bin/perl"), Some(TreeKind::File));
+        assert_eq!(tree.read_link("/bin/python3"), Some("python3.11"));
+        assert_eq!(tree.read_link("/usr/bin/python3.11"), None);
+        assert_eq!(
+            tree.resolve("/bin/python3").as_deref(),
+            Some("/usr/bin/python3.11")
+        );
+        // `..` is physical, as in the kernel: the parent of /usr/bin.
+        assert_eq!(tree.resolve("/bin/..").as_deref(), Some("/usr"));
+        assert_eq!(tree.resolve("/bin/../etc"), None);
+        assert_eq!(tree.resolve("/").as_deref(), Some("/"));
+        assert_eq!(
+            tree.resolve("/usr/bin/perl").as_deref(),
+            Some("/usr/bin/perl")
+        );
+        for missing in [
+            "/usr/bin/loop",
+            "/usr/bin/dangling",
+            "/usr/bin/python3.11/x",
+            "/nope",
+        ] {
+            assert_eq!(tree.kind(missing), None, "{missing}");
+            assert_eq!(tree.resolve(missing), None, "{missing}");
+        }
+        assert_eq!(
+            tree.kind_no_follow("/usr/bin/dangling"),
+            Some(TreeKind::Symlink)
+        );
+        assert_eq!(tree.env(), ["PATH=/usr/bin:/bin"]);
+    }
+
+    #[test]
+    fn tree_keeps_selected_files() {
+        let big = format!("usr/big: {}", "x".repeat(MAX_CAPTURED as usize + 1));
+        let select = |path: &str| path.starts_with("/etc/") || path.starts_with("/usr/big");
+        let tree = tree(
+            &[
+                &[
+                    "etc/gone: lower",
+                    "etc/shadowed: lower",
+                    "usr/lib/os-release: ID=debian",
+                    "usr/share/perl: perl",
+                ],
+                &[
+                    "etc/.wh.gone",
+                    "etc/shadowed: upper",
+                    "etc/os-release -> ../usr/lib/os-release",
+                    "etc/perl link to usr/share/perl",
+                    "usr/share/perl: perl",
+                    &big,
+                ],
+            ],
+            &select,
+        );
+        assert_eq!(tree.read("/etc/shadowed"), Some(&b"upper"[..]));
+        assert_eq!(tree.read("/etc/gone"), None);
+        // The links are selected, the files they lead to are not.
+        assert_eq!(tree.text("/etc/os-release").as_deref(), Some("ID=debian"));
+        assert_eq!(tree.read("/etc/perl"), Some(&b"perl"[..]));
+        assert_eq!(tree.read("/usr/share/perl"), Some(&b"perl"[..]));
+        assert_eq!(tree.read("/usr/big"), None, "over the limit");
+        assert_eq!(tree.kind("/usr/big"), Some(TreeKind::File));
+    }
+
     #[test]
     fn symlink_loops_are_errors() {
         let layer = layer(&["a -> b", "b -> a", "dangling -> /nowhere"]);
-        let mut capture = BTreeSet::from(["a".to_string()]);
+        let mut capture = Capture::paths(BTreeSet::from(["a".to_string()]), u64::MAX);
         let index = scan_tar(&layer[..], &mut capture, true).unwrap();
         let view = Layers {
             layers: std::slice::from_ref(&index),
@@ -1237,8 +1879,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("layer");
         fs::write(&path, gz).unwrap();
-        let mut capture = BTreeSet::from(["etc/x".to_string()]);
-        let index = scan_layer(&path, Compression::Gzip, &mut capture, true).unwrap();
+        let mut capture = Capture::paths(BTreeSet::from(["etc/x".to_string()]), u64::MAX);
+        let reader = layer_reader(&path, Compression::Gzip).unwrap();
+        let index = scan_tar(reader, &mut capture, true).unwrap();
         assert_eq!(index.contents["etc/x"], b"gz");
     }
 

@@ -7,6 +7,7 @@
 //! lock operation asks before it resolves anything.
 
 pub mod apt;
+pub mod base_python;
 pub mod git;
 pub mod image;
 pub mod image_files;

@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use mlr::config::Config;
 use mlr::manifest::ImageRef;
-use mlr::resolve::image_files::{ImageFiles, parse_os_release, read_image_files};
+use mlr::resolve::image_files::{
+    ImageFiles, TreeKind, parse_os_release, read_image_files, read_image_tree,
+};
 use mlr::shell::{ColorChoice, Shell, Verbosity};
 use tempfile::TempDir;
 
@@ -221,6 +223,52 @@ fn whiteouts_and_opaque_directories_across_pushed_layers() {
             ("/etc/top", "top only\n".to_owned()),
         ]
     );
+}
+
+/// The whole tree of the same image: listings merge the layers, honour the
+/// whiteouts and the opaque directory, and selected files are kept.
+#[test]
+fn the_merged_tree_of_pushed_layers() {
+    require!(Service::Registry);
+    let registry = Registry::start();
+    let pushed = layered(&registry);
+    let cache = TempDir::new().unwrap();
+    let tree = read_image_tree(
+        &config(cache.path(), false),
+        &pushed.image,
+        &pushed.digest,
+        &|path| path.starts_with("/etc/") && !path.ends_with("/kept"),
+    )
+    .expect("read the layered image's tree");
+    assert_eq!(tree.list("/"), ["etc", "opt", "usr"]);
+    assert_eq!(tree.list("/etc"), ["apt", "kept", "os-release", "top"]);
+    assert_eq!(tree.list("/etc/apt"), ["sources.list.d"]);
+    assert_eq!(tree.list("/etc/apt/sources.list.d"), ["new.sources"]);
+    assert!(tree.list("/opt").is_empty(), "{:?}", tree.list("/opt"));
+    assert_eq!(tree.kind("/etc/kept"), Some(TreeKind::File));
+    assert_eq!(tree.read("/etc/kept"), None, "not selected");
+    assert_eq!(tree.kind("/etc/gone"), None);
+    assert_eq!(
+        tree.kind_no_follow("/etc/os-release"),
+        Some(TreeKind::Symlink)
+    );
+    assert_eq!(
+        tree.resolve("/etc/os-release").as_deref(),
+        Some("/usr/lib/os-release")
+    );
+    // The selected link brings the file it leads to.
+    assert_eq!(
+        tree.text("/etc/os-release").as_deref(),
+        Some("ID=debian\nVERSION_ID=\"12\"\n")
+    );
+    assert_eq!(tree.text("/etc/top").as_deref(), Some("top only\n"));
+    assert_eq!(
+        tree.env(),
+        ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+    );
+    assert_eq!(tree.platform().architecture, "amd64");
+    // Every layer was read, unlike `read_image_files`.
+    assert!(blob_path(cache.path(), &pushed.lower).is_file());
 }
 
 #[test]

@@ -187,7 +187,12 @@ impl Layer {
 
 /// An image of `layers` (bottom first) for `platform`.
 pub(crate) fn layered_image(platform: &Platform, layers: &[Layer]) -> Image {
-    assemble(platform, layers.iter().map(Layer::blob).collect())
+    layered_image_with_env(platform, layers, &[PATH_ENV])
+}
+
+/// [`layered_image`] whose config sets `env` (`KEY=value` entries).
+pub(crate) fn layered_image_with_env(platform: &Platform, layers: &[Layer], env: &[&str]) -> Image {
+    assemble_with_env(platform, layers.iter().map(Layer::blob).collect(), env)
 }
 
 /// A single-layer image of the directory `rootfs`, as the system `tar`
@@ -282,6 +287,10 @@ pub(crate) fn image(platform: &Platform, marker: Option<&str>) -> Image {
 
 /// The config and manifest over `layers` (bottom first).
 fn assemble(platform: &Platform, layers: Vec<LayerBlob>) -> Image {
+    assemble_with_env(platform, layers, &[PATH_ENV])
+}
+
+fn assemble_with_env(platform: &Platform, layers: Vec<LayerBlob>, env: &[&str]) -> Image {
     let diff_ids: Vec<&str> = layers.iter().map(|l| l.diff_id.as_str()).collect();
     let history: Vec<_> = layers
         .iter()
@@ -291,7 +300,7 @@ fn assemble(platform: &Platform, layers: Vec<LayerBlob>) -> Image {
         "created": "1970-01-01T00:00:00Z",
         "architecture": platform.architecture,
         "os": platform.os,
-        "config": { "Env": [PATH_ENV], "Cmd": ["/bin/sh"] },
+        "config": { "Env": env, "Cmd": ["/bin/sh"] },
         "rootfs": { "type": "layers", "diff_ids": diff_ids },
         "history": history,
     });

@@ -267,6 +267,22 @@ impl Registry {
         PushedImage::of(&image)
     }
 
+    /// [`Registry::push_layers`] with `env` (`KEY=value` entries) as the
+    /// config's `Env` instead of a Debian `PATH`.
+    pub fn push_layers_with_env(
+        &self,
+        repo: &str,
+        tag: &str,
+        platform: &str,
+        layers: &[Layer],
+        env: &[&str],
+    ) -> PushedImage {
+        let image = image::layered_image_with_env(&Platform::parse(platform), layers, env);
+        self.upload_image(repo, &image);
+        self.put_manifest(repo, tag, &image.manifest);
+        PushedImage::of(&image)
+    }
+
     /// The digest `tag` (or a digest) currently resolves to, as a client
     /// accepting indexes and manifests sees it.
     pub fn resolve(&self, repo: &str, reference: &str) -> String {
