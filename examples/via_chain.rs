@@ -91,11 +91,11 @@ fn project(len: usize, profile: bool, extras: bool) -> anyhow::Result<(String, S
     };
     let digest = |seed: &str| format!("sha256:{}", hex::encode(Sha256::digest(seed.as_bytes())));
     let mut lock = Lockfile::new(manifest.fingerprint());
-    lock.python = Some(PythonPin {
-        version: "3.11".into(),
-        glibc: "2.36".into(),
-        os: "debian 12".into(),
-    });
+    lock.python = Some(PythonPin::distro(
+        "3.11".into(),
+        "2.36".into(),
+        "debian 12".into(),
+    ));
     lock.images.push(ImagePin {
         name: "base".into(),
         requested: image.reference.to_string(),

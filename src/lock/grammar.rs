@@ -143,7 +143,34 @@ fn rules(lock: &Lockfile) -> Result<(), Broken> {
         field(at("version"), "Python version", &p.version, python_version)?;
         field(at("glibc"), "glibc version", &p.glibc, glibc_version)?;
         field(at("os"), "os", &p.os, os_release)?;
+        if let Some(path) = &p.path {
+            field(at("path"), "interpreter path", path, interpreter_path)?;
+        }
+        if let Some(release) = &p.release {
+            field(at("release"), "CPython release", release, cpython_release)?;
+        }
+        for (j, d) in p.downloads.iter().enumerate() {
+            let at = |k| within(at("downloads"), j, k);
+            field(at("platform"), "platform", &d.platform, platform)?;
+            field(at("url"), "URL", &d.url, url)?;
+            field(at("sha256"), "sha256", &d.sha256, sha256_hex)?;
+        }
+        once(p.downloads.iter().map(|d| &d.platform), |j| Broken {
+            at: within(at("downloads"), j, "platform"),
+            message: format!("platform `{}` appears twice", p.downloads[j].platform),
+        })?;
     }
+    for (i, b) in lock.base_python.iter().enumerate() {
+        let at = |k| at("base-python", i, k);
+        field(at("name"), "name", &b.name, pep503_name)?;
+        field(at("version"), "version", &b.version, pep440_version)?;
+    }
+    let base: Vec<_> = lock
+        .base_python
+        .iter()
+        .map(|b| (&b.name, b.name.as_str()))
+        .collect();
+    unique("base-python", "name", &base)?;
     for (i, image) in lock.images.iter().enumerate() {
         let at = |k| at("image", i, k);
         field(at("name"), "image role", &image.name, image_role)?;
@@ -327,6 +354,31 @@ fn python_version(s: &str) -> Result<(), &'static str> {
         .is_some_and(|(major, minor)| digits(major) && digits(minor))
         .then_some(())
         .ok_or("a Python version (`3.11`)")
+}
+
+/// An absolute path in the image made of characters no shell or
+/// Dockerfile context treats specially.
+fn interpreter_path(s: &str) -> Result<(), &'static str> {
+    let ok = s.starts_with('/')
+        && s.len() < 4096
+        && !s.split('/').any(|c| c == "..")
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._+-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err("an absolute path of letters, digits and `/._+-` (`/usr/bin/python3.12`)")
+    }
+}
+
+/// `3.13.5`: three dot-separated numbers.
+fn cpython_release(s: &str) -> Result<(), &'static str> {
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.len() == 3 && parts.iter().all(|p| digits(p)) && parts[0] == "3" {
+        Ok(())
+    } else {
+        Err("a CPython release (`3.13.5`)")
+    }
 }
 
 fn glibc_version(s: &str) -> Result<(), &'static str> {
@@ -695,11 +747,11 @@ mod tests {
         assert!(message.starts_with("Debian package name"), "{message}");
 
         let mut lock = valid();
-        lock.python = Some(crate::lock::PythonPin {
-            version: "3.11'; import os; os.system('id'); '".into(),
-            glibc: "2.36".into(),
-            os: "debian 12".into(),
-        });
+        lock.python = Some(crate::lock::PythonPin::distro(
+            "3.11'; import os; os.system('id'); '".into(),
+            "2.36".into(),
+            "debian 12".into(),
+        ));
         let (message, line, column) = error(&lock).unwrap();
         assert!(message.starts_with("Python version"), "{message}");
         assert_eq!((line, column), (line_of(&lock, "[python]") + 1, 11));

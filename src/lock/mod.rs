@@ -47,6 +47,34 @@ pub struct Lockfile {
     /// Git sources, each at a commit and tree.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub git: Vec<GitPin>,
+    /// Distributions the base image's Python already has that the pip pins
+    /// rely on (`[python] interpreter = "base"`): fixed, never installed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base_python: Vec<BaseDistributionPin>,
+}
+
+/// A distribution installed in the base image's Python environment.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BaseDistributionPin {
+    /// The PEP 503 normalized name.
+    pub name: String,
+    /// The version its metadata declares, as written there.
+    pub version: String,
+}
+
+/// Where a standalone CPython is installed in the image (owned by root).
+pub const STANDALONE_PREFIX: &str = "/opt/mlr/python";
+
+/// A standalone CPython build for one platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PythonDownload {
+    pub platform: String,
+    /// Canonical URL of the `install_only` archive (never a mirror's).
+    pub url: String,
+    pub sha256: String,
+    pub size: u64,
 }
 
 /// A container image pinned by digest.
@@ -143,6 +171,42 @@ pub struct PythonPin {
     pub glibc: String,
     /// The base image's distribution, from its `/etc/os-release` (`debian 12`).
     pub os: String,
+    /// Where the interpreter comes from; `distro` when absent (locks
+    /// written before mlr read base images).
+    #[serde(default = "distro", skip_serializing_if = "is_distro")]
+    pub interpreter: crate::manifest::PythonSource,
+    /// The base image's interpreter (`interpreter = "base"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The full CPython version of a standalone build, `3.13.5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    /// The standalone build per platform (`interpreter = "standalone"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub downloads: Vec<PythonDownload>,
+}
+
+fn distro() -> crate::manifest::PythonSource {
+    crate::manifest::PythonSource::Distro
+}
+
+fn is_distro(s: &crate::manifest::PythonSource) -> bool {
+    *s == crate::manifest::PythonSource::Distro
+}
+
+impl PythonPin {
+    /// The distribution's Python, as locks before interpreters were read.
+    pub fn distro(version: String, glibc: String, os: String) -> PythonPin {
+        PythonPin {
+            version,
+            glibc,
+            os,
+            interpreter: crate::manifest::PythonSource::Distro,
+            path: None,
+            release: None,
+            downloads: Vec::new(),
+        }
+    }
 }
 
 /// A git source pinned to a commit and tree.
@@ -225,6 +289,11 @@ impl Lockfile {
         self.git.sort_by(|a, b| a.name.cmp(&b.name));
         for g in &mut self.git {
             g.submodules.sort_by(|a, b| a.path.cmp(&b.path));
+        }
+        self.base_python.sort();
+        self.base_python.dedup();
+        if let Some(p) = &mut self.python {
+            p.downloads.sort_by(|a, b| a.platform.cmp(&b.platform));
         }
     }
 

@@ -411,14 +411,37 @@ fn pip(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<
     let Some(python) = lock.python.as_ref().filter(|_| requests.wants_python()) else {
         return;
     };
-    if let Some(wanted) = &manifest.python {
-        let wanted = major_minor(&wanted.version);
+    if let Some(wanted) = manifest.python.as_ref().and_then(|p| p.version.as_deref()) {
+        let wanted = major_minor(wanted);
         if wanted != python.version {
             out.push(Finding::NotSatisfied {
                 kind: Kind::Python,
                 name: "python".into(),
                 requested: wanted,
                 locked: python.version.clone(),
+            });
+        }
+    }
+    if python.interpreter == crate::manifest::PythonSource::Standalone {
+        for platform in &requests.platforms {
+            let platform = platform.to_string();
+            if !python.downloads.iter().any(|d| d.platform == platform) {
+                out.push(Finding::NotSatisfied {
+                    kind: Kind::Python,
+                    name: "python".into(),
+                    requested: format!("a standalone CPython for {platform}"),
+                    locked: "none".into(),
+                });
+            }
+        }
+    }
+    if let Some(from) = manifest.python.as_ref().and_then(|p| p.source) {
+        if from != python.interpreter {
+            out.push(Finding::NotSatisfied {
+                kind: Kind::Python,
+                name: "python".into(),
+                requested: format!("from = \"{}\"", from.as_str()),
+                locked: format!("interpreter = \"{}\"", python.interpreter.as_str()),
             });
         }
     }
@@ -575,11 +598,11 @@ mod tests {
         let none = manifest("");
         let mut lock = Lockfile::new("sha256:x".into());
         lock.apt.push(python_pin("python3-venv", None));
-        lock.python = Some(PythonPin {
-            version: "3.11".into(),
-            glibc: "2.36".into(),
-            os: "debian-12".into(),
-        });
+        lock.python = Some(PythonPin::distro(
+            "3.11".into(),
+            "2.36".into(),
+            "debian-12".into(),
+        ));
         // pip packages and a lock that resolved Python for them: kept.
         assert_eq!(apt_findings(&pip, &lock), []);
         // No pip packages left: the Python pins must go.

@@ -20,6 +20,29 @@ pub fn render(lock: &Lockfile) -> String {
         kv(&mut out, "version", &p.version);
         kv(&mut out, "glibc", &p.glibc);
         kv(&mut out, "os", &p.os);
+        if p.interpreter != crate::manifest::PythonSource::Distro {
+            kv(&mut out, "interpreter", p.interpreter.as_str());
+        }
+        if let Some(path) = &p.path {
+            kv(&mut out, "path", path);
+        }
+        if let Some(release) = &p.release {
+            kv(&mut out, "release", release);
+        }
+        if !p.downloads.is_empty() {
+            out.push_str("downloads = [\n");
+            for d in &p.downloads {
+                let _ = writeln!(
+                    out,
+                    "    {{ platform = {}, url = {}, sha256 = {}, size = {} }},",
+                    quote(&d.platform),
+                    quote(&d.url),
+                    quote(&d.sha256),
+                    d.size
+                );
+            }
+            out.push_str("]\n");
+        }
     }
 
     for i in &lock.images {
@@ -99,6 +122,11 @@ pub fn render(lock: &Lockfile) -> String {
                     .map(|s| vec![("path", s.path.as_str()), ("commit", s.commit.as_str())]),
             );
         }
+    }
+    for b in &lock.base_python {
+        out.push_str("\n[[base-python]]\n");
+        kv(&mut out, "name", &b.name);
+        kv(&mut out, "version", &b.version);
     }
     out
 }

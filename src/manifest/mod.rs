@@ -130,7 +130,43 @@ pub struct Cuda {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Python {
     /// `3.X` or `3.X.Y`.
-    pub version: String,
+    pub version: Option<String>,
+    /// `[python] from`; `None` chooses (see [`PythonSource`]).
+    pub source: Option<PythonSource>,
+}
+
+/// Where the image's interpreter comes from (`[python] from`, and the
+/// lock's `[python] interpreter`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum PythonSource {
+    /// The base image's own interpreter and its installed packages.
+    Base,
+    /// The distribution's `python3`, installed with apt.
+    Distro,
+    /// A pinned standalone CPython build (python-build-standalone).
+    Standalone,
+}
+
+impl PythonSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PythonSource::Base => "base",
+            PythonSource::Distro => "distro",
+            PythonSource::Standalone => "standalone",
+        }
+    }
 }
 
 /// `[framework]`: package name (torch, torchvision, torchaudio, tensorflow,

@@ -12,11 +12,11 @@ use super::pep508::{self, Requirement};
 use super::syntax::{self, Check, Invalid, Shown};
 use super::wire::{
     TomlApt, TomlCommand, TomlCuda, TomlGit, TomlHealthcheck, TomlImage, TomlManifest, TomlPip,
-    TomlProfile, TomlProject,
+    TomlProfile, TomlProject, TomlPython,
 };
 use super::{
     Apt, Base, CopySpec, Cuda, DEFAULT_USER, Framework, GitSource, Healthcheck, ImageConfig,
-    ImageRef, Manifest, Pip, PipIndex, Platform, Profile, Project, Python,
+    ImageRef, Manifest, Pip, PipIndex, Platform, Profile, Project, Python, PythonSource,
 };
 
 /// One thing wrong with a manifest, at a key or value.
@@ -36,7 +36,7 @@ pub fn manifest(w: &TomlManifest) -> Result<Manifest, Vec<Problem>> {
     let project = v.project(w.project.as_ref());
     let base = w.base.as_ref().and_then(|b| v.base(&b.image));
     let cuda = w.cuda.as_ref().map(|c| v.cuda(c));
-    let python = w.python.as_ref().map(|p| v.python(&p.version));
+    let python = w.python.as_ref().map(|p| v.python(p));
     let framework = w.framework.as_ref().and_then(|f| v.framework(f));
     let apt = w.apt.as_ref().and_then(|a| v.apt(a));
     let pip = w.pip.as_ref().and_then(|p| v.pip(p, framework.as_ref()));
@@ -211,12 +211,22 @@ impl Validator {
         }
     }
 
-    fn python(&mut self, version: &str) -> Python {
-        let version = version.trim();
-        let at = KeyPath::root().key("python").key("version");
-        self.value(at, syntax::python_version(version));
+    fn python(&mut self, p: &TomlPython) -> Python {
+        let version = p.version.as_deref().map(str::trim);
+        if let Some(version) = version {
+            let at = KeyPath::root().key("python").key("version");
+            self.value(at, syntax::python_version(version));
+        }
+        if p.source == Some(PythonSource::Standalone) && version.is_none() {
+            self.reject(
+                KeyPath::root().key("python").key("from"),
+                Invalid::new("`from = \"standalone\"` needs a version")
+                    .hint("add `version = \"3.12\"` (or the version you want) to [python]"),
+            );
+        }
         Python {
-            version: version.to_string(),
+            version: version.map(str::to_string),
+            source: p.source,
         }
     }
 

@@ -100,7 +100,14 @@ pub struct TomlCuda {
 pub struct TomlPython {
     /// The interpreter in the image, `3.X` or `3.X.Y`; wheels are resolved for it.
     #[schemars(pattern(r"^3\.[0-9]+(\.[0-9]+)?$"))]
-    pub version: String,
+    pub version: Option<String>,
+    /// Where the interpreter comes from: `base` (the base image's, with its
+    /// installed packages), `distro` (the distribution's `python3`, pinned
+    /// through apt) or `standalone` (a pinned CPython build). Without it:
+    /// the base's when it has a matching one, else the distribution's when
+    /// it is the version asked for, else a standalone build.
+    #[serde(rename = "from")]
+    pub source: Option<crate::manifest::PythonSource>,
 }
 
 /// `[apt]`
