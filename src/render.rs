@@ -40,6 +40,7 @@ pub fn context_path(kind: ContextItem<'_>) -> String {
         ContextItem::Pip(group) => format!("pip/{group}"),
         ContextItem::Git(name) => format!("git/{name}"),
         ContextItem::Copy(i) => format!("copy/{i}"),
+        ContextItem::Python => "python".to_string(),
     }
 }
 
@@ -50,6 +51,8 @@ pub enum ContextItem<'a> {
     Pip(&'a str),
     Git(&'a str),
     Copy(usize),
+    /// The standalone CPython, unpacked (its `python/` directory).
+    Python,
 }
 
 /// What a Dockerfile is rendered for: a profile, built on a host with its
@@ -513,6 +516,8 @@ fn apt_layer(pins: &[&crate::lock::AptPin], target: &Target) -> String {
 /// Where the Python environment lives in the image.
 pub const VENV: &str = "/opt/mlr/venv";
 
+pub use crate::lock::STANDALONE_PREFIX;
+
 /// The pip groups, installed in this order, each in its own layer.
 pub const PIP_GROUPS: [&str; 3] = ["framework", "packages", "profile"];
 
@@ -655,30 +660,68 @@ fn prelude(
     d
 }
 
-/// Python from the distro (unless the base has it) into a venv, without
-/// the bytecode `venv` compiles for pip (it records the build's clock).
+/// The interpreter into a venv at [`VENV`], without the bytecode `venv`
+/// compiles for pip (it records the build's clock):
+/// - the distribution's `python3` (pinned through apt, or by name for
+///   locks made before mlr pinned it);
+/// - the base image's own interpreter, in a venv that sees its packages
+///   (`--system-site-packages`), with the base's pip when it lacks
+///   `ensurepip`;
+/// - a standalone CPython, copied to [`STANDALONE_PREFIX`] (owned by root)
+///   from the build context, where `mlr build` unpacked the locked archive
+///   after checking its sha256.
 fn python_venv(lock: &Lockfile, py: &crate::lock::PythonPin, run: &str) -> String {
-    let sdists = lock.pip.iter().any(|p| p.artifacts.iter().any(|a| a.sdist));
-    // sdists are built in the image: compilers and headers, unpinned.
-    let build_tools = if sdists {
-        " build-essential python3-dev"
-    } else {
-        ""
-    };
+    use crate::manifest::PythonSource;
     let (major_minor, want) = (&py.version, py.version.replace('.', ", "));
     let check = shell_quote(&format!(
         "import sys; v = sys.version_info[:2]; sys.exit(0 if v == ({want}) else \"the base image provides Python %d.%d; ml.lock needs {major_minor}\" % v)"
     ));
-    format!(
-        "{run}set -eu; \\\n\
-         \x20   if {sdists} || ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \\\n\
-         \x20     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3 python3-venv{build_tools} && \\\n\
-         \x20     rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/ldconfig/aux-cache /var/log/apt /var/log/dpkg.log; \\\n\
-         \x20   fi; \\\n\
-         \x20   python3 -c {check}; \\\n\
-         \x20   python3 -m venv {VENV}; \\\n\
-         \x20   find {VENV} -name __pycache__ -prune -exec rm -rf {{}} +\n"
-    )
+    let clean = format!("find {VENV} -name __pycache__ -prune -exec rm -rf {{}} +");
+    match (py.interpreter, py.path.as_deref()) {
+        (PythonSource::Base, Some(path)) => {
+            let python = shell_quote(path);
+            format!(
+                "{run}set -eu; \\\n\
+                 \x20   {python} -c {check}; \\\n\
+                 \x20   if {python} -c 'import ensurepip' 2>/dev/null; then {python} -m venv --system-site-packages {VENV}; \\\n\
+                 \x20   else {python} -m venv --system-site-packages --without-pip {VENV}; fi; \\\n\
+                 \x20   {clean}\n"
+            )
+        }
+        (PythonSource::Standalone, _) => {
+            let python = format!("{STANDALONE_PREFIX}/bin/python3");
+            format!(
+                "COPY {}\n\
+                 {run}set -eu; \\\n\
+                 \x20   {python} -c {check}; \\\n\
+                 \x20   {python} -m venv {VENV}; \\\n\
+                 \x20   {clean}\n",
+                json_array(&[
+                    context_path(ContextItem::Python),
+                    STANDALONE_PREFIX.to_string()
+                ])
+            )
+        }
+        _ => {
+            let sdists = lock.pip.iter().any(|p| p.artifacts.iter().any(|a| a.sdist));
+            // sdists are built in the image: compilers and headers, unpinned.
+            let build_tools = if sdists {
+                " build-essential python3-dev"
+            } else {
+                ""
+            };
+            format!(
+                "{run}set -eu; \\\n\
+                 \x20   if {sdists} || ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \\\n\
+                 \x20     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3 python3-venv{build_tools} && \\\n\
+                 \x20     rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/ldconfig/aux-cache /var/log/apt /var/log/dpkg.log; \\\n\
+                 \x20   fi; \\\n\
+                 \x20   python3 -c {check}; \\\n\
+                 \x20   python3 -m venv {VENV}; \\\n\
+                 \x20   {clean}\n"
+            )
+        }
+    }
 }
 
 /// One stage per pip group, each installing its locked files into the
@@ -1006,11 +1049,11 @@ apt = ["vim"]
                 image("base", "12.4.1-cudnn-runtime-ubuntu22.04", 'a'),
                 image("builder", "12.4.1-cudnn-devel-ubuntu22.04", 'b'),
             ],
-            python: Some(crate::lock::PythonPin {
-                version: "3.11".into(),
-                glibc: "2.35".into(),
-                os: "ubuntu 22.04".into(),
-            }),
+            python: Some(crate::lock::PythonPin::distro(
+                "3.11".into(),
+                "2.35".into(),
+                "ubuntu 22.04".into(),
+            )),
             apt: vec![apt("git", Some("git")), apt("vim", Some("vim"))],
             pip: vec![pin("numpy", Some("numpy"), &[])],
             git: vec![crate::lock::GitPin {

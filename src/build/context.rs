@@ -46,6 +46,13 @@ pub fn prepare(dir: &Path, inputs: &ContextInputs<'_>, config: &Config) -> anyho
             .with_context(|| format!("preparing git source `{}`", pin.name))?;
     }
     if lock.python.is_some() && !lock.pip.is_empty() {
+        if let Some(python) = lock
+            .python
+            .as_ref()
+            .filter(|p| p.interpreter == crate::manifest::PythonSource::Standalone)
+        {
+            place_standalone_python(dir, python, platform, config)?;
+        }
         place_pip_files(dir, manifest, lock, platform, profile.is_some(), config)?;
     }
     if !manifest.image.copy.is_empty() {
@@ -61,6 +68,55 @@ pub fn prepare(dir: &Path, inputs: &ContextInputs<'_>, config: &Config) -> anyho
             };
             tree.copy(&root, &dest, Path::new(""), &mut Vec::new())?;
         }
+    }
+    Ok(())
+}
+
+/// Download (or take from the cache) the locked standalone CPython of
+/// `platform`, check its sha256, and unpack it as the context's `python/`
+/// (the archive's one top directory). Entries that would land outside it
+/// (absolute or `..` paths, links, devices) refuse the archive.
+fn place_standalone_python(
+    dir: &Path,
+    python: &crate::lock::PythonPin,
+    platform: &str,
+    config: &Config,
+) -> anyhow::Result<()> {
+    let download = python
+        .downloads
+        .iter()
+        .find(|d| d.platform == platform)
+        .with_context(|| format!("ml.lock has no standalone Python for {platform}"))?;
+    let archive = crate::resolve::interpreter::cached_archive(config, download)?;
+    let what = format!("unpacking {}", archive.display());
+    let file = std::fs::File::open(&archive).with_context(|| what.clone())?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
+    tar.set_preserve_permissions(true);
+    tar.set_preserve_mtime(true);
+    tar.set_unpack_xattrs(false);
+    let root = dir.join(context_path(ContextItem::Python));
+    for entry in tar.entries().with_context(|| what.clone())? {
+        let mut entry = entry.with_context(|| what.clone())?;
+        let path = entry.path().with_context(|| what.clone())?.into_owned();
+        let inside = path
+            .strip_prefix("python")
+            .ok()
+            .filter(|rest| rest.components().all(|c| matches!(c, Component::Normal(_))));
+        let kind = entry.header().entry_type();
+        let allowed = kind.is_file() || kind.is_dir() || kind.is_symlink() || kind.is_hard_link();
+        if inside.is_none() || !allowed {
+            bail!(
+                "{what}: `{}` is not a file under `python/`; refusing the archive",
+                path.display()
+            );
+        }
+        // tar keeps links (and their targets) inside the unpack root.
+        if !entry.unpack_in(dir).with_context(|| what.clone())? {
+            bail!("{what}: `{}` would leave the context", path.display());
+        }
+    }
+    if !root.join("bin").is_dir() {
+        bail!("{what}: the archive has no python/bin");
     }
     Ok(())
 }

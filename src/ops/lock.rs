@@ -18,6 +18,29 @@ use crate::requests::{GitRequest, ImageRequest, Requests};
 use crate::resolve::Source;
 use crate::resolve::git::GitResolver;
 use crate::resolve::image::ImageResolver;
+use crate::resolve::interpreter::Planned;
+
+use super::lock_apt::ImplicitPython;
+
+/// Read the base image (unless the old lock's interpreter still fits the
+/// same base) and choose the interpreter.
+fn plan_interpreter(
+    config: &Config,
+    manifest: &Manifest,
+    new: &Lockfile,
+    old: Option<&Lockfile>,
+) -> anyhow::Result<Planned> {
+    let base = new
+        .image("base")
+        .ok_or_else(|| anyhow::anyhow!("pip packages need a base image"))?;
+    let same_base = old
+        .and_then(|l| l.image("base"))
+        .is_some_and(|b| b.digest == base.digest);
+    let previous = old.and_then(|l| l.python.as_ref()).filter(|_| same_base);
+    crate::resolve::interpreter::plan(manifest, previous, || {
+        crate::resolve::pip::plan::inspect_base(config, base)
+    })
+}
 
 /// How `mlr lock` may treat `ml.lock`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,8 +159,14 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
         old.is_some_and(|l| l.apt.iter().any(|p| p.name == n))
             .then(|| n.to_string())
     });
-    let keep_apt =
-        apt_wanted && base_kept && apt_update.is_none() && old.is_some() && !stale(Kind::Apt, None);
+    // A new pip resolution decides the interpreter again, and with it any
+    // Python apt pins for it: apt is resolved again too (minimal change).
+    let keep_apt = apt_wanted
+        && base_kept
+        && apt_update.is_none()
+        && old.is_some()
+        && !stale(Kind::Apt, None)
+        && (keep_pip || !pip_wanted);
     let to_resolve: Vec<String> = image_requests
         .iter()
         .filter(|r| keep_image(r).is_none())
@@ -223,18 +252,35 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
         };
         new.git.push(pin);
     }
+    // The interpreter is decided before apt, which may pin the
+    // distribution's Python for it.
+    let interpreter = if pip_wanted && !keep_pip {
+        Some(
+            plan_interpreter(config, &manifest, &new, old)
+                .map_err(|e| or_kind(e, ErrorKind::Resolution))?,
+        )
+    } else {
+        None
+    };
+    let mut distro_python = None;
     if apt_wanted {
         match old.filter(|_| keep_apt) {
             Some(l) => new.apt = l.apt.clone(),
-            None => super::lock_apt::lock_apt(
-                config,
-                &manifest,
-                &requests,
-                old,
-                &mut new,
-                apt_update.as_ref(),
-            )
-            .map_err(|e| or_kind(e, ErrorKind::Resolution))?,
+            None => {
+                let implicit = interpreter
+                    .as_ref()
+                    .map_or(ImplicitPython::None, |i| i.implicit_apt());
+                distro_python = super::lock_apt::lock_apt(
+                    config,
+                    &manifest,
+                    &requests,
+                    old,
+                    &mut new,
+                    apt_update.as_ref(),
+                    &implicit,
+                )
+                .map_err(|e| or_kind(e, ErrorKind::Resolution))?
+            }
         }
     }
     if pip_wanted {
@@ -242,8 +288,13 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
             Some(l) => {
                 new.python = l.python.clone();
                 new.pip = l.pip.clone();
+                new.base_python = l.base_python.clone();
             }
             None => {
+                let interpreter = interpreter.expect("planned when pip is resolved");
+                let (python, base) = interpreter
+                    .settle(config, &manifest, distro_python)
+                    .map_err(|e| or_kind(e, ErrorKind::Resolution))?;
                 // A pin whose values disagree is no preference.
                 let inconsistent: Vec<&str> = findings
                     .iter()
@@ -267,8 +318,16 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
                             .collect()
                     })
                     .unwrap_or_default();
-                lock_pip(config, &manifest, old, preferences, &mut new, pip_update)
-                    .map_err(|e| or_kind(e, ErrorKind::Resolution))?
+                lock_pip(
+                    config,
+                    &manifest,
+                    python,
+                    base,
+                    preferences,
+                    &mut new,
+                    pip_update,
+                )
+                .map_err(|e| or_kind(e, ErrorKind::Resolution))?
             }
         }
     }
@@ -328,37 +387,19 @@ fn named_update(
     (!names.is_empty()).then_some(names)
 }
 
-/// Resolve `[python]`, `[framework]` and pip requirements into `new`.
+/// Resolve `[framework]` and pip requirements for the settled
+/// interpreter into `new`.
 fn lock_pip(
     config: &Config,
     manifest: &Manifest,
-    old: Option<&Lockfile>,
+    python: crate::lock::PythonPin,
+    base: Vec<crate::resolve::pip::BaseDistribution>,
     preferences: Vec<crate::lock::PipPin>,
     new: &mut Lockfile,
     upgrade: Option<BTreeSet<String>>,
 ) -> anyhow::Result<()> {
-    use crate::lock::satisfies::major_minor;
     use crate::resolve::pip::{self, PipRequest, plan};
     let compat = manifest.compat();
-    let base = new
-        .image("base")
-        .cloned()
-        .ok_or_else(|| anyhow::anyhow!("pip packages need a base image"))?;
-    // The base's distribution decides the interpreter and the glibc level;
-    // an unchanged base keeps the recorded answer (no registry reads).
-    let python = match old.filter(|l| l.image("base").is_some_and(|b| b.digest == base.digest)) {
-        Some(l)
-            if l.python.as_ref().is_some_and(|p| {
-                manifest
-                    .python
-                    .as_ref()
-                    .is_none_or(|m| major_minor(&m.version) == p.version)
-            }) =>
-        {
-            l.python.clone().expect("checked above")
-        }
-        _ => plan::python_environment(config, manifest, &base, &compat)?,
-    };
     let the_plan = plan::plan(manifest, &compat, &python.version)?;
     let index_url = the_plan.default_index.url.clone();
     let uv_bin = pip::uv::locate(config, &index_url)?;
@@ -371,10 +412,12 @@ fn lock_pip(
         platforms: manifest.project.platforms.clone(),
         preferences,
         upgrade,
+        base,
     };
-    let pins = pip::resolve(config, &uv_bin, &request)?;
+    let resolution = pip::resolve(config, &uv_bin, &request)?;
     new.python = Some(python);
-    new.pip = pins;
+    new.pip = resolution.pins;
+    new.base_python = resolution.base;
     if let Some(variant) = &the_plan.torch {
         let deps = torch_dependencies(new);
         for t in new.pip.iter().filter(|p| p.name == "torch") {

@@ -14,19 +14,35 @@ use crate::manifest::Manifest;
 use crate::requests::{PYTHON_APT_REQUEST as PYTHON_REQUEST, Requests};
 use crate::resolve::apt::archive::{self, SourceEntry, snapshot_uri};
 use crate::resolve::apt::solver::{self, Request};
+pub use crate::resolve::interpreter::ImplicitPython;
 
-/// Whether `base` needs the distribution's Python pinned: pip packages
-/// are wanted, the image has no Python of its own outside dpkg, dpkg has
-/// no `python3-venv` (or `python3.X-venv`), and the manifest does not ask
-/// for it itself.
-fn needs_python(requests: &Requests, base: &archive::BaseApt) -> bool {
-    requests.wants_python()
-        && !base.local_python
-        && !base.installed.iter().any(|i| {
-            i.name == PYTHON_REQUEST
-                || (i.name.starts_with("python3.") && i.name.ends_with("-venv"))
-        })
-        && !requests.asks_apt(PYTHON_REQUEST)
+/// The distribution's Python version found while resolving, per platform
+/// in `project.platforms` order (`None` where none was pinned).
+pub type DistroPython = Option<(u32, u32)>;
+
+/// `python3` `3.11.2-1+b1` → `(3, 11)`.
+fn python3_version<'a>(pins: impl IntoIterator<Item = (&'a str, &'a str)>) -> DistroPython {
+    let (_, version) = pins.into_iter().find(|(name, _)| *name == "python3")?;
+    let upstream = version.split_once(':').map_or(version, |(_, v)| v);
+    crate::resolve::interpreter::minor_of(upstream.split(['-', '+', '~']).next()?)
+}
+
+/// The sources of the distribution itself (suites named after its
+/// codename: `bookworm`, `bookworm-updates`, `bookworm-security`), which
+/// are the ones that carry its Python; all of them when none is.
+fn distribution_sources<'a>(
+    sources: &'a [SourceEntry],
+    codename: Option<&str>,
+) -> Vec<&'a SourceEntry> {
+    let own: Vec<&SourceEntry> = sources
+        .iter()
+        .filter(|s| codename.is_some_and(|c| s.suite == c || s.suite.starts_with(&format!("{c}-"))))
+        .collect();
+    if own.is_empty() {
+        sources.iter().collect()
+    } else {
+        own
+    }
 }
 
 /// The snapshot timestamp the lock uses: as written, or for `auto` the one
@@ -76,7 +92,8 @@ pub fn lock_apt(
     old: Option<&Lockfile>,
     new: &mut Lockfile,
     update: Option<&BTreeSet<String>>,
-) -> anyhow::Result<()> {
+    python: &ImplicitPython,
+) -> anyhow::Result<DistroPython> {
     let base = new
         .image("base")
         .cloned()
@@ -96,14 +113,21 @@ pub fn lock_apt(
         })
         .collect();
     let mut pins: Vec<AptPin> = Vec::new();
+    let mut distro_python: DistroPython = None;
+    let implicit_name = match python {
+        ImplicitPython::None => None,
+        ImplicitPython::Package(name) => Some(name.clone()),
+        ImplicitPython::IfVersion(_) => Some(PYTHON_REQUEST.to_string()),
+    }
+    .filter(|name| !requests.asks_apt(name));
     for platform in &manifest.project.platforms {
         let platform_s = platform.to_string();
         let base_apt = archive::base_apt(config, &base, &platform_s)?;
         let mut wanted = explicit.clone();
-        let implicit_python = needs_python(requests, &base_apt);
-        if implicit_python {
+        let implicit_python = implicit_name.is_some();
+        if let Some(name) = &implicit_name {
             wanted.push(Request {
-                name: PYTHON_REQUEST.to_string(),
+                name: name.clone(),
                 version: None,
             });
         }
@@ -128,6 +152,12 @@ pub fn lock_apt(
                 "add `[apt] sources = [\"deb http://deb.debian.org/debian bookworm main\"]` to ml.toml",
             ));
         }
+        // Only the implicit Python: only the sources that carry it are read.
+        let image_sources: Vec<&SourceEntry> = if explicit.is_empty() {
+            distribution_sources(image_sources, base_apt.codename.as_deref())
+        } else {
+            image_sources.iter().collect()
+        };
         let sources: Vec<SourceEntry> = image_sources
             .iter()
             .map(|s| SourceEntry {
@@ -135,7 +165,7 @@ pub fn lock_apt(
                     .as_deref()
                     .and_then(|ts| snapshot_uri(&s.uri, ts))
                     .unwrap_or_else(|| s.uri.clone()),
-                ..s.clone()
+                ..(*s).clone()
             })
             .collect();
         let index = archive::fetch_indexes(config, &sources, &platform.architecture)?;
@@ -149,14 +179,41 @@ pub fn lock_apt(
                     .collect()
             })
             .unwrap_or_default();
-        let resolved = solver::resolve(
-            &index,
-            &base_apt.installed,
-            &platform.architecture,
-            &wanted,
-            &preferences,
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let solve = |wanted: &[Request]| {
+            solver::resolve(
+                &index,
+                &base_apt.installed,
+                &platform.architecture,
+                wanted,
+                &preferences,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))
+        };
+        let mut resolved = solve(&wanted)?;
+        let mut implicit_python = implicit_python;
+        if implicit_python {
+            let found = python3_version(
+                resolved
+                    .iter()
+                    .map(|r| (r.package.name.as_str(), r.package.version.as_str())),
+            );
+            if let ImplicitPython::IfVersion(v) = python {
+                if found != Some(*v) {
+                    // Not the version asked for: the interpreter comes
+                    // from elsewhere, and apt resolves `[apt]` alone.
+                    implicit_python = false;
+                    resolved = if explicit.is_empty() {
+                        Vec::new()
+                    } else {
+                        solve(&explicit)?
+                    };
+                }
+            }
+            if implicit_python && distro_python.is_none() {
+                distro_python = found;
+            }
+        }
+        let implicit_name = implicit_name.as_deref().filter(|_| implicit_python);
         for r in resolved {
             let pin = AptPin {
                 name: r.package.name.clone(),
@@ -171,7 +228,7 @@ pub fn lock_apt(
                 requested: r
                     .requested
                     .clone()
-                    .filter(|q| !(implicit_python && q.as_str() == PYTHON_REQUEST)),
+                    .filter(|q| Some(q.as_str()) != implicit_name),
                 via: r.via.clone(),
             };
             match pins.iter_mut().find(|p| {
@@ -183,7 +240,7 @@ pub fn lock_apt(
         }
     }
     new.apt = pins;
-    Ok(())
+    Ok(distro_python)
 }
 
 #[cfg(test)]

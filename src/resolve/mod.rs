@@ -11,6 +11,7 @@ pub mod base_python;
 pub mod git;
 pub mod image;
 pub mod image_files;
+pub mod interpreter;
 pub mod pip;
 
 /// One kind of pinnable thing.

@@ -27,9 +27,6 @@ pub struct BaseApt {
     pub architecture: String,
     pub sources: Vec<SourceEntry>,
     pub installed: Vec<Installed>,
-    /// The image has a Python of its own outside dpkg
-    /// (`/usr/local/bin/python3`, as the `python` images do).
-    pub local_python: bool,
 }
 
 /// The files mlr reads from the base image for apt.
@@ -40,7 +37,6 @@ pub const SOURCE_FILES: &[&str] = &[
     "/etc/apt/sources.list.d/ubuntu.sources",
     "/etc/apt/sources.list.d/cuda.list",
     "/var/lib/dpkg/status",
-    "/usr/local/bin/python3",
 ];
 
 /// Read the base image's distribution, apt sources and dpkg status for the
@@ -89,7 +85,6 @@ pub fn base_apt(config: &Config, base: &ImagePin, platform: &str) -> anyhow::Res
         installed: parse_status(&status)
             .map_err(|e| anyhow::anyhow!("{e}"))
             .context("reading /var/lib/dpkg/status of the base image")?,
-        local_python: files.get("/usr/local/bin/python3").is_some(),
     })
 }
 

@@ -56,6 +56,28 @@ pub struct PipRequest {
     pub preferences: Vec<PipPin>,
     /// `None`: keep preferences. `Some(empty)`: upgrade all. Else these names.
     pub upgrade: Option<BTreeSet<String>>,
+    /// Distributions the base image's interpreter already has: fixed, so
+    /// the resolution takes them as they are and never installs them.
+    pub base: Vec<BaseDistribution>,
+}
+
+/// A distribution installed in the base image, with its core metadata
+/// (`Requires-Dist` included), as uv is shown it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseDistribution {
+    /// PEP 503 normalized.
+    pub name: String,
+    pub version: String,
+    /// The `METADATA` text found in the image.
+    pub metadata: String,
+}
+
+/// What one resolution pinned: the files to install, and the base
+/// image's distributions the pins rely on.
+#[derive(Debug, Clone, Default)]
+pub struct Resolution {
+    pub pins: Vec<PipPin>,
+    pub base: Vec<crate::lock::BaseDistributionPin>,
 }
 
 pub use crate::package_name::normalize;
@@ -95,12 +117,11 @@ struct Resolved {
 
 /// Resolve with uv at `uv_bin`, one platform after another; later
 /// platforms prefer the versions earlier ones chose.
-pub fn resolve(
-    config: &Config,
-    uv_bin: &Path,
-    request: &PipRequest,
-) -> anyhow::Result<Vec<PipPin>> {
+pub fn resolve(config: &Config, uv_bin: &Path, request: &PipRequest) -> anyhow::Result<Resolution> {
     let mut by_key: BTreeMap<(String, String), PipPin> = BTreeMap::new();
+    let mut relied_on: BTreeSet<crate::lock::BaseDistributionPin> = BTreeSet::new();
+    let base_names: BTreeMap<&str, &BaseDistribution> =
+        request.base.iter().map(|b| (b.name.as_str(), b)).collect();
     let mut preferred: BTreeMap<String, String> = request
         .preferences
         .iter()
@@ -125,10 +146,18 @@ pub fn resolve(
             .prefix("mlr-pip-")
             .tempdir()
             .context("creating a temporary directory")?;
+        write_base_stubs(&request.base, work.path())?;
         let resolved = compile_versions(config, uv_bin, request, &target, &preferred, work.path())?;
         let artifacts =
             compile_artifacts(config, uv_bin, request, &target, &resolved, work.path())?;
         for (name, r) in &resolved {
+            if let Some(b) = base_names.get(name.as_str()) {
+                relied_on.insert(crate::lock::BaseDistributionPin {
+                    name: b.name.clone(),
+                    version: b.version.clone(),
+                });
+                continue;
+            }
             let Some(pkg) = artifacts.get(name) else {
                 bail!("uv did not report artifacts for {name} {}", r.version);
             };
@@ -157,7 +186,62 @@ pub fn resolve(
         p.via.dedup();
         p.artifacts.sort_by(|a, b| a.platform.cmp(&b.platform));
     }
-    Ok(pins)
+    Ok(Resolution {
+        pins,
+        base: relied_on.into_iter().collect(),
+    })
+}
+
+/// The directory of stub wheels that stand for the base's distributions.
+const BASE_STUBS: &str = "base-distributions";
+
+/// One stub wheel per base distribution, carrying its real metadata (so uv
+/// sees its dependencies), in a flat directory uv reads with
+/// `--find-links`; and `base-constraints.txt`, which fixes each at its
+/// installed version. A version a wheel file name cannot carry is left
+/// out of the stubs but still constrained, so uv fails rather than
+/// replaces it.
+fn write_base_stubs(base: &[BaseDistribution], dir: &Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let stubs = dir.join(BASE_STUBS);
+    std::fs::create_dir_all(&stubs).context("creating the base distribution stubs")?;
+    let mut constraints = String::new();
+    for b in base {
+        constraints.push_str(&format!("{}=={}\n", b.name, b.version));
+        if b.version.contains(['-', '_', '/', ' ']) {
+            continue;
+        }
+        let dist = b.name.replace('-', "_");
+        let file = stubs.join(format!("{dist}-{}-py3-none-any.whl", b.version));
+        let info = format!("{dist}-{}.dist-info", b.version);
+        // Requires-Python is left out: the base runs it already.
+        let metadata: String = b
+            .metadata
+            .lines()
+            .filter(|l| !l.starts_with("Requires-Python:"))
+            .take_while(|l| !l.is_empty())
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let mut zip = zip::ZipWriter::new(
+            std::fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?,
+        );
+        let options = zip::write::SimpleFileOptions::default();
+        for (name, body) in [
+            ("METADATA", metadata.as_str()),
+            (
+                "WHEEL",
+                "Wheel-Version: 1.0\nGenerator: mlr\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            ),
+            ("RECORD", ""),
+        ] {
+            zip.start_file(format!("{info}/{name}"), options)?;
+            zip.write_all(body.as_bytes())?;
+        }
+        zip.finish()?;
+    }
+    std::fs::write(dir.join("base-constraints.txt"), constraints)
+        .context("writing the base distribution constraints")?;
+    Ok(())
 }
 
 fn direct_request(requirements: &[(String, String)], name: &str) -> Option<String> {
@@ -261,16 +345,22 @@ fn uv_command(
         .arg("--python-version")
         .arg(format!("{}.{}", target.python.0, target.python.1))
         .arg("--python-platform")
-        .arg(format!(
-            "{}-manylinux_{}_{}",
-            target.arch, target.glibc.0, target.glibc.1
-        ))
+        .arg(
+            target
+                .uv_platform()
+                .unwrap_or_else(|| format!("{}-manylinux_2_17", target.arch)),
+        )
         .arg("--default-index")
         .arg(config.mirrors.url(&request.default_index.url))
         .arg("--index-strategy")
         .arg("first-index");
     if config.offline {
         cmd.arg("--offline");
+    }
+    if !request.base.is_empty() {
+        cmd.arg("--find-links")
+            .arg(dir.join(BASE_STUBS))
+            .args(["-c", "base-constraints.txt"]);
     }
     cmd
 }

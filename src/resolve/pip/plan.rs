@@ -8,10 +8,10 @@ use super::{IndexSpec, PYPI};
 use crate::compat::{Compat, TorchVariant};
 use crate::config::Config;
 use crate::error::{ErrorKind, hinted};
-use crate::lock::satisfies::major_minor;
-use crate::lock::{ImagePin, PythonPin};
+use crate::lock::ImagePin;
 use crate::manifest::{ImageRef, Manifest};
 use crate::requests::{PipOrigin, Requests};
+use crate::resolve::base_python::BaseFacts;
 
 /// What uv is asked, for one manifest and interpreter.
 #[derive(Debug, Clone)]
@@ -138,15 +138,11 @@ fn incompatible(name: &str, version: &str, e: &crate::compat::Incompatible) -> a
     )
 }
 
-/// The distribution and interpreter of the base image, read from its
-/// `/etc/os-release` through the registry (no pull, no run).
-pub fn python_environment(
-    config: &Config,
-    manifest: &Manifest,
-    base: &ImagePin,
-    compat: &Compat,
-) -> anyhow::Result<PythonPin> {
-    use crate::resolve::image_files::{parse_os_release, read_image_files};
+/// What the base image holds for Python, read from its layers through the
+/// registry (no pull, no run), for the first locked platform.
+pub fn inspect_base(config: &Config, base: &ImagePin) -> anyhow::Result<BaseFacts> {
+    use crate::resolve::base_python::{capture, discover};
+    use crate::resolve::image_files::read_image_tree;
     let reference = ImageRef {
         registry: base.registry.clone(),
         repository: base.repository.clone(),
@@ -160,62 +156,10 @@ pub fn python_environment(
         .digest;
     config.shell.status(
         "Inspecting",
-        format!("{}/{} for its Python", base.registry, base.repository),
+        format!("{} for its Python and glibc", base.requested),
     );
-    let files = read_image_files(config, &reference, digest, &["/etc/os-release"])?;
-    let os = files
-        .text("/etc/os-release")
-        .map(|t| parse_os_release(&t))
-        .ok_or_else(|| {
-            hinted(ErrorKind::Resolution,
-                format!("the base image {} has no /etc/os-release, so mlr cannot tell which Python and glibc it provides", base.requested),
-                "use a Debian or Ubuntu based image for pip packages",
-            )
-        })?;
-    let version_id = os.version_id.clone().unwrap_or_default();
-    let shown = format!("{} {}", os.id, version_id);
-    let glibc = compat.os_glibc(&os.id, &version_id).ok_or_else(|| {
-        hinted(
-            ErrorKind::Resolution,
-            format!(
-                "mlr does not know the glibc of {shown} (the base image {})",
-                base.requested
-            ),
-            "use a Debian 11-13 or Ubuntu 20.04-24.04 based image",
-        )
-    })?;
-    let distro_python = compat.os_python(&os.id, &version_id);
-    let version = match (&manifest.python, distro_python) {
-        (Some(p), Some(d)) => {
-            let wanted = major_minor(&p.version);
-            if wanted != d {
-                return Err(hinted(
-                    ErrorKind::Resolution,
-                    format!(
-                        "[python] version = \"{}\", but the base image ({shown}) provides Python {d}",
-                        p.version
-                    ),
-                    format!(
-                        "set [python] version = \"{d}\", or choose a base image whose distribution ships Python {wanted}"
-                    ),
-                ));
-            }
-            wanted
-        }
-        (None, Some(d)) => d.to_string(),
-        (_, None) => {
-            return Err(hinted(
-                ErrorKind::Resolution,
-                format!("mlr does not know which Python {shown} provides"),
-                "use a Debian 11-13 or Ubuntu 20.04-24.04 based image",
-            ));
-        }
-    };
-    Ok(PythonPin {
-        version,
-        glibc: format!("{}.{}", glibc.0, glibc.1),
-        os: shown,
-    })
+    let tree = read_image_tree(config, &reference, digest, &capture)?;
+    discover(&tree)
 }
 
 /// `"3.11"` → `(3, 11)`.

@@ -52,11 +52,32 @@ pub fn rank(filename: &str, target: &Target) -> Option<u32> {
     best
 }
 
+/// The manylinux levels uv's `--python-platform` names (uv 0.13).
+const UV_MANYLINUX: &[u32] = &[17, 28, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40];
+
+impl Target {
+    /// uv's `--python-platform` for this target: the newest manylinux level
+    /// uv knows that the image's glibc runs. uv names only some levels, so
+    /// for glibc 2.23 it resolves at `manylinux_2_17`; mlr then ranks the
+    /// artifacts against the real glibc. `None` below glibc 2.17.
+    pub fn uv_platform(&self) -> Option<String> {
+        let (major, minor) = self.glibc;
+        let level = if major > 2 {
+            UV_MANYLINUX.last().copied()
+        } else {
+            UV_MANYLINUX.iter().rev().find(|l| **l <= minor).copied()
+        }?;
+        Some(format!("{}-manylinux_2_{level}", self.arch))
+    }
+}
+
 fn interpreter_rank(py: &str, abi: &str, t: &Target) -> Option<u32> {
     let (major, minor) = t.python;
     let cp = format!("cp{major}{minor}");
+    // Before 3.8 the default build's ABI tag carries pymalloc's `m`.
+    let old_abi = (major, minor) < (3, 8) && abi == format!("{cp}m");
     match abi {
-        _ if py == cp && abi == cp => Some(0),
+        _ if py == cp && (abi == cp || old_abi) => Some(0),
         "abi3" => {
             let v: u32 = py.strip_prefix(&format!("cp{major}"))?.parse().ok()?;
             minor.checked_sub(v).map(|d| 1 + d)
@@ -154,5 +175,37 @@ mod tests {
         assert_eq!(rank("x-1-cp311-cp311-win_amd64.whl", &t), None);
         assert_eq!(rank("x-1-cp312-abi3-manylinux_2_17_x86_64.whl", &t), None);
         assert_eq!(rank("not-a-wheel.tar.gz", &t), None);
+    }
+
+    #[test]
+    fn uv_is_asked_at_the_newest_level_it_names_that_the_glibc_runs() {
+        let at = |glibc| Target { glibc, ..t() }.uv_platform();
+        assert_eq!(at((2, 36)).as_deref(), Some("x86_64-manylinux_2_36"));
+        assert_eq!(at((2, 23)).as_deref(), Some("x86_64-manylinux_2_17"));
+        assert_eq!(at((2, 27)).as_deref(), Some("x86_64-manylinux_2_17"));
+        assert_eq!(at((2, 30)).as_deref(), Some("x86_64-manylinux_2_28"));
+        assert_eq!(at((2, 41)).as_deref(), Some("x86_64-manylinux_2_40"));
+        assert_eq!(at((2, 12)), None);
+    }
+
+    #[test]
+    fn old_glibc_and_old_python_tags() {
+        let t = Target {
+            python: (3, 6),
+            arch: "x86_64".into(),
+            glibc: (2, 23),
+        };
+        assert!(
+            rank(
+                "x-1-cp36-cp36m-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+                &t
+            )
+            .is_some()
+        );
+        assert!(rank("x-1-cp36-cp36m-manylinux1_x86_64.whl", &t).is_some());
+        assert_eq!(rank("x-1-py3-none-manylinux_2_28_x86_64.whl", &t), None);
+        assert!(
+            rank("x-1-py3-none-manylinux_2_17_x86_64.whl", &t) < rank("x-1-py3-none-any.whl", &t)
+        );
     }
 }
