@@ -23,9 +23,10 @@
 use std::collections::BTreeMap;
 
 use mlr::lock::{
-    AptPin, GitPin, ImagePin, Lockfile, PipArtifact, PipPin, PlatformDigest, PythonPin,
-    SubmodulePin,
+    AptPin, BaseDistributionPin, GitPin, ImagePin, Lockfile, PipArtifact, PipPin, PlatformDigest,
+    PythonPin, SubmodulePin,
 };
+use mlr::manifest::PythonSource;
 use proptest::prelude::*;
 
 use crate::support::Project;
@@ -166,6 +167,9 @@ const FIELDS: &[Field] = &[
     },
     data("python.glibc", "2.36"),
     data("python.os", "debian 12"),
+    data("python.path", "/usr/bin/python3.11"),
+    data("base-python.name", "torch"),
+    data("base-python.version", "2.6.0a0+nv25.1"),
     // ml.toml.
     trimmed("project.name", "proj-n"),
     trimmed("cuda.arch", "8.6"),
@@ -319,10 +323,14 @@ fn lockfile(v: &Values) -> Lockfile {
         version: mlr::lock::VERSION,
         fingerprint: s("fingerprint"),
         python: Some(PythonPin {
-            version: s("python.version"),
-            glibc: s("python.glibc"),
-            os: s("python.os"),
+            interpreter: PythonSource::Base,
+            path: Some(s("python.path")),
+            ..PythonPin::distro(s("python.version"), s("python.glibc"), s("python.os"))
         }),
+        base_python: vec![BaseDistributionPin {
+            name: s("base-python.name"),
+            version: s("base-python.version"),
+        }],
         images: vec![
             ImagePin {
                 name: s("image.base.name"),
@@ -858,11 +866,11 @@ fn cli_project(edit: impl FnOnce(&mut Lockfile)) -> (Project, String) {
     let mut lock = Lockfile {
         version: mlr::lock::VERSION,
         fingerprint,
-        python: Some(PythonPin {
-            version: "3.11".into(),
-            glibc: "2.36".into(),
-            os: "debian 12".into(),
-        }),
+        python: Some(PythonPin::distro(
+            "3.11".into(),
+            "2.36".into(),
+            "debian 12".into(),
+        )),
         images: vec![ImagePin {
             name: "base".into(),
             requested: "registry.example:5000/team/base:v1".into(),
@@ -893,6 +901,7 @@ fn cli_project(edit: impl FnOnce(&mut Lockfile)) -> (Project, String) {
             }],
         }],
         git: Vec::new(),
+        base_python: Vec::new(),
     };
     edit(&mut lock);
     let text = mlr::lock::render(&lock);

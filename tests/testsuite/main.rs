@@ -7,6 +7,7 @@ mod apt;
 mod aptrepo_rig;
 mod architecture;
 mod backends;
+mod base_images;
 mod base_python;
 mod cli;
 mod context;

@@ -160,7 +160,7 @@ fn full_manifest_parses_into_the_model() {
     assert_eq!(cuda.cudnn.as_deref(), Some("8"));
     assert_eq!(cuda.flavor, Some(Flavor::Devel));
     assert_eq!(cuda.arch, ["7.0", "8.0", "8.6+PTX"]);
-    assert_eq!(m.python.as_ref().unwrap().version, "3.10");
+    assert_eq!(m.python.as_ref().unwrap().version.as_deref(), Some("3.10"));
     let framework = &m.framework.as_ref().unwrap().packages;
     assert_eq!(framework.get("torch").map(String::as_str), Some("2.0.1"));
     assert_eq!(

@@ -394,6 +394,9 @@ fn pypi_hashes(name: &str) -> std::collections::BTreeMap<String, String> {
         .collect()
 }
 
+/// `from = "distro"` asks for the distribution's Python, which must then
+/// be the version written (without `from`, mlr would install a standalone
+/// CPython 3.10 instead: `base_images.rs`).
 #[test]
 fn python_version_must_match_the_distribution() {
     require!(Service::Registry);
@@ -403,7 +406,7 @@ fn python_version_must_match_the_distribution() {
     e.project.file(
         "ml.toml",
         format!(
-            "[base]\nimage = \"{}\"\n\n[python]\nversion = \"3.10\"\n\n[pip]\nindex-url = \"{}\"\npackages = [\"x\"]\n",
+            "[base]\nimage = \"{}\"\n\n[python]\nversion = \"3.10\"\nfrom = \"distro\"\n\n[pip]\nindex-url = \"{}\"\npackages = [\"x\"]\n",
             e.base,
             e.index.url()
         ),

@@ -46,7 +46,13 @@ fn locked_stack() -> Stack {
                 "ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n",
             )
             .file("etc/apt/sources.list", &format!("{}\n", apt.sources_line()))
-            .file("var/lib/dpkg/status", STATUS)],
+            .file("var/lib/dpkg/status", STATUS)
+            // The distribution's Python 3.11 with venv, as files: what mlr
+            // reads the interpreter from.
+            .file("usr/bin/python3.11", "#!stand-in interpreter\n")
+            .file("usr/lib/python3.11/os.py", "")
+            .file("usr/lib/python3.11/venv/__init__.py", "")
+            .file("usr/lib/python3.11/ensurepip/__init__.py", "")],
     );
     let index = PyIndex::start();
     index.add_wheel(&WheelSpec::new("numpy", "1.26.4"));

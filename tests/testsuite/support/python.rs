@@ -31,7 +31,12 @@ pub fn shared_uv() -> PathBuf {
 /// `/etc/os-release` of Debian 12.
 pub const DEBIAN_12: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nVERSION_CODENAME=bookworm\nID=debian\n";
 
-/// A one-layer image that only says it is Debian 12, for lock-only tests.
+/// The dpkg status of a Debian 12 image, reduced to its C library: where
+/// mlr reads the image's glibc from.
+pub const DEBIAN_12_DPKG_STATUS: &str = "Package: libc6\nStatus: install ok installed\nPriority: optional\nSection: libs\nMaintainer: GNU Libc Maintainers <debian-glibc@lists.debian.org>\nArchitecture: amd64\nMulti-Arch: same\nSource: glibc\nVersion: 2.36-9+deb12u7\nDescription: GNU C Library: Shared libraries\n";
+
+/// A one-layer image that only says it is Debian 12 (its os-release and
+/// the libc6 entry of its dpkg status), for lock-only tests.
 pub fn push_debian_marker(
     registry: &Registry,
     repo: &str,
@@ -44,6 +49,7 @@ pub fn push_debian_marker(
         platform,
         &[Layer::new()
             .file("usr/lib/os-release", DEBIAN_12)
+            .file("var/lib/dpkg/status", DEBIAN_12_DPKG_STATUS)
             .symlink("etc/os-release", "../usr/lib/os-release")],
     )
 }
@@ -58,6 +64,9 @@ pub fn push_debian_marker_index(registry: &Registry, repo: &str, tag: &str, plat
             let root = dirs.path().join(platform.replace('/', "-"));
             std::fs::create_dir_all(root.join("etc")).expect("mkdir");
             std::fs::write(root.join("etc/os-release"), DEBIAN_12).expect("write os-release");
+            std::fs::create_dir_all(root.join("var/lib/dpkg")).expect("mkdir");
+            std::fs::write(root.join("var/lib/dpkg/status"), DEBIAN_12_DPKG_STATUS)
+                .expect("write dpkg status");
             (root, *platform)
         })
         .collect();
