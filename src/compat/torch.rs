@@ -4,10 +4,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::framework::{FrameworkRow, check_python, find_row, versions};
-use super::version::{
-    CudaVersion, describe_subset, join_or, normalize_name, release, same_release, split_local,
+use super::framework::{
+    Changes, CudaChoice, FrameworkRow, Hints, Refused, Why, check_python, find_row, parse_python,
 };
+use super::version::{CudaVersion, normalize_name, release, same_release, split_local};
 use super::{Compat, Incompatible, default_true};
 
 /// PyTorch's wheel index; a variant `cu124` lives under `<index>/cu124`.
@@ -64,10 +64,6 @@ impl TorchRow {
         out.sort();
         out.dedup();
         out
-    }
-
-    fn has_cuda(&self, cuda: CudaVersion) -> bool {
-        self.cudas().iter().any(|c| c.same_minor(cuda))
     }
 
     fn index_variant(&self, local: &str) -> TorchVariant {
@@ -153,85 +149,94 @@ impl FrameworkRow for TorchRow {
         out
     }
 
-    /// Same-series releases first (`2.5` without a patch, or a typo'd
-    /// patch), else the newest.
-    fn instead_of_unknown(rows: &[TorchRow], asked: &str) -> Vec<String> {
-        let all = versions(rows);
-        let series: Vec<&str> = match release(asked) {
-            Some(rel) if rel.len() >= 2 => all
-                .iter()
-                .copied()
-                .filter(|v| release(v).is_some_and(|r| r.len() >= 2 && r[..2] == rel[..2]))
-                .collect(),
-            _ => Vec::new(),
+    /// The releases sharing `asked`'s `MAJOR.MINOR` (`2.5` without a
+    /// patch, or a typo'd patch).
+    fn same_series<'a>(rows: &'a [TorchRow], asked: &str) -> Vec<&'a str> {
+        let Some(rel) = release(asked).filter(|r| r.len() >= 2) else {
+            return Vec::new();
         };
-        if !series.is_empty() {
-            vec![format!("torch {}", join_or(&series))]
-        } else {
-            all.last()
-                .map(|newest| format!("torch {newest}"))
-                .into_iter()
-                .collect()
-        }
+        rows.iter()
+            .map(|r| r.version.as_str())
+            .filter(|v| release(v).is_some_and(|r| r.len() >= 2 && r[..2] == rel[..2]))
+            .collect()
     }
 }
 
 impl Compat {
     /// The torch build for `torch` (optionally `2.5.1+cu121`), `cuda`
-    /// (`12.4`/`12.4.1`, `None` for CPU) and `python` (`3.11`).
+    /// (`12.4`/`12.4.1`, `None` for CPU) and `python` (`3.11`; `None`
+    /// when it is not known yet: any Python of the release passes).
     ///
     /// A CUDA build comes from its `cuXY` index when there is one, else
-    /// from PyPI when PyPI's default wheel is that CUDA. An explicit local
-    /// version wins over `cuda` when they agree and is an error otherwise.
+    /// from PyPI when PyPI's default wheel is that CUDA. An explicit local version wins over
+    /// `cuda` when they agree and is an error otherwise.
     pub fn torch(
         &self,
         torch: &str,
         cuda: Option<&str>,
-        python: &str,
+        python: Option<&str>,
     ) -> Result<TorchVariant, Incompatible> {
-        let (public, local) = split_local(torch.trim());
-        let row = find_row(&self.torch, public)?;
         let wanted = cuda.map(parse_cuda).transpose()?;
+        let python = python.map(parse_python).transpose()?;
+        self.torch_build(torch, None, wanted, python.as_deref())
+            .map_err(|refused| self.torch_hints(refused, torch, wanted, python))
+    }
 
+    /// The check itself, without hints; `row`, when given, is the row
+    /// `torch` names.
+    fn torch_build(
+        &self,
+        torch: &str,
+        row: Option<&TorchRow>,
+        wanted: Option<CudaVersion>,
+        python: Option<&str>,
+    ) -> Result<TorchVariant, Refused> {
+        let torch = torch.trim();
+        let (public, local) = split_local(torch);
+        let row = match row {
+            Some(row) => row,
+            None => find_row(&self.torch, public)?,
+        };
         let variant = match (local, wanted) {
             (Some("cpu"), Some(c)) => {
-                return Err(Incompatible::new(format!(
-                    "torch {torch} is the CPU build, but [cuda] version is {c}"
-                ))
-                .with(format!("torch {public} (without `+cpu`) with CUDA {c}"))
-                .with(format!("torch {torch} without [cuda]")));
+                return Err(Refused::new(
+                    Why::Build,
+                    format!("torch {torch} is the CPU build, but [cuda] version is {c}"),
+                ));
             }
-            (Some("cpu"), None) => self.torch_cpu(row)?,
+            (Some("cpu"), None) | (None, None) => torch_cpu(row)?,
             (Some(l), wanted) => {
                 let Some(built) = CudaVersion::from_local(l) else {
-                    return Err(Incompatible::new(format!(
-                        "`{torch}`: `+{l}` is not a torch build (expected `+cuXY` or `+cpu`)"
-                    )));
+                    return Err(Refused::new(
+                        Why::Malformed,
+                        format!(
+                            "`{torch}`: `+{l}` is not a torch build (expected `+cuXY` or `+cpu`)"
+                        ),
+                    ));
                 };
                 if let Some(c) = wanted.filter(|c| !c.same_minor(built)) {
-                    return Err(Incompatible::new(format!(
-                        "torch {torch} is built for CUDA {built}, but [cuda] version is {c}"
-                    ))
-                    .with(format!("CUDA {built} with torch {torch}"))
-                    .with(self.torch_alternatives_for(row, c).join("; ")));
+                    return Err(Refused::new(
+                        Why::Build,
+                        format!(
+                            "torch {torch} is built for CUDA {built}, but [cuda] version is {c}"
+                        ),
+                    ));
                 }
                 if !row.variants.iter().any(|v| v == l) {
                     if row.pypi_default.as_deref() == Some(l) {
-                        return Err(Incompatible::new(format!(
-                            "torch {torch}: mlr's table lists no `+{l}` index build; PyPI's \
-                             default torch {} is the CUDA {built} build",
-                            row.version
-                        ))
-                        .with(format!(
-                            "torch {} (without `+{l}`) with CUDA {built}",
-                            row.version
-                        )));
+                        return Err(Refused::new(
+                            Why::Build,
+                            format!(
+                                "torch {torch}: mlr's table lists no `+{l}` index build; PyPI's \
+                                 default torch {} is the CUDA {built} build",
+                                row.version
+                            ),
+                        ));
                     }
-                    return Err(self.no_cuda_build(row, built));
+                    return Err(no_cuda_build(row, built));
                 }
                 row.index_variant(l)
             }
-            (None, None) => self.torch_cpu(row)?,
             (None, Some(c)) => {
                 let local = c.local();
                 if row.variants.contains(&local) {
@@ -239,76 +244,114 @@ impl Compat {
                 } else if row.pypi_default.as_deref() == Some(local.as_str()) {
                     row.pypi_variant(c)
                 } else {
-                    return Err(self.no_cuda_build(row, c));
+                    return Err(no_cuda_build(row, c));
                 }
             }
         };
-
-        check_python(&self.torch, row, &row.version, python)?;
+        check_python(row, &row.version, python)?;
         Ok(variant)
     }
 
-    fn torch_cpu(&self, row: &TorchRow) -> Result<TorchVariant, Incompatible> {
-        if !row.cpu {
-            let mut err = Incompatible::new(format!(
-                "torch {} has no CPU build listed; set [cuda] version",
-                row.version
-            ));
-            let cudas: Vec<String> = row.cudas().iter().map(|c| c.to_string()).collect();
-            if !cudas.is_empty() {
-                err = err.with(format!(
-                    "CUDA {} with torch {}",
-                    join_or(&cudas),
-                    row.version
-                ));
-            }
-            return Err(err);
-        }
-        Ok(TorchVariant {
-            cuda: None,
-            ..row.index_variant("cpu")
-        })
+    /// The refusal with what would work instead: nearby combinations the
+    /// same check accepts.
+    fn torch_hints(
+        &self,
+        refused: Refused,
+        torch: &str,
+        cuda: Option<CudaVersion>,
+        python: Option<String>,
+    ) -> Incompatible {
+        let torch = torch.trim();
+        let accepts = |v: &str, row: Option<&_>, c: Option<CudaVersion>, p: Option<&str>| {
+            self.torch_build(v, row, c, p).is_ok()
+        };
+        let h = Hints {
+            rows: &self.torch,
+            accepts: &accepts,
+            cudas: self.torch_cudas(),
+            by_major: false,
+            cuda,
+            python,
+        };
+        let (public, local) = split_local(torch);
+        let row = find_row(&self.torch, public).ok();
+        let plain = row.map_or(public, |r| r.version.as_str());
+        let only = |c: CudaVersion| CudaChoice::Versions(vec![c.minor_version()]);
+        let suggestions = match refused.why {
+            Why::Malformed => Vec::new(),
+            Why::Unknown => vec![h.series_of(public).or_else(|| h.newest())],
+            Why::Python => vec![h.pythons_for(torch), h.releases_for_python()],
+            Why::Build => match (local, local.and_then(CudaVersion::from_local), cuda) {
+                (Some("cpu"), _, Some(c)) => vec![
+                    h.exactly(
+                        plain,
+                        only(c),
+                        Changes::Framework,
+                        Some("without `+cpu`".into()),
+                    ),
+                    h.exactly(torch, CudaChoice::Without, Changes::Cuda, None),
+                ],
+                (Some(_), Some(built), Some(c)) if !c.same_minor(built) => vec![
+                    h.exactly(torch, only(built), Changes::Cuda, None),
+                    h.cudas_for(plain),
+                    h.releases_for(Some(c)),
+                ],
+                (Some(l), Some(built), _)
+                    if row.is_some_and(|r| r.pypi_default.as_deref() == Some(l)) =>
+                {
+                    vec![h.exactly(
+                        plain,
+                        only(built),
+                        Changes::Framework,
+                        Some(format!("without `+{l}`")),
+                    )]
+                }
+                (Some(_), Some(built), _) => vec![h.cudas_for(plain), h.releases_for(Some(built))],
+                (_, _, Some(c)) => vec![h.cudas_for(plain), h.releases_for(Some(c))],
+                (_, _, None) => vec![h.cudas_for(plain)],
+            },
+        };
+        suggestions
+            .into_iter()
+            .fold(Incompatible::new(refused.message), |err, s| {
+                err.suggest(&self.torch, s)
+            })
     }
 
-    fn no_cuda_build(&self, row: &TorchRow, cuda: CudaVersion) -> Incompatible {
-        let mut err = Incompatible::new(format!(
+    /// Every CUDA some torch release has a build for, oldest first.
+    fn torch_cudas(&self) -> Vec<CudaVersion> {
+        let mut out: Vec<CudaVersion> = self.torch.iter().flat_map(TorchRow::cudas).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+fn torch_cpu(row: &TorchRow) -> Result<TorchVariant, Refused> {
+    if !row.cpu {
+        return Err(Refused::new(
+            Why::Build,
+            format!(
+                "torch {} has no CPU build listed; set [cuda] version",
+                row.version
+            ),
+        ));
+    }
+    Ok(TorchVariant {
+        cuda: None,
+        ..row.index_variant("cpu")
+    })
+}
+
+fn no_cuda_build(row: &TorchRow, cuda: CudaVersion) -> Refused {
+    Refused::new(
+        Why::Build,
+        format!(
             "torch {} has no build for CUDA {}",
             row.version,
             cuda.minor_version()
-        ));
-        for alt in self.torch_alternatives_for(row, cuda) {
-            err = err.with(alt);
-        }
-        err
-    }
-
-    /// What would work instead of `row` on `cuda`: the CUDA versions that
-    /// release has, and the releases that have `cuda`.
-    fn torch_alternatives_for(&self, row: &TorchRow, cuda: CudaVersion) -> Vec<String> {
-        let mut out = Vec::new();
-        let cudas: Vec<String> = row.cudas().iter().map(|c| c.to_string()).collect();
-        if !cudas.is_empty() {
-            out.push(format!(
-                "CUDA {} with torch {}",
-                join_or(&cudas),
-                row.version
-            ));
-        }
-        let with_cuda: Vec<&str> = self
-            .torch
-            .iter()
-            .filter(|r| r.has_cuda(cuda))
-            .map(|r| r.version.as_str())
-            .collect();
-        if !with_cuda.is_empty() {
-            out.push(format!(
-                "torch {} with CUDA {}",
-                describe_subset(&versions(&self.torch), &with_cuda),
-                cuda.minor_version()
-            ));
-        }
-        out
-    }
+        ),
+    )
 }
 
 /// A `[cuda] version` as the queries take it.
@@ -435,7 +478,7 @@ mod tests {
 
     #[test]
     fn torch_251_on_cuda_124_is_the_cu124_index_build() {
-        let v = compat().torch("2.5.1", Some("12.4"), "3.11").unwrap();
+        let v = compat().torch("2.5.1", Some("12.4"), Some("3.11")).unwrap();
         assert_eq!(
             v,
             TorchVariant {
@@ -451,14 +494,18 @@ mod tests {
         );
         // A patch version picks the same build.
         assert_eq!(
-            compat().torch("2.5.1", Some("12.4.1"), "3.11.9").unwrap(),
+            compat()
+                .torch("2.5.1", Some("12.4.1"), Some("3.11.9"))
+                .unwrap(),
             v
         );
     }
 
     #[test]
     fn torch_21_on_cuda_124_lists_what_would_work() {
-        let err = compat().torch("2.1.0", Some("12.4"), "3.11").unwrap_err();
+        let err = compat()
+            .torch("2.1.0", Some("12.4"), Some("3.11"))
+            .unwrap_err();
         assert_eq!(err.message, "torch 2.1.0 has no build for CUDA 12.4");
         assert_eq!(
             err.alternatives,
@@ -467,7 +514,9 @@ mod tests {
                 "torch 2.4.0 to 2.6.0 with CUDA 12.4"
             ]
         );
-        let err = compat().torch("2.1.2", Some("12.4"), "3.11").unwrap_err();
+        let err = compat()
+            .torch("2.1.2", Some("12.4"), Some("3.11"))
+            .unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("torch 2.1.2 has no build for CUDA 12.4; would work:")
@@ -476,7 +525,9 @@ mod tests {
 
     #[test]
     fn python_without_wheels_is_an_error_naming_both() {
-        let err = compat().torch("2.0.1", Some("11.8"), "3.13").unwrap_err();
+        let err = compat()
+            .torch("2.0.1", Some("11.8"), Some("3.13"))
+            .unwrap_err();
         assert_eq!(err.message, "torch 2.0.1 has no wheels for Python 3.13");
         assert_eq!(
             err.alternatives[0],
@@ -488,7 +539,7 @@ mod tests {
 
     #[test]
     fn no_cuda_is_the_cpu_build() {
-        let v = compat().torch("2.5.1", None, "3.11").unwrap();
+        let v = compat().torch("2.5.1", None, Some("3.11")).unwrap();
         assert_eq!(v.local.as_deref(), Some("cpu"));
         assert_eq!(v.cuda, None);
         assert_eq!(
@@ -500,15 +551,17 @@ mod tests {
 
     #[test]
     fn explicit_local_versions_win_when_consistent() {
-        let v = compat().torch("2.5.1+cu121", Some("12.1"), "3.11").unwrap();
+        let v = compat()
+            .torch("2.5.1+cu121", Some("12.1"), Some("3.11"))
+            .unwrap();
         assert_eq!(v.local.as_deref(), Some("cu121"));
-        let v = compat().torch("2.5.1+cu121", None, "3.11").unwrap();
+        let v = compat().torch("2.5.1+cu121", None, Some("3.11")).unwrap();
         assert_eq!(v.cuda.as_deref(), Some("12.1"));
-        let v = compat().torch("2.5.1+cpu", None, "3.11").unwrap();
+        let v = compat().torch("2.5.1+cpu", None, Some("3.11")).unwrap();
         assert_eq!(v.local.as_deref(), Some("cpu"));
 
         let err = compat()
-            .torch("2.5.1+cu121", Some("12.4"), "3.11")
+            .torch("2.5.1+cu121", Some("12.4"), Some("3.11"))
             .unwrap_err();
         assert_eq!(
             err.message,
@@ -519,19 +572,25 @@ mod tests {
                 .contains(&"CUDA 12.1 with torch 2.5.1+cu121".to_owned())
         );
         let err = compat()
-            .torch("2.5.1+cpu", Some("12.4"), "3.11")
+            .torch("2.5.1+cpu", Some("12.4"), Some("3.11"))
             .unwrap_err();
         assert!(err.message.contains("CPU build"), "{err}");
-        let err = compat().torch("2.5.1+cu126", None, "3.11").unwrap_err();
+        let err = compat()
+            .torch("2.5.1+cu126", None, Some("3.11"))
+            .unwrap_err();
         assert_eq!(err.message, "torch 2.5.1 has no build for CUDA 12.6");
-        let err = compat().torch("2.5.1+rocm6.2", None, "3.11").unwrap_err();
+        let err = compat()
+            .torch("2.5.1+rocm6.2", None, Some("3.11"))
+            .unwrap_err();
         assert!(err.message.contains("not a torch build"), "{err}");
     }
 
     #[test]
     fn pypi_default_serves_a_cuda_without_an_index_build() {
         // torch 2.11.0's index variants are not in the table; PyPI's default is CUDA 13.0.
-        let v = compat().torch("2.11.0", Some("13.0"), "3.12").unwrap();
+        let v = compat()
+            .torch("2.11.0", Some("13.0"), Some("3.12"))
+            .unwrap();
         assert!(v.pypi_default);
         assert_eq!(v.local, None);
         assert_eq!(v.index_url, None);
@@ -541,28 +600,34 @@ mod tests {
 
     #[test]
     fn unknown_releases_point_to_overrides() {
-        let v = compat().torch("2.5", Some("12.4"), "3.11").unwrap();
+        let v = compat().torch("2.5", Some("12.4"), Some("3.11")).unwrap();
         assert_eq!(v.torch, "2.5.0");
-        let err = compat().torch("2.11.0+cu130", None, "3.12").unwrap_err();
+        let err = compat()
+            .torch("2.11.0+cu130", None, Some("3.12"))
+            .unwrap_err();
         assert_eq!(
             err.alternatives,
             ["torch 2.11.0 (without `+cu130`) with CUDA 13.0"]
         );
-        let err = compat().torch("2.5.7", Some("12.4"), "3.11").unwrap_err();
+        let err = compat()
+            .torch("2.5.7", Some("12.4"), Some("3.11"))
+            .unwrap_err();
         assert!(err.message.contains("[[compat.torch]]"), "{err}");
         assert_eq!(err.alternatives, ["torch 2.5.0 or 2.5.1"]);
-        let err = compat().torch("99.0", None, "3.11").unwrap_err();
+        let err = compat().torch("99.0", None, Some("3.11")).unwrap_err();
         assert!(
             err.message
                 .starts_with("torch 99.0 is not in mlr's compatibility table (1.13.0 to ")
         );
-        let err = compat().torch("2.5.1", Some("twelve"), "3.11").unwrap_err();
+        let err = compat()
+            .torch("2.5.1", Some("twelve"), Some("3.11"))
+            .unwrap_err();
         assert!(err.message.contains("not a CUDA version"), "{err}");
     }
 
     #[test]
     fn locked_index_build_must_carry_its_local_version() {
-        let v = compat().torch("2.5.1", Some("12.4"), "3.11").unwrap();
+        let v = compat().torch("2.5.1", Some("12.4"), Some("3.11")).unwrap();
         let deps = names(&["nvidia-cudnn-cu12", "filelock"]);
         assert_eq!(check_torch_locked(&v, "2.5.1+cu124", &deps), Ok(()));
 
@@ -593,7 +658,9 @@ mod tests {
 
     #[test]
     fn locked_pypi_default_must_pull_its_nvidia_wheels() {
-        let v = compat().torch("2.11.0", Some("13.0"), "3.12").unwrap();
+        let v = compat()
+            .torch("2.11.0", Some("13.0"), Some("3.12"))
+            .unwrap();
         let good = names(&["nvidia_cudnn_cu13", "cuda-toolkit", "triton"]);
         assert_eq!(check_torch_locked(&v, "2.11.0", &good), Ok(()));
 
@@ -610,7 +677,7 @@ mod tests {
 
     #[test]
     fn locked_cpu_build_must_not_be_a_cuda_build() {
-        let v = compat().torch("2.5.1", None, "3.11").unwrap();
+        let v = compat().torch("2.5.1", None, Some("3.11")).unwrap();
         assert_eq!(check_torch_locked(&v, "2.5.1+cpu", &[]), Ok(()));
         // aarch64 CPU wheels carry no local version.
         assert_eq!(check_torch_locked(&v, "2.5.1", &names(&["sympy"])), Ok(()));
@@ -625,11 +692,11 @@ mod tests {
             for local in row.variants.iter().chain(&row.pypi_default) {
                 let cuda = CudaVersion::from_local(local).unwrap().to_string();
                 let py = &row.python[0];
-                let v = c.torch(&row.version, Some(&cuda), py).unwrap();
+                let v = c.torch(&row.version, Some(&cuda), Some(py)).unwrap();
                 assert_eq!(v.cuda.as_deref(), Some(cuda.as_str()));
             }
             assert!(
-                c.torch(&row.version, None, row.python.last().unwrap())
+                c.torch(&row.version, None, row.python.last().map(String::as_str))
                     .is_ok()
             );
         }

@@ -68,7 +68,7 @@ pub fn plan(manifest: &Manifest, compat: &Compat, python: &str) -> anyhow::Resul
         let variant = match torch_version {
             Some(v) => Some(
                 compat
-                    .torch(v, cuda, python)
+                    .torch(v, cuda, Some(python))
                     .map_err(|e| incompatible("torch", v, &e))?,
             ),
             None => None,
@@ -83,13 +83,13 @@ pub fn plan(manifest: &Manifest, compat: &Compat, python: &str) -> anyhow::Resul
             let to_uv = match name.as_str() {
                 "tensorflow" => {
                     compat
-                        .tensorflow(version, cuda, python)
+                        .tensorflow(version, cuda, Some(python))
                         .map_err(|e| incompatible(name, version, &e))?
                         .requirement
                 }
                 "jax" => {
                     compat
-                        .jax(version, cuda, python)
+                        .jax(version, cuda, Some(python))
                         .map_err(|e| incompatible(name, version, &e))?
                         .requirement
                 }
