@@ -35,6 +35,10 @@ pub struct TorchRow {
     pub pypi_default: Option<String>,
     /// The suffix of the `nvidia-*` wheels that build depends on, `cu12`.
     pub pypi_nvidia_suffix: Option<String>,
+    /// PyPI's default wheel carries its CUDA libraries inside and depends on
+    /// no `nvidia-*` wheels (torch 1.12 and older).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pypi_bundles_cuda: bool,
     /// Base URL of the variant indexes; default `https://download.pytorch.org/whl`.
     pub index: Option<String>,
     /// Where the row comes from.
@@ -76,6 +80,7 @@ impl TorchRow {
             torchaudio: self.torchaudio.clone(),
             pypi_default: false,
             nvidia_suffix: None,
+            pypi_bundles_cuda: self.pypi_bundles_cuda,
         }
     }
 
@@ -88,11 +93,12 @@ impl TorchRow {
             torchvision: self.torchvision.clone(),
             torchaudio: self.torchaudio.clone(),
             pypi_default: true,
-            nvidia_suffix: Some(
+            nvidia_suffix: (!self.pypi_bundles_cuda).then(|| {
                 self.pypi_nvidia_suffix
                     .clone()
-                    .unwrap_or_else(|| format!("cu{}", cuda.major)),
-            ),
+                    .unwrap_or_else(|| format!("cu{}", cuda.major))
+            }),
+            pypi_bundles_cuda: self.pypi_bundles_cuda,
         }
     }
 }
@@ -115,6 +121,10 @@ pub struct TorchVariant {
     /// For PyPI's default build: the suffix of its `nvidia-*` dependencies,
     /// which are what makes it a CUDA build (`cu12`).
     pub nvidia_suffix: Option<String>,
+    /// PyPI's default wheel of this release carries its CUDA inside and
+    /// depends on no `nvidia-*` wheels (torch 1.12 and older): for the PyPI
+    /// build, a plain version without them is that build.
+    pub pypi_bundles_cuda: bool,
 }
 
 impl FrameworkRow for TorchRow {
@@ -145,6 +155,15 @@ impl FrameworkRow for TorchRow {
         }
         if self.variants.is_empty() && self.pypi_default.is_none() && !self.cpu {
             out.push(format!("{what}: the row lists no build"));
+        }
+        if self.pypi_bundles_cuda && self.pypi_default.is_none() {
+            out.push(format!("{what}: pypi_bundles_cuda needs pypi_default"));
+        }
+        if self.pypi_bundles_cuda && self.pypi_nvidia_suffix.is_some() {
+            out.push(format!(
+                "{what}: a wheel that bundles CUDA has no nvidia-* dependencies \
+                 (pypi_bundles_cuda and pypi_nvidia_suffix)"
+            ));
         }
         out
     }
@@ -425,6 +444,11 @@ pub fn check_torch_locked(
                 expected(variant)
             )),
         },
+        (Some(want), None) if nvidia.is_empty() && variant.pypi_bundles_cuda => Err(format!(
+            "torch {locked} is PyPI's default build (its CUDA is inside the wheel), not the \
+             `+{want}` build: it came from the wrong index; expected {}",
+            expected(variant)
+        )),
         (Some(want), None) if nvidia.is_empty() => Err(cpu_only(&format!(
             " (without `+{want}` and without nvidia-* dependencies)"
         ))),
@@ -433,6 +457,19 @@ pub fn check_torch_locked(
              wrong index; expected {}",
             expected(variant)
         )),
+        (None, None) if variant.pypi_bundles_cuda => {
+            if nvidia.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "torch {locked} pulls nvidia-*-{} wheels, but PyPI's torch {} bundles its \
+                     CUDA and depends on none: it is not that build; expected {}",
+                    nvidia.join("/"),
+                    variant.torch,
+                    expected(variant)
+                ))
+            }
+        }
         (None, None) => {
             let want = variant.nvidia_suffix.as_deref().unwrap_or("cu");
             if nvidia.iter().any(|s| s == want) {
@@ -456,6 +493,11 @@ pub fn check_torch_locked(
 fn expected(variant: &TorchVariant) -> String {
     match (&variant.local, &variant.index_url) {
         (Some(local), Some(index)) => format!("torch {}+{local} from {index}", variant.torch),
+        _ if variant.pypi_bundles_cuda => format!(
+            "PyPI's torch {} (CUDA {} inside the wheel, no nvidia-* dependencies)",
+            variant.torch,
+            variant.cuda.as_deref().unwrap_or("-")
+        ),
         _ => format!(
             "PyPI's torch {} with nvidia-*-{} dependencies",
             variant.torch,
@@ -490,6 +532,7 @@ mod tests {
                 torchaudio: Some("2.5.1".into()),
                 pypi_default: false,
                 nvidia_suffix: None,
+                pypi_bundles_cuda: false,
             }
         );
         // A patch version picks the same build.
@@ -617,7 +660,7 @@ mod tests {
         let err = compat().torch("99.0", None, Some("3.11")).unwrap_err();
         assert!(
             err.message
-                .starts_with("torch 99.0 is not in mlr's compatibility table (1.13.0 to ")
+                .starts_with("torch 99.0 is not in mlr's compatibility table (1.4.0 to ")
         );
         let err = compat()
             .torch("2.5.1", Some("twelve"), Some("3.11"))
@@ -673,6 +716,69 @@ mod tests {
         assert!(err.contains("not nvidia-*-cu13"), "{err}");
         let err = check_torch_locked(&v, "2.11.0+cpu", &[]).unwrap_err();
         assert!(err.contains("would not see the GPU"), "{err}");
+    }
+
+    #[test]
+    fn locked_pypi_default_of_torch_1_bundles_its_cuda() {
+        // torch 1.7.1's CUDA 10.2 build is only PyPI's plain wheel.
+        let v = compat().torch("1.7.1", Some("10.2"), Some("3.9")).unwrap();
+        assert!(v.pypi_default && v.pypi_bundles_cuda, "{v:?}");
+        assert_eq!(
+            (&v.local, &v.index_url, &v.nvidia_suffix),
+            (&None, &None, &None)
+        );
+        let deps = names(&["typing-extensions", "numpy"]);
+        assert_eq!(check_torch_locked(&v, "1.7.1", &deps), Ok(()));
+
+        let err = check_torch_locked(&v, "1.7.1", &names(&["nvidia-cublas-cu11"])).unwrap_err();
+        assert!(err.contains("bundles its CUDA"), "{err}");
+        assert!(
+            err.contains("PyPI's torch 1.7.1 (CUDA 10.2 inside the wheel"),
+            "{err}"
+        );
+        let err = check_torch_locked(&v, "1.7.1+cpu", &deps).unwrap_err();
+        assert!(err.contains("would not see the GPU"), "{err}");
+        let err = check_torch_locked(&v, "1.7.1+cu110", &deps).unwrap_err();
+        assert!(err.contains("built for CUDA 11.0, not CUDA 10.2"), "{err}");
+        let err = check_torch_locked(&v, "1.7.0", &deps).unwrap_err();
+        assert!(err.contains("was locked, but torch 1.7.1"), "{err}");
+
+        // Its plain wheel is not the `+cu110` build either.
+        let v = compat().torch("1.7.1", Some("11.0"), Some("3.9")).unwrap();
+        assert_eq!(check_torch_locked(&v, "1.7.1+cu110", &deps), Ok(()));
+        let err = check_torch_locked(&v, "1.7.1", &deps).unwrap_err();
+        assert!(
+            err.contains("PyPI's default build (its CUDA is inside the wheel)")
+                && err.contains("wrong index"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn torch_1_rows_pair_torchvision_and_torchaudio() {
+        let v = compat()
+            .torch("1.12.1", Some("11.6"), Some("3.10"))
+            .unwrap();
+        assert_eq!(
+            (v.torchvision.as_deref(), v.torchaudio.as_deref()),
+            (Some("0.13.1"), Some("0.12.1"))
+        );
+        // PyPI's torchvision 0.11.0 requires torch==1.10.0+cu102; 0.11.1 is the pair.
+        let v = compat().torch("1.10.0", None, Some("3.9")).unwrap();
+        assert_eq!(v.torchvision.as_deref(), Some("0.11.1"));
+        let err = compat()
+            .torch("1.12.1", Some("11.8"), Some("3.10"))
+            .unwrap_err();
+        assert_eq!(err.message, "torch 1.12.1 has no build for CUDA 11.8");
+        assert_eq!(
+            err.alternatives,
+            [
+                "CUDA 10.2, 11.3 or 11.6 with torch 1.12.1",
+                "torch 2.0.0 to 2.7.1 with CUDA 11.8"
+            ]
+        );
+        let err = compat().torch("1.4.0", None, Some("3.9")).unwrap_err();
+        assert_eq!(err.message, "torch 1.4.0 has no wheels for Python 3.9");
     }
 
     #[test]
