@@ -186,8 +186,8 @@ impl Compat {
     /// (`12.4`/`12.4.1`, `None` for CPU) and `python` (`3.11`; `None`
     /// when it is not known yet: any Python of the release passes).
     ///
-    /// A CUDA build comes from its `cuXY` index when there is one, else
-    /// from PyPI when PyPI's default wheel is that CUDA. An explicit local version wins over
+    /// A CUDA build comes from PyPI when PyPI's default wheel is that CUDA,
+    /// else from its `cuXY` index. An explicit local version wins over
     /// `cuda` when they agree and is an error otherwise.
     pub fn torch(
         &self,
@@ -258,10 +258,10 @@ impl Compat {
             }
             (None, Some(c)) => {
                 let local = c.local();
-                if row.variants.contains(&local) {
-                    row.index_variant(&local)
-                } else if row.pypi_default.as_deref() == Some(local.as_str()) {
+                if row.pypi_default.as_deref() == Some(local.as_str()) {
                     row.pypi_variant(c)
+                } else if row.variants.contains(&local) {
+                    row.index_variant(&local)
                 } else {
                     return Err(no_cuda_build(row, c));
                 }
@@ -434,6 +434,16 @@ pub fn check_torch_locked(
     match (&variant.local, local) {
         (Some(want), Some(got)) if got == want => Ok(()),
         (_, Some("cpu")) => Err(cpu_only("")),
+        // PyPI's build was asked for and the index's build of the same
+        // CUDA was locked (a lock made when mlr preferred the index, or a
+        // default index that mirrors download.pytorch.org): the same build.
+        (None, Some(got))
+            if CudaVersion::from_local(got)
+                .zip(CudaVersion::parse(cuda))
+                .is_some_and(|(a, b)| a.same_minor(b)) =>
+        {
+            Ok(())
+        }
         (_, Some(got)) => match CudaVersion::from_local(got) {
             Some(built) => Err(format!(
                 "torch {locked} is built for CUDA {built}, not CUDA {cuda}; expected {}",
@@ -519,19 +529,19 @@ mod tests {
     }
 
     #[test]
-    fn torch_251_on_cuda_124_is_the_cu124_index_build() {
+    fn a_cuda_pypi_builds_by_default_comes_from_pypi() {
         let v = compat().torch("2.5.1", Some("12.4"), Some("3.11")).unwrap();
         assert_eq!(
             v,
             TorchVariant {
                 torch: "2.5.1".into(),
-                local: Some("cu124".into()),
+                local: None,
                 cuda: Some("12.4".into()),
-                index_url: Some("https://download.pytorch.org/whl/cu124".into()),
+                index_url: None,
                 torchvision: Some("0.20.1".into()),
                 torchaudio: Some("2.5.1".into()),
-                pypi_default: false,
-                nvidia_suffix: None,
+                pypi_default: true,
+                nvidia_suffix: Some("cu12".into()),
                 pypi_bundles_cuda: false,
             }
         );
@@ -542,6 +552,46 @@ mod tests {
                 .unwrap(),
             v
         );
+        // torch 1.12 and older: PyPI's wheel has CUDA 10.2 inside.
+        let v = compat()
+            .torch("1.12.1", Some("10.2"), Some("3.10"))
+            .unwrap();
+        assert!(v.pypi_default && v.pypi_bundles_cuda, "{v:?}");
+        assert_eq!((v.local, v.index_url, v.nvidia_suffix), (None, None, None));
+        assert_eq!(v.torchvision.as_deref(), Some("0.13.1"));
+    }
+
+    #[test]
+    fn another_cuda_is_the_pytorch_index_build() {
+        let v = compat().torch("2.5.1", Some("12.1"), Some("3.11")).unwrap();
+        assert_eq!(
+            v,
+            TorchVariant {
+                torch: "2.5.1".into(),
+                local: Some("cu121".into()),
+                cuda: Some("12.1".into()),
+                index_url: Some("https://download.pytorch.org/whl/cu121".into()),
+                torchvision: Some("0.20.1".into()),
+                torchaudio: Some("2.5.1".into()),
+                pypi_default: false,
+                nvidia_suffix: None,
+                pypi_bundles_cuda: false,
+            }
+        );
+        let v = compat()
+            .torch("1.12.1", Some("11.6"), Some("3.10"))
+            .unwrap();
+        assert_eq!(v.local.as_deref(), Some("cu116"));
+        assert_eq!(
+            v.index_url.as_deref(),
+            Some("https://download.pytorch.org/whl/cu116")
+        );
+        // An explicit local version is the index build even where PyPI's
+        // default is the same CUDA.
+        let v = compat()
+            .torch("1.12.1+cu102", Some("10.2"), Some("3.10"))
+            .unwrap();
+        assert_eq!(v.local.as_deref(), Some("cu102"));
     }
 
     #[test]
@@ -670,9 +720,9 @@ mod tests {
 
     #[test]
     fn locked_index_build_must_carry_its_local_version() {
-        let v = compat().torch("2.5.1", Some("12.4"), Some("3.11")).unwrap();
+        let v = compat().torch("2.5.1", Some("12.1"), Some("3.11")).unwrap();
         let deps = names(&["nvidia-cudnn-cu12", "filelock"]);
-        assert_eq!(check_torch_locked(&v, "2.5.1+cu124", &deps), Ok(()));
+        assert_eq!(check_torch_locked(&v, "2.5.1+cu121", &deps), Ok(()));
 
         let err = check_torch_locked(&v, "2.5.1+cpu", &[]).unwrap_err();
         assert!(
@@ -680,42 +730,55 @@ mod tests {
             "{err}"
         );
         assert!(
-            err.contains("torch 2.5.1+cu124 from https://download.pytorch.org/whl/cu124"),
+            err.contains("torch 2.5.1+cu121 from https://download.pytorch.org/whl/cu121"),
             "{err}"
         );
 
         let err = check_torch_locked(&v, "2.5.1+cu118", &deps).unwrap_err();
-        assert!(err.contains("built for CUDA 11.8, not CUDA 12.4"), "{err}");
+        assert!(err.contains("built for CUDA 11.8, not CUDA 12.1"), "{err}");
 
         let err = check_torch_locked(&v, "2.5.1", &[]).unwrap_err();
         assert!(err.contains("would not see the GPU"), "{err}");
         let err = check_torch_locked(&v, "2.5.1", &deps).unwrap_err();
         assert!(err.contains("wrong index"), "{err}");
 
-        let err = check_torch_locked(&v, "2.4.1+cu124", &deps).unwrap_err();
+        let err = check_torch_locked(&v, "2.4.1+cu121", &deps).unwrap_err();
         assert!(
-            err.contains("torch 2.4.1+cu124 was locked, but torch 2.5.1"),
+            err.contains("torch 2.4.1+cu121 was locked, but torch 2.5.1"),
+            "{err}"
+        );
+
+        // torch 1.12.1's plain PyPI wheel is the CUDA 10.2 build, not the cu116 one.
+        let v = compat()
+            .torch("1.12.1", Some("11.6"), Some("3.10"))
+            .unwrap();
+        assert_eq!(check_torch_locked(&v, "1.12.1+cu116", &[]), Ok(()));
+        let err = check_torch_locked(&v, "1.12.1", &names(&["typing-extensions"])).unwrap_err();
+        assert!(
+            err.contains("PyPI's default build (its CUDA is inside the wheel)")
+                && err.contains("wrong index"),
             "{err}"
         );
     }
 
     #[test]
-    fn locked_pypi_default_must_pull_its_nvidia_wheels() {
-        let v = compat()
-            .torch("2.11.0", Some("13.0"), Some("3.12"))
-            .unwrap();
-        let good = names(&["nvidia_cudnn_cu13", "cuda-toolkit", "triton"]);
-        assert_eq!(check_torch_locked(&v, "2.11.0", &good), Ok(()));
+    fn locked_pypi_default_of_a_recent_torch_pulls_nvidia_wheels() {
+        let v = compat().torch("2.5.1", Some("12.4"), Some("3.11")).unwrap();
+        let deps = names(&["nvidia-cublas-cu12", "nvidia-cudnn-cu12", "filelock"]);
+        assert_eq!(check_torch_locked(&v, "2.5.1", &deps), Ok(()));
+        // The index's build of the same CUDA is the same build (a lock made
+        // when mlr took CUDA 12.4 from the index stays good).
+        assert_eq!(check_torch_locked(&v, "2.5.1+cu124", &deps), Ok(()));
 
-        let err = check_torch_locked(&v, "2.11.0", &names(&["filelock"])).unwrap_err();
+        let err = check_torch_locked(&v, "2.5.1", &names(&["filelock"])).unwrap_err();
+        assert!(err.contains("would not see the GPU"), "{err}");
         assert!(
-            err.contains("CPU-only") && err.contains("nvidia-*-cu13"),
+            err.contains("PyPI's torch 2.5.1 with nvidia-*-cu12 dependencies"),
             "{err}"
         );
-        let err = check_torch_locked(&v, "2.11.0", &names(&["nvidia-cudnn-cu12"])).unwrap_err();
-        assert!(err.contains("not nvidia-*-cu13"), "{err}");
-        let err = check_torch_locked(&v, "2.11.0+cpu", &[]).unwrap_err();
-        assert!(err.contains("would not see the GPU"), "{err}");
+        let err = check_torch_locked(&v, "2.5.1+cu121", &deps).unwrap_err();
+        assert!(err.contains("built for CUDA 12.1, not CUDA 12.4"), "{err}");
+        assert!(check_torch_locked(&v, "2.5.1+cpu", &[]).is_err());
     }
 
     #[test]
@@ -779,6 +842,25 @@ mod tests {
         );
         let err = compat().torch("1.4.0", None, Some("3.9")).unwrap_err();
         assert_eq!(err.message, "torch 1.4.0 has no wheels for Python 3.9");
+    }
+
+    #[test]
+    fn locked_pypi_default_must_pull_its_nvidia_wheels() {
+        let v = compat()
+            .torch("2.11.0", Some("13.0"), Some("3.12"))
+            .unwrap();
+        let good = names(&["nvidia_cudnn_cu13", "cuda-toolkit", "triton"]);
+        assert_eq!(check_torch_locked(&v, "2.11.0", &good), Ok(()));
+
+        let err = check_torch_locked(&v, "2.11.0", &names(&["filelock"])).unwrap_err();
+        assert!(
+            err.contains("CPU-only") && err.contains("nvidia-*-cu13"),
+            "{err}"
+        );
+        let err = check_torch_locked(&v, "2.11.0", &names(&["nvidia-cudnn-cu12"])).unwrap_err();
+        assert!(err.contains("not nvidia-*-cu13"), "{err}");
+        let err = check_torch_locked(&v, "2.11.0+cpu", &[]).unwrap_err();
+        assert!(err.contains("would not see the GPU"), "{err}");
     }
 
     #[test]

@@ -20,8 +20,8 @@ fn torch_env() -> Torch {
     push_debian_marker(&registry, "fw/base", "12", "linux/amd64");
     let index = PyIndex::start();
     let tag = "cp311-cp311-linux_x86_64";
-    index.add_local_variants("torch", "2.5.1", &["cu118", "cu124", "cpu"], tag);
-    index.add_local_variants("torchvision", "0.20.1", &["cu118", "cu124", "cpu"], tag);
+    index.add_local_variants("torch", "2.5.1", &["cu118", "cu121", "cpu"], tag);
+    index.add_local_variants("torchvision", "0.20.1", &["cu118", "cu121", "cpu"], tag);
     Torch {
         base: registry.reference("fw/base", "12"),
         _registry: registry,
@@ -60,7 +60,9 @@ fn each_cuda_version_locks_its_torch_build_with_canonical_urls() {
     require!(Service::Registry);
     require!(Service::PyPI);
     let t = torch_env();
-    for (cuda, local) in [("12.4", "cu124"), ("11.8", "cu118")] {
+    // PyPI's torch 2.5.1 is the CUDA 12.4 build: 12.1 and 11.8 come from
+    // the PyTorch index.
+    for (cuda, local) in [("12.1", "cu121"), ("11.8", "cu118")] {
         t.manifest("2.5.1", cuda);
         t.mlr().arg("lock").assert().success();
         let lock = t.project.read("ml.lock");
@@ -119,11 +121,11 @@ fn a_resolution_that_lands_on_the_wrong_build_fails() {
     require!(Service::PyPI);
     let registry = Registry::start();
     push_debian_marker(&registry, "fw/base", "12", "linux/amd64");
-    // A broken mirror: its cu124 index serves only the CPU build.
+    // A broken mirror: its cu121 index serves only the CPU build.
     let index = PyIndex::start();
     let cpu = WheelSpec::new("torch", "2.5.1").tag("cp311-cp311-linux_x86_64");
     index.add_wheel_to(
-        "whl/cu124",
+        "whl/cu121",
         &WheelSpec {
             version: "2.5.1+cpu".into(),
             ..cpu
@@ -133,7 +135,7 @@ fn a_resolution_that_lands_on_the_wrong_build_fails() {
     project.file(
         "ml.toml",
         format!(
-            "[base]\nimage = \"{}\"\n\n[cuda]\nversion = \"12.4\"\n\n[framework]\ntorch = \"2.5.1\"\n\n[pip]\nindex-url = \"{}\"\n",
+            "[base]\nimage = \"{}\"\n\n[cuda]\nversion = \"12.1\"\n\n[framework]\ntorch = \"2.5.1\"\n\n[pip]\nindex-url = \"{}\"\n",
             registry.reference("fw/base", "12"),
             index.url()
         ),

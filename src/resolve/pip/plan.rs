@@ -228,3 +228,48 @@ pub fn parse_pair(v: &str) -> anyhow::Result<(u32, u32)> {
         _ => anyhow::bail!("`{v}` is not MAJOR.MINOR"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_for(torch: &str, cuda: &str) -> PipPlan {
+        let manifest = crate::manifest::parse(
+            &format!(
+                "[base]\nimage = \"debian:12\"\n[cuda]\nversion = \"{cuda}\"\n\
+                 [framework]\ntorch = \"{torch}\"\ntorchvision = \"0.20.1\"\n"
+            ),
+            "ml.toml",
+        )
+        .expect("a valid manifest");
+        plan(&manifest, &manifest.compat(), "3.10").expect("a plan")
+    }
+
+    #[test]
+    fn pypi_serves_the_torch_family_when_its_default_is_the_cuda_asked() {
+        let p = plan_for("2.5.1", "12.4");
+        assert!(p.indexes.is_empty(), "{:?}", p.indexes);
+        assert_eq!(p.default_index.url, PYPI);
+        let torch = p.torch.expect("a torch build");
+        assert!(torch.pypi_default && torch.local.is_none());
+        assert!(
+            p.requirements
+                .iter()
+                .any(|(r, uv)| r == "torch==2.5.1" && uv == "torch==2.5.1")
+        );
+        // torch 1.12.1's PyPI wheel is its CUDA 10.2 build.
+        assert!(plan_for("1.12.1", "10.2").indexes.is_empty());
+    }
+
+    #[test]
+    fn another_cuda_routes_the_torch_family_to_its_pytorch_index() {
+        let p = plan_for("1.12.1", "11.6");
+        let [index] = p.indexes.as_slice() else {
+            panic!("one index: {:?}", p.indexes);
+        };
+        assert_eq!(index.name, "pytorch-cu116");
+        assert_eq!(index.url, "https://download.pytorch.org/whl/cu116");
+        assert_eq!(index.patterns, ["torch", "torchvision", "torchaudio"]);
+        assert_eq!(plan_for("2.5.1", "12.1").indexes[0].name, "pytorch-cu121");
+    }
+}
