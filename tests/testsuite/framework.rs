@@ -2,6 +2,7 @@
 //! against a PyTorch-style index on 127.0.0.1 that mirrors
 //! download.pytorch.org (whose name the lock keeps).
 
+use mlr::compat::Compat;
 use predicates::prelude::*;
 
 use crate::support::{
@@ -183,4 +184,60 @@ fn a_compat_row_in_the_manifest_admits_a_release_newer_than_mlr() {
     let lock = t.project.read("ml.lock");
     assert!(lock.contains("version = \"9.0.0+cu130\""), "{lock}");
     assert!(lock.contains("index = \"pytorch-cu130\""), "{lock}");
+}
+
+/// The `hint:` line of an error.
+fn hint_of(stderr: &str) -> &str {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("hint: "))
+        .unwrap_or_else(|| panic!("no hint:\n{stderr}"))
+}
+
+/// A combination the tables refuse is refused from the manifest alone,
+/// before a registry or an index is asked: the same error online and
+/// `--offline` (everything the manifest names is at an address where
+/// nothing listens), and the hint names only what the tables accept.
+#[test]
+fn a_refused_combination_is_the_same_error_online_and_offline() {
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        "[base]\nimage = \"127.0.0.1:9/fw/base:12\"\n\n[cuda]\nversion = \"11.8\"\n\n\
+         [framework]\ntorch = \"1.12.1\"\n\n[pip]\nindex-url = \"http://127.0.0.1:9/simple\"\n",
+    );
+    let stderr = |offline: bool| {
+        let mut cmd = project.mlr();
+        cmd.env(
+            "MLR_INDEX_MIRRORS",
+            "https://download.pytorch.org/whl=http://127.0.0.1:9/whl",
+        );
+        if offline {
+            cmd.arg("--offline");
+        }
+        let out = cmd.arg("lock").assert().code(2);
+        String::from_utf8(out.get_output().stderr.clone()).unwrap()
+    };
+    let online = stderr(false);
+    assert_eq!(online, stderr(true));
+    assert!(
+        online.contains("[framework] torch = \"1.12.1\": torch 1.12.1 has no build for CUDA 11.8"),
+        "{online}"
+    );
+    let compat = Compat::builtin();
+    let refused = compat.torch("1.12.1", Some("11.8"), None).unwrap_err();
+    assert_eq!(
+        hint_of(&online),
+        format!("these would work: {}", refused.alternatives.join("; "))
+    );
+    assert_eq!(refused.suggestions.len(), refused.alternatives.len());
+    for s in &refused.suggestions {
+        for (v, cuda, python) in s.combinations(Some("11.8"), None, &[]) {
+            assert!(
+                compat.torch(&v, cuda.as_deref(), python.as_deref()).is_ok(),
+                "the hint names torch {v} with CUDA {cuda:?}, which is refused"
+            );
+        }
+    }
+    assert!(!project.exists("ml.lock"));
 }
