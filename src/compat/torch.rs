@@ -890,3 +890,83 @@ mod tests {
         }
     }
 }
+
+/// The torch table of the book's Python page, generated from the rows.
+#[cfg(test)]
+mod book {
+    use super::*;
+
+    const PAGE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/book/src/reference/python.md");
+    const START: &str = "<!-- torch table: generated from src/compat/data/torch.toml -->\n";
+    const END: &str = "<!-- end of the torch table -->\n";
+
+    /// `3.7 to 3.10`, or the list when it has gaps.
+    fn pythons(python: &[String]) -> String {
+        let minor = |p: &String| p.strip_prefix("3.").and_then(|m| m.parse::<u32>().ok());
+        let minors: Vec<u32> = python.iter().filter_map(minor).collect();
+        let contiguous = minors.windows(2).all(|w| w[1] == w[0] + 1);
+        match (python, contiguous) {
+            ([first, .., last], true) if python.len() >= 3 => format!("{first} to {last}"),
+            _ => python.join(", "),
+        }
+    }
+
+    fn cuda(local: &str) -> String {
+        CudaVersion::from_local(local).map_or_else(|| local.to_owned(), |c| c.to_string())
+    }
+
+    fn table(rows: &[TorchRow]) -> String {
+        let mut out = String::from(
+            "| torch | torchvision | torchaudio | Python | CUDA on the PyTorch index | PyPI's wheel | checked |\n\
+             |---|---|---|---|---|---|---|\n",
+        );
+        for r in rows {
+            let mut index: Vec<String> = r.variants.iter().map(|v| cuda(v)).collect();
+            if r.cpu {
+                index.push("CPU".into());
+            }
+            let pypi = match (&r.pypi_default, &r.pypi_nvidia_suffix, r.pypi_bundles_cuda) {
+                (Some(d), _, true) => format!("CUDA {} (inside)", cuda(d)),
+                (Some(d), Some(s), false) => format!("CUDA {} (nvidia-\\*-{s})", cuda(d)),
+                (Some(d), None, false) => format!("CUDA {}", cuda(d)),
+                (None, _, _) => "-".into(),
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {pypi} | {} |\n",
+                r.version,
+                r.torchvision.as_deref().unwrap_or("-"),
+                r.torchaudio.as_deref().unwrap_or("-"),
+                pythons(&r.python),
+                if index.is_empty() {
+                    "-".into()
+                } else {
+                    index.join(", ")
+                },
+                if r.verified { "yes" } else { "partly" },
+            ));
+        }
+        out
+    }
+
+    /// Fails when the page's table is not the data's; regenerate with
+    /// `MLR_UPDATE_BOOK=1 cargo test --lib compat::torch::book`.
+    #[test]
+    fn the_books_torch_table_is_the_data() {
+        let page = std::fs::read_to_string(PAGE).unwrap();
+        let start = page.find(START).expect("the start marker") + START.len();
+        let end = page.find(END).expect("the end marker");
+        let generated = table(&Compat::builtin().torch);
+        if page[start..end] == generated {
+            return;
+        }
+        if std::env::var_os("MLR_UPDATE_BOOK").is_some_and(|v| v == "1") {
+            let updated = format!("{}{generated}{}", &page[..start], &page[end..]);
+            std::fs::write(PAGE, updated).unwrap();
+            return;
+        }
+        panic!(
+            "book/src/reference/python.md: the torch table is stale; run \
+             `MLR_UPDATE_BOOK=1 cargo test --lib compat::torch::book`"
+        );
+    }
+}
