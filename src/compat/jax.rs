@@ -4,9 +4,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::framework::{FrameworkRow, check_python, find_row, versions};
+use super::framework::{FrameworkRow, Hints, Refused, Why, check_python, find_row, parse_python};
 use super::torch::parse_cuda;
-use super::version::{CudaVersion, describe_subset, join_or, release};
+use super::version::{CudaVersion, release};
 use super::{Compat, Incompatible};
 
 /// One jax release (`data/jax.toml`).
@@ -72,15 +72,33 @@ impl FrameworkRow for JaxRow {
 
 impl Compat {
     /// The jax install for `version`, `cuda` (any `12.x` picks the `cuda12`
-    /// plugin; `None` for CPU) and `python`.
+    /// plugin; `None` for CPU) and `python` (`None` when not known yet).
     pub fn jax(
         &self,
         version: &str,
         cuda: Option<&str>,
-        python: &str,
+        python: Option<&str>,
     ) -> Result<JaxVariant, Incompatible> {
-        let row = find_row(&self.jax, version)?;
-        let variant = match cuda.map(parse_cuda).transpose()? {
+        let wanted = cuda.map(parse_cuda).transpose()?;
+        let python = python.map(parse_python).transpose()?;
+        self.jax_build(version, None, wanted, python.as_deref())
+            .map_err(|refused| self.jax_hints(refused, version, wanted, python))
+    }
+
+    /// The check itself, without hints; `row`, when given, is the row
+    /// `version` names.
+    fn jax_build(
+        &self,
+        version: &str,
+        row: Option<&JaxRow>,
+        wanted: Option<CudaVersion>,
+        python: Option<&str>,
+    ) -> Result<JaxVariant, Refused> {
+        let row = match row {
+            Some(row) => row,
+            None => find_row(&self.jax, version)?,
+        };
+        let variant = match wanted {
             None => JaxVariant {
                 jax: row.version.clone(),
                 jaxlib: row.jaxlib.clone(),
@@ -90,54 +108,83 @@ impl Compat {
                 pjrt: None,
                 nvidia_suffix: None,
             },
-            Some(c) => self.jax_plugin(row, c)?,
+            Some(c) => jax_plugin(row, c)?,
         };
-        check_python(&self.jax, row, &row.version, python)?;
+        check_python(row, &row.version, python)?;
         Ok(variant)
     }
 
-    /// The `jax[cudaNN]` install of `row` for `cuda`.
-    fn jax_plugin(&self, row: &JaxRow, cuda: CudaVersion) -> Result<JaxVariant, Incompatible> {
-        let major = cuda.major.to_string();
-        if !row.cuda.contains(&major) {
-            let mut err = Incompatible::new(format!(
+    /// The refusal with the nearby combinations the same check accepts:
+    /// the CUDA majors of the release, and the releases with a plugin for
+    /// the asked CUDA.
+    fn jax_hints(
+        &self,
+        refused: Refused,
+        version: &str,
+        cuda: Option<CudaVersion>,
+        python: Option<String>,
+    ) -> Incompatible {
+        let accepts = |v: &str, row: Option<&_>, c: Option<CudaVersion>, p: Option<&str>| {
+            self.jax_build(v, row, c, p).is_ok()
+        };
+        let mut cudas: Vec<CudaVersion> = self
+            .jax
+            .iter()
+            .flat_map(|r| r.cuda.iter().filter_map(|m| CudaVersion::parse(m)))
+            .collect();
+        cudas.sort();
+        cudas.dedup();
+        let h = Hints {
+            rows: &self.jax,
+            accepts: &accepts,
+            cudas,
+            by_major: true,
+            cuda,
+            python,
+        };
+        let row = find_row(&self.jax, version).ok();
+        let suggestions = match refused.why {
+            Why::Malformed => Vec::new(),
+            Why::Unknown => vec![h.newest()],
+            Why::Python => vec![
+                row.and_then(|r| h.pythons_for(&r.version)),
+                h.releases_for_python(),
+            ],
+            Why::Build => vec![
+                row.and_then(|r| h.cudas_for(&r.version)),
+                h.releases_for(cuda),
+            ],
+        };
+        suggestions
+            .into_iter()
+            .fold(Incompatible::new(refused.message), |err, s| {
+                err.suggest(&self.jax, s)
+            })
+    }
+}
+
+/// The `jax[cudaNN]` install of `row` for `cuda`.
+fn jax_plugin(row: &JaxRow, cuda: CudaVersion) -> Result<JaxVariant, Refused> {
+    let major = cuda.major.to_string();
+    if !row.cuda.contains(&major) {
+        return Err(Refused::new(
+            Why::Build,
+            format!(
                 "jax {} has no build for CUDA {}",
                 row.version,
                 cuda.minor_version()
-            ));
-            if !row.cuda.is_empty() {
-                let majors: Vec<String> = row.cuda.iter().map(|m| format!("{m}.x")).collect();
-                err = err.with(format!(
-                    "CUDA {} with jax {}",
-                    join_or(&majors),
-                    row.version
-                ));
-            }
-            let fits: Vec<&str> = self
-                .jax
-                .iter()
-                .filter(|r| r.cuda.contains(&major))
-                .map(|r| r.version.as_str())
-                .collect();
-            if !fits.is_empty() {
-                err = err.with(format!(
-                    "jax {} with CUDA {}",
-                    describe_subset(&versions(&self.jax), &fits),
-                    cuda.minor_version()
-                ));
-            }
-            return Err(err);
-        }
-        Ok(JaxVariant {
-            jax: row.version.clone(),
-            jaxlib: row.jaxlib.clone(),
-            cuda: Some(major.clone()),
-            requirement: format!("jax[cuda{major}]=={}", row.version),
-            plugin: Some(format!("jax-cuda{major}-plugin")),
-            pjrt: Some(format!("jax-cuda{major}-pjrt")),
-            nvidia_suffix: Some(format!("cu{major}")),
-        })
+            ),
+        ));
     }
+    Ok(JaxVariant {
+        jax: row.version.clone(),
+        jaxlib: row.jaxlib.clone(),
+        cuda: Some(major.clone()),
+        requirement: format!("jax[cuda{major}]=={}", row.version),
+        plugin: Some(format!("jax-cuda{major}-plugin")),
+        pjrt: Some(format!("jax-cuda{major}-pjrt")),
+        nvidia_suffix: Some(format!("cu{major}")),
+    })
 }
 
 #[cfg(test)]
@@ -147,7 +194,7 @@ mod tests {
     #[test]
     fn cuda_12_picks_the_cuda12_plugin() {
         assert_eq!(
-            Compat::builtin().jax("0.4.30", Some("12.4"), "3.11"),
+            Compat::builtin().jax("0.4.30", Some("12.4"), Some("3.11")),
             Ok(JaxVariant {
                 jax: "0.4.30".into(),
                 jaxlib: "0.4.30".into(),
@@ -161,7 +208,7 @@ mod tests {
         // jax 0.4.35 pins jaxlib 0.4.34.
         assert_eq!(
             Compat::builtin()
-                .jax("0.4.35", None, "3.12")
+                .jax("0.4.35", None, Some("3.12"))
                 .unwrap()
                 .jaxlib,
             "0.4.34"
@@ -171,26 +218,28 @@ mod tests {
     #[test]
     fn cuda_13_only_where_a_plugin_was_published() {
         let err = Compat::builtin()
-            .jax("0.7.0", Some("13.0"), "3.12")
+            .jax("0.7.0", Some("13.0"), Some("3.12"))
             .unwrap_err();
         assert_eq!(err.message, "jax 0.7.0 has no build for CUDA 13.0");
         assert_eq!(err.alternatives[0], "CUDA 12.x with jax 0.7.0");
         assert!(err.alternatives[1].starts_with("jax 0.7.2 to "), "{err}");
         let v = Compat::builtin()
-            .jax("0.7.2", Some("13.0"), "3.12")
+            .jax("0.7.2", Some("13.0"), Some("3.12"))
             .unwrap();
         assert_eq!(v.plugin.as_deref(), Some("jax-cuda13-plugin"));
         let err = Compat::builtin()
-            .jax("0.4.30", Some("11.8"), "3.11")
+            .jax("0.4.30", Some("11.8"), Some("3.11"))
             .unwrap_err();
         assert_eq!(err.alternatives, ["CUDA 12.x with jax 0.4.30"]);
     }
 
     #[test]
     fn python_and_cpu() {
-        let err = Compat::builtin().jax("0.4.30", None, "3.13").unwrap_err();
+        let err = Compat::builtin()
+            .jax("0.4.30", None, Some("3.13"))
+            .unwrap_err();
         assert_eq!(err.message, "jax 0.4.30 has no wheels for Python 3.13");
-        let v = Compat::builtin().jax("0.4.30", None, "3.12").unwrap();
+        let v = Compat::builtin().jax("0.4.30", None, Some("3.12")).unwrap();
         assert_eq!(v.requirement, "jax[cpu]==0.4.30");
         assert_eq!(v.plugin, None);
     }

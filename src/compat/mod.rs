@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cuda::{CudaImageRow, DriverRow, Flavor};
 use framework::FrameworkRow;
+pub use framework::{Changes, CudaChoice, Suggestion};
 pub use jax::{JaxRow, JaxVariant};
 pub use os::OsRow;
 pub use tensorflow::{TensorflowRow, TfVariant};
@@ -99,6 +100,9 @@ pub struct Incompatible {
     pub message: String,
     /// `CUDA 11.8 or 12.1 with torch 2.1.2`, `torch 2.4.0 to 2.6.0 with CUDA 12.4`
     pub alternatives: Vec<String>,
+    /// For the framework tables: the combinations `alternatives` name, one
+    /// each, in the same order; every one of them is accepted by the table.
+    pub suggestions: Vec<Suggestion>,
 }
 
 impl Incompatible {
@@ -106,6 +110,7 @@ impl Incompatible {
         Incompatible {
             message: message.into(),
             alternatives: Vec::new(),
+            suggestions: Vec::new(),
         }
     }
 
@@ -331,24 +336,155 @@ mod tests {
         let compat = builtin.with_overrides(&extra);
 
         // Replaced: cu121 is gone, Python 3.11 is gone.
-        let err = compat.torch("2.5.1", Some("12.1"), "3.12").unwrap_err();
+        let err = compat
+            .torch("2.5.1", Some("12.1"), Some("3.12"))
+            .unwrap_err();
         assert_eq!(err.message, "torch 2.5.1 has no build for CUDA 12.1");
-        assert!(compat.torch("2.5.1", Some("12.4"), "3.11").is_err());
-        assert!(compat.torch("2.5.1", Some("12.4"), "3.12").is_ok());
+        assert!(compat.torch("2.5.1", Some("12.4"), Some("3.11")).is_err());
+        assert!(compat.torch("2.5.1", Some("12.4"), Some("3.12")).is_ok());
 
         // Added, with the default index and a CPU build.
-        let new = compat.torch("9.0.0", Some("14.2"), "3.14").unwrap();
+        let new = compat.torch("9.0.0", Some("14.2"), Some("3.14")).unwrap();
         assert_eq!(new.local.as_deref(), Some("cu142"));
         assert_eq!(
             new.index_url.as_deref(),
             Some("https://download.pytorch.org/whl/cu142")
         );
-        assert!(compat.torch("9.0.0", None, "3.14").is_ok());
+        assert!(compat.torch("9.0.0", None, Some("3.14")).is_ok());
         assert_eq!(compat.min_driver("14.1"), Some("600"));
 
         // The builtin tables are untouched.
-        assert!(builtin.torch("9.0.0", None, "3.14").is_err());
-        assert!(builtin.torch("2.5.1", Some("12.1"), "3.11").is_ok());
+        assert!(builtin.torch("9.0.0", None, Some("3.14")).is_err());
+        assert!(builtin.torch("2.5.1", Some("12.1"), Some("3.11")).is_ok());
+    }
+
+    /// Every CUDA `MAJOR.MINOR` any row of any table mentions.
+    fn every_cuda_minor(c: &Compat) -> Vec<String> {
+        let rows = c.rows();
+        let mut out: Vec<version::CudaVersion> = rows
+            .torch
+            .iter()
+            .flat_map(|r| r.variants.iter().chain(&r.pypi_default))
+            .filter_map(|l| version::CudaVersion::from_local(l))
+            .chain(
+                rows.tensorflow
+                    .iter()
+                    .filter_map(|r| r.cuda.as_deref())
+                    .chain(rows.cuda_image.iter().map(|r| r.cuda.as_str()))
+                    .chain(rows.driver.iter().map(|r| r.cuda.as_str()))
+                    .chain(
+                        rows.jax
+                            .iter()
+                            .flat_map(|r| r.cuda.iter().map(String::as_str)),
+                    )
+                    .filter_map(version::CudaVersion::parse),
+            )
+            .collect();
+        out.sort();
+        out.dedup();
+        out.into_iter().map(|c| c.minor_version()).collect()
+    }
+
+    /// Asks `query` about every `versions` × CUDA (and none) × Python 3.5
+    /// to 3.14 (and none); for each refusal, every combination each
+    /// suggestion names must be accepted by the same query, and each text
+    /// must be its suggestion's. Returns (refusals, combinations checked).
+    fn walk<T>(
+        c: &Compat,
+        versions: &[String],
+        all: &[&str],
+        query: impl Fn(&str, Option<&str>, Option<&str>) -> Result<T, Incompatible>,
+    ) -> (usize, usize) {
+        let minors = every_cuda_minor(c);
+        let cudas: Vec<Option<&str>> = std::iter::once(None)
+            .chain(minors.iter().map(|m| Some(m.as_str())))
+            .collect();
+        let pythons: Vec<String> = (5..=14).map(|m| format!("3.{m}")).collect();
+        let pythons: Vec<Option<&str>> = std::iter::once(None)
+            .chain(pythons.iter().map(|p| Some(p.as_str())))
+            .collect();
+        let (mut refused, mut checked) = (0, 0);
+        for v in versions {
+            for cuda in &cudas {
+                for python in &pythons {
+                    let Err(e) = query(v, *cuda, *python) else {
+                        continue;
+                    };
+                    refused += 1;
+                    let texts: Vec<String> = e.suggestions.iter().map(|s| s.text(all)).collect();
+                    assert_eq!(texts, e.alternatives, "{v} {cuda:?} {python:?}");
+                    for s in &e.suggestions {
+                        assert!(!s.versions.is_empty(), "{v} {cuda:?} {python:?}: {s:?}");
+                        for (sv, sc, sp) in s.combinations(*cuda, *python, &minors) {
+                            checked += 1;
+                            assert!(
+                                query(&sv, sc.as_deref(), sp.as_deref()).is_ok(),
+                                "asked {v} with CUDA {cuda:?} and Python {python:?}: {e}\n\
+                                 the hint `{}` names {sv} with CUDA {sc:?} and Python {sp:?}, \
+                                 which is refused",
+                                s.text(all),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        (refused, checked)
+    }
+
+    fn with_unknown(known: Vec<&str>, unknown: &[&str]) -> Vec<String> {
+        known
+            .into_iter()
+            .chain(unknown.iter().copied())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn every_torch_hint_names_only_combinations_the_table_accepts() {
+        let c = Compat::builtin();
+        let versions = with_unknown(
+            framework::versions(&c.torch),
+            &[
+                "1.12.9",
+                "99.0",
+                "0.4",
+                "2.5",
+                "2.5.7",
+                "1.12",
+                "2.5.1+cpu",
+                "2.5.1+cu121",
+                "1.12.1+cu102",
+                "1.12.1+cu118",
+                "2.11.0+cu130",
+                "2.5.1+rocm6.2",
+            ],
+        );
+        let all = framework::versions(&c.torch);
+        let (refused, checked) = walk(c, &versions, &all, |v, cuda, py| c.torch(v, cuda, py));
+        assert!(refused > 5_000 && checked > 20_000, "{refused} {checked}");
+    }
+
+    #[test]
+    fn every_tensorflow_hint_names_only_combinations_the_table_accepts() {
+        let c = Compat::builtin();
+        let series = framework::versions(&c.tensorflow);
+        let releases: Vec<String> = series.iter().map(|s| format!("{s}.0")).collect();
+        let mut versions = with_unknown(series.clone(), &["1.15", "3.0.0", "2.99.1"]);
+        versions.extend(releases);
+        let (refused, checked) = walk(c, &versions, &series, |v, cuda, py| {
+            c.tensorflow(v, cuda, py)
+        });
+        assert!(refused > 1_000 && checked > 5_000, "{refused} {checked}");
+    }
+
+    #[test]
+    fn every_jax_hint_names_only_combinations_the_table_accepts() {
+        let c = Compat::builtin();
+        let versions = with_unknown(framework::versions(&c.jax), &["0.4.99", "9.9.9"]);
+        let all = framework::versions(&c.jax);
+        let (refused, checked) = walk(c, &versions, &all, |v, cuda, py| c.jax(v, cuda, py));
+        assert!(refused > 1_000 && checked > 5_000, "{refused} {checked}");
     }
 
     #[test]

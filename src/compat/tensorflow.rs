@@ -2,14 +2,14 @@
 //! with. One Linux wheel per release serves CPU and GPU; since 2.14
 //! `tensorflow[and-cuda]` also installs CUDA and cuDNN as pip wheels.
 
-use std::borrow::Cow;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::framework::{FrameworkRow, check_python, find_row, versions};
+use super::framework::{
+    Changes, CudaChoice, FrameworkRow, Hints, Refused, Why, check_python, find_row, parse_python,
+};
 use super::torch::parse_cuda;
-use super::version::{CudaVersion, describe_subset, release};
+use super::version::{CudaVersion, release};
 use super::{Compat, Incompatible};
 
 /// One tensorflow release series (`data/tensorflow.toml`).
@@ -68,11 +68,14 @@ impl FrameworkRow for TensorflowRow {
     }
 
     /// Rows are series: `2.17.1` is served by the row `2.17`.
-    fn row_key(asked: &str) -> Result<Cow<'_, str>, Incompatible> {
-        let series = release(asked)
-            .filter(|r| r.len() >= 2)
-            .ok_or_else(|| Incompatible::new(format!("`{asked}` is not a tensorflow release")))?;
-        Ok(Cow::Owned(format!("{}.{}", series[0], series[1])))
+    fn row_key(asked: &str) -> Result<String, Refused> {
+        let series = release(asked).filter(|r| r.len() >= 2).ok_or_else(|| {
+            Refused::new(
+                Why::Malformed,
+                format!("`{asked}` is not a tensorflow release"),
+            )
+        })?;
+        Ok(format!("{}.{}", series[0], series[1]))
     }
 
     fn release_problems(&self, _what: &str) -> Vec<String> {
@@ -101,7 +104,7 @@ impl FrameworkRow for TensorflowRow {
 
 impl Compat {
     /// The tensorflow install for `version` (`2.17.0` or `2.17`), `cuda`
-    /// (`None` for CPU) and `python`.
+    /// (`None` for CPU) and `python` (`None` when not known yet).
     ///
     /// A release runs on any CUDA of its tested major (minor-version
     /// compatibility); a release without `[and-cuda]` takes CUDA from the
@@ -110,11 +113,28 @@ impl Compat {
         &self,
         version: &str,
         cuda: Option<&str>,
-        python: &str,
+        python: Option<&str>,
     ) -> Result<TfVariant, Incompatible> {
-        let version = version.trim();
-        let row = find_row(&self.tensorflow, version)?;
         let wanted = cuda.map(parse_cuda).transpose()?;
+        let python = python.map(parse_python).transpose()?;
+        self.tensorflow_build(version, None, wanted, python.as_deref())
+            .map_err(|refused| self.tensorflow_hints(refused, version, wanted, python))
+    }
+
+    /// The check itself, without hints; `row`, when given, is the row
+    /// `version` names.
+    fn tensorflow_build(
+        &self,
+        version: &str,
+        row: Option<&TensorflowRow>,
+        wanted: Option<CudaVersion>,
+        python: Option<&str>,
+    ) -> Result<TfVariant, Refused> {
+        let version = version.trim();
+        let row = match row {
+            Some(row) => row,
+            None => find_row(&self.tensorflow, version)?,
+        };
         let pin = match release(version).map(|r| r.len()) {
             Some(2) => format!("=={version}.*"),
             _ => format!("=={version}"),
@@ -131,30 +151,32 @@ impl Compat {
             },
             Some(c) => {
                 let Some(tested) = row.tested_cuda() else {
-                    return Err(Incompatible::new(format!(
-                        "tensorflow {version} has no GPU build"
-                    ))
-                    .with(self.tensorflow_alternatives_for(c)));
+                    return Err(Refused::new(
+                        Why::Build,
+                        format!("tensorflow {version} has no GPU build"),
+                    ));
                 };
                 let older_than_built =
                     !row.and_cuda && c.major == tested.major && c.minor < tested.minor;
-                if c.major != tested.major || older_than_built {
-                    let why = if older_than_built {
+                if older_than_built {
+                    return Err(Refused::new(
+                        Why::Build,
                         format!(
                             "tensorflow {version} uses the image's CUDA libraries and was built \
                              for CUDA {tested}; CUDA {} is older",
                             c.minor_version()
-                        )
-                    } else {
+                        ),
+                    ));
+                }
+                if c.major != tested.major {
+                    return Err(Refused::new(
+                        Why::Build,
                         format!(
                             "tensorflow {version} has no build for CUDA {} (it was built for \
                              CUDA {tested})",
                             c.minor_version()
-                        )
-                    };
-                    return Err(Incompatible::new(why)
-                        .with(format!("CUDA {tested} with tensorflow {version}"))
-                        .with(self.tensorflow_alternatives_for(c)));
+                        ),
+                    ));
                 }
                 TfVariant {
                     tensorflow: version.to_owned(),
@@ -179,29 +201,62 @@ impl Compat {
             }
         };
 
-        check_python(&self.tensorflow, row, version, python)?;
+        check_python(row, version, python)?;
         Ok(variant)
     }
 
-    /// The series that run on `cuda`.
-    fn tensorflow_alternatives_for(&self, cuda: CudaVersion) -> String {
-        let fits: Vec<&str> = self
+    /// The refusal with the nearby combinations the same check accepts:
+    /// the release's tested CUDA, and the series that run on the asked one.
+    fn tensorflow_hints(
+        &self,
+        refused: Refused,
+        version: &str,
+        cuda: Option<CudaVersion>,
+        python: Option<String>,
+    ) -> Incompatible {
+        let version = version.trim();
+        let accepts = |v: &str, row: Option<&_>, c: Option<CudaVersion>, p: Option<&str>| {
+            self.tensorflow_build(v, row, c, p).is_ok()
+        };
+        let mut cudas: Vec<CudaVersion> = self
             .tensorflow
             .iter()
-            .filter(|r| {
-                r.tested_cuda()
-                    .is_some_and(|t| t.major == cuda.major && (r.and_cuda || t.minor <= cuda.minor))
-            })
-            .map(|r| r.version.as_str())
+            .filter_map(TensorflowRow::tested_cuda)
             .collect();
-        if fits.is_empty() {
-            return String::new();
-        }
-        format!(
-            "tensorflow {} with CUDA {}",
-            describe_subset(&versions(&self.tensorflow), &fits),
-            cuda.minor_version()
-        )
+        cudas.sort();
+        cudas.dedup();
+        let h = Hints {
+            rows: &self.tensorflow,
+            accepts: &accepts,
+            cudas,
+            by_major: false,
+            cuda,
+            python,
+        };
+        let tested = find_row(&self.tensorflow, version)
+            .ok()
+            .and_then(TensorflowRow::tested_cuda);
+        let suggestions = match refused.why {
+            Why::Malformed => Vec::new(),
+            Why::Unknown => vec![h.newest()],
+            Why::Python => vec![h.pythons_for(version), h.releases_for_python()],
+            Why::Build => vec![
+                tested.and_then(|t| {
+                    h.exactly(
+                        version,
+                        CudaChoice::Versions(vec![t.to_string()]),
+                        Changes::Cuda,
+                        None,
+                    )
+                }),
+                h.releases_for(cuda),
+            ],
+        };
+        suggestions
+            .into_iter()
+            .fold(Incompatible::new(refused.message), |err, s| {
+                err.suggest(&self.tensorflow, s)
+            })
     }
 }
 
@@ -212,7 +267,7 @@ mod tests {
     #[test]
     fn and_cuda_releases_install_cuda_from_pip() {
         assert_eq!(
-            Compat::builtin().tensorflow("2.17.0", Some("12.4"), "3.11"),
+            Compat::builtin().tensorflow("2.17.0", Some("12.4"), Some("3.11")),
             Ok(TfVariant {
                 tensorflow: "2.17.0".into(),
                 cuda: Some("12.3".into()),
@@ -225,7 +280,7 @@ mod tests {
         // Older minor is fine: the wheels bring their own CUDA.
         assert!(
             Compat::builtin()
-                .tensorflow("2.18.1", Some("12.1"), "3.12")
+                .tensorflow("2.18.1", Some("12.1"), Some("3.12"))
                 .is_ok()
         );
     }
@@ -233,13 +288,13 @@ mod tests {
     #[test]
     fn older_releases_need_the_image_cuda_and_cudnn() {
         let v = Compat::builtin()
-            .tensorflow("2.12", Some("11.8"), "3.10")
+            .tensorflow("2.12", Some("11.8"), Some("3.10"))
             .unwrap();
         assert_eq!(v.requirement, "tensorflow==2.12.*");
         assert_eq!(v.cudnn.as_deref(), Some("8.6"));
         assert!(!v.and_cuda);
         let err = Compat::builtin()
-            .tensorflow("2.12.0", Some("11.2"), "3.10")
+            .tensorflow("2.12.0", Some("11.2"), Some("3.10"))
             .unwrap_err();
         assert!(err.message.contains("CUDA 11.2 is older"), "{err}");
     }
@@ -247,7 +302,7 @@ mod tests {
     #[test]
     fn wrong_cuda_major_lists_alternatives() {
         let err = Compat::builtin()
-            .tensorflow("2.12.0", Some("12.4"), "3.10")
+            .tensorflow("2.12.0", Some("12.4"), Some("3.10"))
             .unwrap_err();
         assert_eq!(
             err.message,
@@ -263,7 +318,7 @@ mod tests {
     #[test]
     fn python_and_cpu() {
         let err = Compat::builtin()
-            .tensorflow("2.15.0", None, "3.12")
+            .tensorflow("2.15.0", None, Some("3.12"))
             .unwrap_err();
         assert_eq!(
             err.message,
@@ -274,12 +329,12 @@ mod tests {
             "{err}"
         );
         let v = Compat::builtin()
-            .tensorflow("2.16.1", None, "3.12")
+            .tensorflow("2.16.1", None, Some("3.12"))
             .unwrap();
         assert_eq!(v.requirement, "tensorflow==2.16.1");
         assert_eq!(v.cuda, None);
         let err = Compat::builtin()
-            .tensorflow("3.0.0", None, "3.12")
+            .tensorflow("3.0.0", None, Some("3.12"))
             .unwrap_err();
         assert!(err.message.contains("[[compat.tensorflow]]"), "{err}");
     }

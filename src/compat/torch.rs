@@ -4,10 +4,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::framework::{FrameworkRow, check_python, find_row, versions};
-use super::version::{
-    CudaVersion, describe_subset, join_or, normalize_name, release, same_release, split_local,
+use super::framework::{
+    Changes, CudaChoice, FrameworkRow, Hints, Refused, Why, check_python, find_row, parse_python,
 };
+use super::version::{CudaVersion, normalize_name, release, same_release, split_local};
 use super::{Compat, Incompatible, default_true};
 
 /// PyTorch's wheel index; a variant `cu124` lives under `<index>/cu124`.
@@ -35,6 +35,10 @@ pub struct TorchRow {
     pub pypi_default: Option<String>,
     /// The suffix of the `nvidia-*` wheels that build depends on, `cu12`.
     pub pypi_nvidia_suffix: Option<String>,
+    /// PyPI's default wheel carries its CUDA libraries inside and depends on
+    /// no `nvidia-*` wheels (torch 1.12 and older).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pypi_bundles_cuda: bool,
     /// Base URL of the variant indexes; default `https://download.pytorch.org/whl`.
     pub index: Option<String>,
     /// Where the row comes from.
@@ -66,10 +70,6 @@ impl TorchRow {
         out
     }
 
-    fn has_cuda(&self, cuda: CudaVersion) -> bool {
-        self.cudas().iter().any(|c| c.same_minor(cuda))
-    }
-
     fn index_variant(&self, local: &str) -> TorchVariant {
         TorchVariant {
             torch: self.version.clone(),
@@ -80,6 +80,7 @@ impl TorchRow {
             torchaudio: self.torchaudio.clone(),
             pypi_default: false,
             nvidia_suffix: None,
+            pypi_bundles_cuda: self.pypi_bundles_cuda,
         }
     }
 
@@ -92,11 +93,12 @@ impl TorchRow {
             torchvision: self.torchvision.clone(),
             torchaudio: self.torchaudio.clone(),
             pypi_default: true,
-            nvidia_suffix: Some(
+            nvidia_suffix: (!self.pypi_bundles_cuda).then(|| {
                 self.pypi_nvidia_suffix
                     .clone()
-                    .unwrap_or_else(|| format!("cu{}", cuda.major)),
-            ),
+                    .unwrap_or_else(|| format!("cu{}", cuda.major))
+            }),
+            pypi_bundles_cuda: self.pypi_bundles_cuda,
         }
     }
 }
@@ -119,6 +121,10 @@ pub struct TorchVariant {
     /// For PyPI's default build: the suffix of its `nvidia-*` dependencies,
     /// which are what makes it a CUDA build (`cu12`).
     pub nvidia_suffix: Option<String>,
+    /// PyPI's default wheel of this release carries its CUDA inside and
+    /// depends on no `nvidia-*` wheels (torch 1.12 and older): for the PyPI
+    /// build, a plain version without them is that build.
+    pub pypi_bundles_cuda: bool,
 }
 
 impl FrameworkRow for TorchRow {
@@ -150,165 +156,221 @@ impl FrameworkRow for TorchRow {
         if self.variants.is_empty() && self.pypi_default.is_none() && !self.cpu {
             out.push(format!("{what}: the row lists no build"));
         }
+        if self.pypi_bundles_cuda && self.pypi_default.is_none() {
+            out.push(format!("{what}: pypi_bundles_cuda needs pypi_default"));
+        }
+        if self.pypi_bundles_cuda && self.pypi_nvidia_suffix.is_some() {
+            out.push(format!(
+                "{what}: a wheel that bundles CUDA has no nvidia-* dependencies \
+                 (pypi_bundles_cuda and pypi_nvidia_suffix)"
+            ));
+        }
         out
     }
 
-    /// Same-series releases first (`2.5` without a patch, or a typo'd
-    /// patch), else the newest.
-    fn instead_of_unknown(rows: &[TorchRow], asked: &str) -> Vec<String> {
-        let all = versions(rows);
-        let series: Vec<&str> = match release(asked) {
-            Some(rel) if rel.len() >= 2 => all
-                .iter()
-                .copied()
-                .filter(|v| release(v).is_some_and(|r| r.len() >= 2 && r[..2] == rel[..2]))
-                .collect(),
-            _ => Vec::new(),
+    /// The releases sharing `asked`'s `MAJOR.MINOR` (`2.5` without a
+    /// patch, or a typo'd patch).
+    fn same_series<'a>(rows: &'a [TorchRow], asked: &str) -> Vec<&'a str> {
+        let Some(rel) = release(asked).filter(|r| r.len() >= 2) else {
+            return Vec::new();
         };
-        if !series.is_empty() {
-            vec![format!("torch {}", join_or(&series))]
-        } else {
-            all.last()
-                .map(|newest| format!("torch {newest}"))
-                .into_iter()
-                .collect()
-        }
+        rows.iter()
+            .map(|r| r.version.as_str())
+            .filter(|v| release(v).is_some_and(|r| r.len() >= 2 && r[..2] == rel[..2]))
+            .collect()
     }
 }
 
 impl Compat {
     /// The torch build for `torch` (optionally `2.5.1+cu121`), `cuda`
-    /// (`12.4`/`12.4.1`, `None` for CPU) and `python` (`3.11`).
+    /// (`12.4`/`12.4.1`, `None` for CPU) and `python` (`3.11`; `None`
+    /// when it is not known yet: any Python of the release passes).
     ///
-    /// A CUDA build comes from its `cuXY` index when there is one, else
-    /// from PyPI when PyPI's default wheel is that CUDA. An explicit local
-    /// version wins over `cuda` when they agree and is an error otherwise.
+    /// A CUDA build comes from PyPI when PyPI's default wheel is that CUDA,
+    /// else from its `cuXY` index. An explicit local version wins over
+    /// `cuda` when they agree and is an error otherwise.
     pub fn torch(
         &self,
         torch: &str,
         cuda: Option<&str>,
-        python: &str,
+        python: Option<&str>,
     ) -> Result<TorchVariant, Incompatible> {
-        let (public, local) = split_local(torch.trim());
-        let row = find_row(&self.torch, public)?;
         let wanted = cuda.map(parse_cuda).transpose()?;
+        let python = python.map(parse_python).transpose()?;
+        self.torch_build(torch, None, wanted, python.as_deref())
+            .map_err(|refused| self.torch_hints(refused, torch, wanted, python))
+    }
 
+    /// The check itself, without hints; `row`, when given, is the row
+    /// `torch` names.
+    fn torch_build(
+        &self,
+        torch: &str,
+        row: Option<&TorchRow>,
+        wanted: Option<CudaVersion>,
+        python: Option<&str>,
+    ) -> Result<TorchVariant, Refused> {
+        let torch = torch.trim();
+        let (public, local) = split_local(torch);
+        let row = match row {
+            Some(row) => row,
+            None => find_row(&self.torch, public)?,
+        };
         let variant = match (local, wanted) {
             (Some("cpu"), Some(c)) => {
-                return Err(Incompatible::new(format!(
-                    "torch {torch} is the CPU build, but [cuda] version is {c}"
-                ))
-                .with(format!("torch {public} (without `+cpu`) with CUDA {c}"))
-                .with(format!("torch {torch} without [cuda]")));
+                return Err(Refused::new(
+                    Why::Build,
+                    format!("torch {torch} is the CPU build, but [cuda] version is {c}"),
+                ));
             }
-            (Some("cpu"), None) => self.torch_cpu(row)?,
+            (Some("cpu"), None) | (None, None) => torch_cpu(row)?,
             (Some(l), wanted) => {
                 let Some(built) = CudaVersion::from_local(l) else {
-                    return Err(Incompatible::new(format!(
-                        "`{torch}`: `+{l}` is not a torch build (expected `+cuXY` or `+cpu`)"
-                    )));
+                    return Err(Refused::new(
+                        Why::Malformed,
+                        format!(
+                            "`{torch}`: `+{l}` is not a torch build (expected `+cuXY` or `+cpu`)"
+                        ),
+                    ));
                 };
                 if let Some(c) = wanted.filter(|c| !c.same_minor(built)) {
-                    return Err(Incompatible::new(format!(
-                        "torch {torch} is built for CUDA {built}, but [cuda] version is {c}"
-                    ))
-                    .with(format!("CUDA {built} with torch {torch}"))
-                    .with(self.torch_alternatives_for(row, c).join("; ")));
+                    return Err(Refused::new(
+                        Why::Build,
+                        format!(
+                            "torch {torch} is built for CUDA {built}, but [cuda] version is {c}"
+                        ),
+                    ));
                 }
                 if !row.variants.iter().any(|v| v == l) {
                     if row.pypi_default.as_deref() == Some(l) {
-                        return Err(Incompatible::new(format!(
-                            "torch {torch}: mlr's table lists no `+{l}` index build; PyPI's \
-                             default torch {} is the CUDA {built} build",
-                            row.version
-                        ))
-                        .with(format!(
-                            "torch {} (without `+{l}`) with CUDA {built}",
-                            row.version
-                        )));
+                        return Err(Refused::new(
+                            Why::Build,
+                            format!(
+                                "torch {torch}: mlr's table lists no `+{l}` index build; PyPI's \
+                                 default torch {} is the CUDA {built} build",
+                                row.version
+                            ),
+                        ));
                     }
-                    return Err(self.no_cuda_build(row, built));
+                    return Err(no_cuda_build(row, built));
                 }
                 row.index_variant(l)
             }
-            (None, None) => self.torch_cpu(row)?,
             (None, Some(c)) => {
                 let local = c.local();
-                if row.variants.contains(&local) {
-                    row.index_variant(&local)
-                } else if row.pypi_default.as_deref() == Some(local.as_str()) {
+                if row.pypi_default.as_deref() == Some(local.as_str()) {
                     row.pypi_variant(c)
+                } else if row.variants.contains(&local) {
+                    row.index_variant(&local)
                 } else {
-                    return Err(self.no_cuda_build(row, c));
+                    return Err(no_cuda_build(row, c));
                 }
             }
         };
-
-        check_python(&self.torch, row, &row.version, python)?;
+        check_python(row, &row.version, python)?;
         Ok(variant)
     }
 
-    fn torch_cpu(&self, row: &TorchRow) -> Result<TorchVariant, Incompatible> {
-        if !row.cpu {
-            let mut err = Incompatible::new(format!(
-                "torch {} has no CPU build listed; set [cuda] version",
-                row.version
-            ));
-            let cudas: Vec<String> = row.cudas().iter().map(|c| c.to_string()).collect();
-            if !cudas.is_empty() {
-                err = err.with(format!(
-                    "CUDA {} with torch {}",
-                    join_or(&cudas),
-                    row.version
-                ));
-            }
-            return Err(err);
-        }
-        Ok(TorchVariant {
-            cuda: None,
-            ..row.index_variant("cpu")
-        })
+    /// The refusal with what would work instead: nearby combinations the
+    /// same check accepts.
+    fn torch_hints(
+        &self,
+        refused: Refused,
+        torch: &str,
+        cuda: Option<CudaVersion>,
+        python: Option<String>,
+    ) -> Incompatible {
+        let torch = torch.trim();
+        let accepts = |v: &str, row: Option<&_>, c: Option<CudaVersion>, p: Option<&str>| {
+            self.torch_build(v, row, c, p).is_ok()
+        };
+        let h = Hints {
+            rows: &self.torch,
+            accepts: &accepts,
+            cudas: self.torch_cudas(),
+            by_major: false,
+            cuda,
+            python,
+        };
+        let (public, local) = split_local(torch);
+        let row = find_row(&self.torch, public).ok();
+        let plain = row.map_or(public, |r| r.version.as_str());
+        let only = |c: CudaVersion| CudaChoice::Versions(vec![c.minor_version()]);
+        let suggestions = match refused.why {
+            Why::Malformed => Vec::new(),
+            Why::Unknown => vec![h.series_of(public).or_else(|| h.newest())],
+            Why::Python => vec![h.pythons_for(torch), h.releases_for_python()],
+            Why::Build => match (local, local.and_then(CudaVersion::from_local), cuda) {
+                (Some("cpu"), _, Some(c)) => vec![
+                    h.exactly(
+                        plain,
+                        only(c),
+                        Changes::Framework,
+                        Some("without `+cpu`".into()),
+                    ),
+                    h.exactly(torch, CudaChoice::Without, Changes::Cuda, None),
+                ],
+                (Some(_), Some(built), Some(c)) if !c.same_minor(built) => vec![
+                    h.exactly(torch, only(built), Changes::Cuda, None),
+                    h.cudas_for(plain),
+                    h.releases_for(Some(c)),
+                ],
+                (Some(l), Some(built), _)
+                    if row.is_some_and(|r| r.pypi_default.as_deref() == Some(l)) =>
+                {
+                    vec![h.exactly(
+                        plain,
+                        only(built),
+                        Changes::Framework,
+                        Some(format!("without `+{l}`")),
+                    )]
+                }
+                (Some(_), Some(built), _) => vec![h.cudas_for(plain), h.releases_for(Some(built))],
+                (_, _, Some(c)) => vec![h.cudas_for(plain), h.releases_for(Some(c))],
+                (_, _, None) => vec![h.cudas_for(plain)],
+            },
+        };
+        suggestions
+            .into_iter()
+            .fold(Incompatible::new(refused.message), |err, s| {
+                err.suggest(&self.torch, s)
+            })
     }
 
-    fn no_cuda_build(&self, row: &TorchRow, cuda: CudaVersion) -> Incompatible {
-        let mut err = Incompatible::new(format!(
+    /// Every CUDA some torch release has a build for, oldest first.
+    fn torch_cudas(&self) -> Vec<CudaVersion> {
+        let mut out: Vec<CudaVersion> = self.torch.iter().flat_map(TorchRow::cudas).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+fn torch_cpu(row: &TorchRow) -> Result<TorchVariant, Refused> {
+    if !row.cpu {
+        return Err(Refused::new(
+            Why::Build,
+            format!(
+                "torch {} has no CPU build listed; set [cuda] version",
+                row.version
+            ),
+        ));
+    }
+    Ok(TorchVariant {
+        cuda: None,
+        ..row.index_variant("cpu")
+    })
+}
+
+fn no_cuda_build(row: &TorchRow, cuda: CudaVersion) -> Refused {
+    Refused::new(
+        Why::Build,
+        format!(
             "torch {} has no build for CUDA {}",
             row.version,
             cuda.minor_version()
-        ));
-        for alt in self.torch_alternatives_for(row, cuda) {
-            err = err.with(alt);
-        }
-        err
-    }
-
-    /// What would work instead of `row` on `cuda`: the CUDA versions that
-    /// release has, and the releases that have `cuda`.
-    fn torch_alternatives_for(&self, row: &TorchRow, cuda: CudaVersion) -> Vec<String> {
-        let mut out = Vec::new();
-        let cudas: Vec<String> = row.cudas().iter().map(|c| c.to_string()).collect();
-        if !cudas.is_empty() {
-            out.push(format!(
-                "CUDA {} with torch {}",
-                join_or(&cudas),
-                row.version
-            ));
-        }
-        let with_cuda: Vec<&str> = self
-            .torch
-            .iter()
-            .filter(|r| r.has_cuda(cuda))
-            .map(|r| r.version.as_str())
-            .collect();
-        if !with_cuda.is_empty() {
-            out.push(format!(
-                "torch {} with CUDA {}",
-                describe_subset(&versions(&self.torch), &with_cuda),
-                cuda.minor_version()
-            ));
-        }
-        out
-    }
+        ),
+    )
 }
 
 /// A `[cuda] version` as the queries take it.
@@ -372,6 +434,16 @@ pub fn check_torch_locked(
     match (&variant.local, local) {
         (Some(want), Some(got)) if got == want => Ok(()),
         (_, Some("cpu")) => Err(cpu_only("")),
+        // PyPI's build was asked for and the index's build of the same
+        // CUDA was locked (a lock made when mlr preferred the index, or a
+        // default index that mirrors download.pytorch.org): the same build.
+        (None, Some(got))
+            if CudaVersion::from_local(got)
+                .zip(CudaVersion::parse(cuda))
+                .is_some_and(|(a, b)| a.same_minor(b)) =>
+        {
+            Ok(())
+        }
         (_, Some(got)) => match CudaVersion::from_local(got) {
             Some(built) => Err(format!(
                 "torch {locked} is built for CUDA {built}, not CUDA {cuda}; expected {}",
@@ -382,6 +454,11 @@ pub fn check_torch_locked(
                 expected(variant)
             )),
         },
+        (Some(want), None) if nvidia.is_empty() && variant.pypi_bundles_cuda => Err(format!(
+            "torch {locked} is PyPI's default build (its CUDA is inside the wheel), not the \
+             `+{want}` build: it came from the wrong index; expected {}",
+            expected(variant)
+        )),
         (Some(want), None) if nvidia.is_empty() => Err(cpu_only(&format!(
             " (without `+{want}` and without nvidia-* dependencies)"
         ))),
@@ -390,6 +467,19 @@ pub fn check_torch_locked(
              wrong index; expected {}",
             expected(variant)
         )),
+        (None, None) if variant.pypi_bundles_cuda => {
+            if nvidia.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "torch {locked} pulls nvidia-*-{} wheels, but PyPI's torch {} bundles its \
+                     CUDA and depends on none: it is not that build; expected {}",
+                    nvidia.join("/"),
+                    variant.torch,
+                    expected(variant)
+                ))
+            }
+        }
         (None, None) => {
             let want = variant.nvidia_suffix.as_deref().unwrap_or("cu");
             if nvidia.iter().any(|s| s == want) {
@@ -413,6 +503,11 @@ pub fn check_torch_locked(
 fn expected(variant: &TorchVariant) -> String {
     match (&variant.local, &variant.index_url) {
         (Some(local), Some(index)) => format!("torch {}+{local} from {index}", variant.torch),
+        _ if variant.pypi_bundles_cuda => format!(
+            "PyPI's torch {} (CUDA {} inside the wheel, no nvidia-* dependencies)",
+            variant.torch,
+            variant.cuda.as_deref().unwrap_or("-")
+        ),
         _ => format!(
             "PyPI's torch {} with nvidia-*-{} dependencies",
             variant.torch,
@@ -434,31 +529,76 @@ mod tests {
     }
 
     #[test]
-    fn torch_251_on_cuda_124_is_the_cu124_index_build() {
-        let v = compat().torch("2.5.1", Some("12.4"), "3.11").unwrap();
+    fn a_cuda_pypi_builds_by_default_comes_from_pypi() {
+        let v = compat().torch("2.5.1", Some("12.4"), Some("3.11")).unwrap();
         assert_eq!(
             v,
             TorchVariant {
                 torch: "2.5.1".into(),
-                local: Some("cu124".into()),
+                local: None,
                 cuda: Some("12.4".into()),
-                index_url: Some("https://download.pytorch.org/whl/cu124".into()),
+                index_url: None,
                 torchvision: Some("0.20.1".into()),
                 torchaudio: Some("2.5.1".into()),
-                pypi_default: false,
-                nvidia_suffix: None,
+                pypi_default: true,
+                nvidia_suffix: Some("cu12".into()),
+                pypi_bundles_cuda: false,
             }
         );
         // A patch version picks the same build.
         assert_eq!(
-            compat().torch("2.5.1", Some("12.4.1"), "3.11.9").unwrap(),
+            compat()
+                .torch("2.5.1", Some("12.4.1"), Some("3.11.9"))
+                .unwrap(),
             v
         );
+        // torch 1.12 and older: PyPI's wheel has CUDA 10.2 inside.
+        let v = compat()
+            .torch("1.12.1", Some("10.2"), Some("3.10"))
+            .unwrap();
+        assert!(v.pypi_default && v.pypi_bundles_cuda, "{v:?}");
+        assert_eq!((v.local, v.index_url, v.nvidia_suffix), (None, None, None));
+        assert_eq!(v.torchvision.as_deref(), Some("0.13.1"));
+    }
+
+    #[test]
+    fn another_cuda_is_the_pytorch_index_build() {
+        let v = compat().torch("2.5.1", Some("12.1"), Some("3.11")).unwrap();
+        assert_eq!(
+            v,
+            TorchVariant {
+                torch: "2.5.1".into(),
+                local: Some("cu121".into()),
+                cuda: Some("12.1".into()),
+                index_url: Some("https://download.pytorch.org/whl/cu121".into()),
+                torchvision: Some("0.20.1".into()),
+                torchaudio: Some("2.5.1".into()),
+                pypi_default: false,
+                nvidia_suffix: None,
+                pypi_bundles_cuda: false,
+            }
+        );
+        let v = compat()
+            .torch("1.12.1", Some("11.6"), Some("3.10"))
+            .unwrap();
+        assert_eq!(v.local.as_deref(), Some("cu116"));
+        assert_eq!(
+            v.index_url.as_deref(),
+            Some("https://download.pytorch.org/whl/cu116")
+        );
+        // An explicit local version is the index build even where PyPI's
+        // default is the same CUDA.
+        let v = compat()
+            .torch("1.12.1+cu102", Some("10.2"), Some("3.10"))
+            .unwrap();
+        assert_eq!(v.local.as_deref(), Some("cu102"));
     }
 
     #[test]
     fn torch_21_on_cuda_124_lists_what_would_work() {
-        let err = compat().torch("2.1.0", Some("12.4"), "3.11").unwrap_err();
+        let err = compat()
+            .torch("2.1.0", Some("12.4"), Some("3.11"))
+            .unwrap_err();
         assert_eq!(err.message, "torch 2.1.0 has no build for CUDA 12.4");
         assert_eq!(
             err.alternatives,
@@ -467,7 +607,9 @@ mod tests {
                 "torch 2.4.0 to 2.6.0 with CUDA 12.4"
             ]
         );
-        let err = compat().torch("2.1.2", Some("12.4"), "3.11").unwrap_err();
+        let err = compat()
+            .torch("2.1.2", Some("12.4"), Some("3.11"))
+            .unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("torch 2.1.2 has no build for CUDA 12.4; would work:")
@@ -476,7 +618,9 @@ mod tests {
 
     #[test]
     fn python_without_wheels_is_an_error_naming_both() {
-        let err = compat().torch("2.0.1", Some("11.8"), "3.13").unwrap_err();
+        let err = compat()
+            .torch("2.0.1", Some("11.8"), Some("3.13"))
+            .unwrap_err();
         assert_eq!(err.message, "torch 2.0.1 has no wheels for Python 3.13");
         assert_eq!(
             err.alternatives[0],
@@ -488,7 +632,7 @@ mod tests {
 
     #[test]
     fn no_cuda_is_the_cpu_build() {
-        let v = compat().torch("2.5.1", None, "3.11").unwrap();
+        let v = compat().torch("2.5.1", None, Some("3.11")).unwrap();
         assert_eq!(v.local.as_deref(), Some("cpu"));
         assert_eq!(v.cuda, None);
         assert_eq!(
@@ -500,15 +644,17 @@ mod tests {
 
     #[test]
     fn explicit_local_versions_win_when_consistent() {
-        let v = compat().torch("2.5.1+cu121", Some("12.1"), "3.11").unwrap();
+        let v = compat()
+            .torch("2.5.1+cu121", Some("12.1"), Some("3.11"))
+            .unwrap();
         assert_eq!(v.local.as_deref(), Some("cu121"));
-        let v = compat().torch("2.5.1+cu121", None, "3.11").unwrap();
+        let v = compat().torch("2.5.1+cu121", None, Some("3.11")).unwrap();
         assert_eq!(v.cuda.as_deref(), Some("12.1"));
-        let v = compat().torch("2.5.1+cpu", None, "3.11").unwrap();
+        let v = compat().torch("2.5.1+cpu", None, Some("3.11")).unwrap();
         assert_eq!(v.local.as_deref(), Some("cpu"));
 
         let err = compat()
-            .torch("2.5.1+cu121", Some("12.4"), "3.11")
+            .torch("2.5.1+cu121", Some("12.4"), Some("3.11"))
             .unwrap_err();
         assert_eq!(
             err.message,
@@ -519,19 +665,25 @@ mod tests {
                 .contains(&"CUDA 12.1 with torch 2.5.1+cu121".to_owned())
         );
         let err = compat()
-            .torch("2.5.1+cpu", Some("12.4"), "3.11")
+            .torch("2.5.1+cpu", Some("12.4"), Some("3.11"))
             .unwrap_err();
         assert!(err.message.contains("CPU build"), "{err}");
-        let err = compat().torch("2.5.1+cu126", None, "3.11").unwrap_err();
+        let err = compat()
+            .torch("2.5.1+cu126", None, Some("3.11"))
+            .unwrap_err();
         assert_eq!(err.message, "torch 2.5.1 has no build for CUDA 12.6");
-        let err = compat().torch("2.5.1+rocm6.2", None, "3.11").unwrap_err();
+        let err = compat()
+            .torch("2.5.1+rocm6.2", None, Some("3.11"))
+            .unwrap_err();
         assert!(err.message.contains("not a torch build"), "{err}");
     }
 
     #[test]
     fn pypi_default_serves_a_cuda_without_an_index_build() {
         // torch 2.11.0's index variants are not in the table; PyPI's default is CUDA 13.0.
-        let v = compat().torch("2.11.0", Some("13.0"), "3.12").unwrap();
+        let v = compat()
+            .torch("2.11.0", Some("13.0"), Some("3.12"))
+            .unwrap();
         assert!(v.pypi_default);
         assert_eq!(v.local, None);
         assert_eq!(v.index_url, None);
@@ -541,30 +693,36 @@ mod tests {
 
     #[test]
     fn unknown_releases_point_to_overrides() {
-        let v = compat().torch("2.5", Some("12.4"), "3.11").unwrap();
+        let v = compat().torch("2.5", Some("12.4"), Some("3.11")).unwrap();
         assert_eq!(v.torch, "2.5.0");
-        let err = compat().torch("2.11.0+cu130", None, "3.12").unwrap_err();
+        let err = compat()
+            .torch("2.11.0+cu130", None, Some("3.12"))
+            .unwrap_err();
         assert_eq!(
             err.alternatives,
             ["torch 2.11.0 (without `+cu130`) with CUDA 13.0"]
         );
-        let err = compat().torch("2.5.7", Some("12.4"), "3.11").unwrap_err();
+        let err = compat()
+            .torch("2.5.7", Some("12.4"), Some("3.11"))
+            .unwrap_err();
         assert!(err.message.contains("[[compat.torch]]"), "{err}");
         assert_eq!(err.alternatives, ["torch 2.5.0 or 2.5.1"]);
-        let err = compat().torch("99.0", None, "3.11").unwrap_err();
+        let err = compat().torch("99.0", None, Some("3.11")).unwrap_err();
         assert!(
             err.message
-                .starts_with("torch 99.0 is not in mlr's compatibility table (1.13.0 to ")
+                .starts_with("torch 99.0 is not in mlr's compatibility table (1.4.0 to ")
         );
-        let err = compat().torch("2.5.1", Some("twelve"), "3.11").unwrap_err();
+        let err = compat()
+            .torch("2.5.1", Some("twelve"), Some("3.11"))
+            .unwrap_err();
         assert!(err.message.contains("not a CUDA version"), "{err}");
     }
 
     #[test]
     fn locked_index_build_must_carry_its_local_version() {
-        let v = compat().torch("2.5.1", Some("12.4"), "3.11").unwrap();
+        let v = compat().torch("2.5.1", Some("12.1"), Some("3.11")).unwrap();
         let deps = names(&["nvidia-cudnn-cu12", "filelock"]);
-        assert_eq!(check_torch_locked(&v, "2.5.1+cu124", &deps), Ok(()));
+        assert_eq!(check_torch_locked(&v, "2.5.1+cu121", &deps), Ok(()));
 
         let err = check_torch_locked(&v, "2.5.1+cpu", &[]).unwrap_err();
         assert!(
@@ -572,28 +730,125 @@ mod tests {
             "{err}"
         );
         assert!(
-            err.contains("torch 2.5.1+cu124 from https://download.pytorch.org/whl/cu124"),
+            err.contains("torch 2.5.1+cu121 from https://download.pytorch.org/whl/cu121"),
             "{err}"
         );
 
         let err = check_torch_locked(&v, "2.5.1+cu118", &deps).unwrap_err();
-        assert!(err.contains("built for CUDA 11.8, not CUDA 12.4"), "{err}");
+        assert!(err.contains("built for CUDA 11.8, not CUDA 12.1"), "{err}");
 
         let err = check_torch_locked(&v, "2.5.1", &[]).unwrap_err();
         assert!(err.contains("would not see the GPU"), "{err}");
         let err = check_torch_locked(&v, "2.5.1", &deps).unwrap_err();
         assert!(err.contains("wrong index"), "{err}");
 
-        let err = check_torch_locked(&v, "2.4.1+cu124", &deps).unwrap_err();
+        let err = check_torch_locked(&v, "2.4.1+cu121", &deps).unwrap_err();
         assert!(
-            err.contains("torch 2.4.1+cu124 was locked, but torch 2.5.1"),
+            err.contains("torch 2.4.1+cu121 was locked, but torch 2.5.1"),
+            "{err}"
+        );
+
+        // torch 1.12.1's plain PyPI wheel is the CUDA 10.2 build, not the cu116 one.
+        let v = compat()
+            .torch("1.12.1", Some("11.6"), Some("3.10"))
+            .unwrap();
+        assert_eq!(check_torch_locked(&v, "1.12.1+cu116", &[]), Ok(()));
+        let err = check_torch_locked(&v, "1.12.1", &names(&["typing-extensions"])).unwrap_err();
+        assert!(
+            err.contains("PyPI's default build (its CUDA is inside the wheel)")
+                && err.contains("wrong index"),
             "{err}"
         );
     }
 
     #[test]
+    fn locked_pypi_default_of_a_recent_torch_pulls_nvidia_wheels() {
+        let v = compat().torch("2.5.1", Some("12.4"), Some("3.11")).unwrap();
+        let deps = names(&["nvidia-cublas-cu12", "nvidia-cudnn-cu12", "filelock"]);
+        assert_eq!(check_torch_locked(&v, "2.5.1", &deps), Ok(()));
+        // The index's build of the same CUDA is the same build (a lock made
+        // when mlr took CUDA 12.4 from the index stays good).
+        assert_eq!(check_torch_locked(&v, "2.5.1+cu124", &deps), Ok(()));
+
+        let err = check_torch_locked(&v, "2.5.1", &names(&["filelock"])).unwrap_err();
+        assert!(err.contains("would not see the GPU"), "{err}");
+        assert!(
+            err.contains("PyPI's torch 2.5.1 with nvidia-*-cu12 dependencies"),
+            "{err}"
+        );
+        let err = check_torch_locked(&v, "2.5.1+cu121", &deps).unwrap_err();
+        assert!(err.contains("built for CUDA 12.1, not CUDA 12.4"), "{err}");
+        assert!(check_torch_locked(&v, "2.5.1+cpu", &[]).is_err());
+    }
+
+    #[test]
+    fn locked_pypi_default_of_torch_1_bundles_its_cuda() {
+        // torch 1.7.1's CUDA 10.2 build is only PyPI's plain wheel.
+        let v = compat().torch("1.7.1", Some("10.2"), Some("3.9")).unwrap();
+        assert!(v.pypi_default && v.pypi_bundles_cuda, "{v:?}");
+        assert_eq!(
+            (&v.local, &v.index_url, &v.nvidia_suffix),
+            (&None, &None, &None)
+        );
+        let deps = names(&["typing-extensions", "numpy"]);
+        assert_eq!(check_torch_locked(&v, "1.7.1", &deps), Ok(()));
+
+        let err = check_torch_locked(&v, "1.7.1", &names(&["nvidia-cublas-cu11"])).unwrap_err();
+        assert!(err.contains("bundles its CUDA"), "{err}");
+        assert!(
+            err.contains("PyPI's torch 1.7.1 (CUDA 10.2 inside the wheel"),
+            "{err}"
+        );
+        let err = check_torch_locked(&v, "1.7.1+cpu", &deps).unwrap_err();
+        assert!(err.contains("would not see the GPU"), "{err}");
+        let err = check_torch_locked(&v, "1.7.1+cu110", &deps).unwrap_err();
+        assert!(err.contains("built for CUDA 11.0, not CUDA 10.2"), "{err}");
+        let err = check_torch_locked(&v, "1.7.0", &deps).unwrap_err();
+        assert!(err.contains("was locked, but torch 1.7.1"), "{err}");
+
+        // Its plain wheel is not the `+cu110` build either.
+        let v = compat().torch("1.7.1", Some("11.0"), Some("3.9")).unwrap();
+        assert_eq!(check_torch_locked(&v, "1.7.1+cu110", &deps), Ok(()));
+        let err = check_torch_locked(&v, "1.7.1", &deps).unwrap_err();
+        assert!(
+            err.contains("PyPI's default build (its CUDA is inside the wheel)")
+                && err.contains("wrong index"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn torch_1_rows_pair_torchvision_and_torchaudio() {
+        let v = compat()
+            .torch("1.12.1", Some("11.6"), Some("3.10"))
+            .unwrap();
+        assert_eq!(
+            (v.torchvision.as_deref(), v.torchaudio.as_deref()),
+            (Some("0.13.1"), Some("0.12.1"))
+        );
+        // PyPI's torchvision 0.11.0 requires torch==1.10.0+cu102; 0.11.1 is the pair.
+        let v = compat().torch("1.10.0", None, Some("3.9")).unwrap();
+        assert_eq!(v.torchvision.as_deref(), Some("0.11.1"));
+        let err = compat()
+            .torch("1.12.1", Some("11.8"), Some("3.10"))
+            .unwrap_err();
+        assert_eq!(err.message, "torch 1.12.1 has no build for CUDA 11.8");
+        assert_eq!(
+            err.alternatives,
+            [
+                "CUDA 10.2, 11.3 or 11.6 with torch 1.12.1",
+                "torch 2.0.0 to 2.7.1 with CUDA 11.8"
+            ]
+        );
+        let err = compat().torch("1.4.0", None, Some("3.9")).unwrap_err();
+        assert_eq!(err.message, "torch 1.4.0 has no wheels for Python 3.9");
+    }
+
+    #[test]
     fn locked_pypi_default_must_pull_its_nvidia_wheels() {
-        let v = compat().torch("2.11.0", Some("13.0"), "3.12").unwrap();
+        let v = compat()
+            .torch("2.11.0", Some("13.0"), Some("3.12"))
+            .unwrap();
         let good = names(&["nvidia_cudnn_cu13", "cuda-toolkit", "triton"]);
         assert_eq!(check_torch_locked(&v, "2.11.0", &good), Ok(()));
 
@@ -610,7 +865,7 @@ mod tests {
 
     #[test]
     fn locked_cpu_build_must_not_be_a_cuda_build() {
-        let v = compat().torch("2.5.1", None, "3.11").unwrap();
+        let v = compat().torch("2.5.1", None, Some("3.11")).unwrap();
         assert_eq!(check_torch_locked(&v, "2.5.1+cpu", &[]), Ok(()));
         // aarch64 CPU wheels carry no local version.
         assert_eq!(check_torch_locked(&v, "2.5.1", &names(&["sympy"])), Ok(()));
@@ -625,13 +880,93 @@ mod tests {
             for local in row.variants.iter().chain(&row.pypi_default) {
                 let cuda = CudaVersion::from_local(local).unwrap().to_string();
                 let py = &row.python[0];
-                let v = c.torch(&row.version, Some(&cuda), py).unwrap();
+                let v = c.torch(&row.version, Some(&cuda), Some(py)).unwrap();
                 assert_eq!(v.cuda.as_deref(), Some(cuda.as_str()));
             }
             assert!(
-                c.torch(&row.version, None, row.python.last().unwrap())
+                c.torch(&row.version, None, row.python.last().map(String::as_str))
                     .is_ok()
             );
         }
+    }
+}
+
+/// The torch table of the book's Python page, generated from the rows.
+#[cfg(test)]
+mod book {
+    use super::*;
+
+    const PAGE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/book/src/reference/python.md");
+    const START: &str = "<!-- torch table: generated from src/compat/data/torch.toml -->\n";
+    const END: &str = "<!-- end of the torch table -->\n";
+
+    /// `3.7 to 3.10`, or the list when it has gaps.
+    fn pythons(python: &[String]) -> String {
+        let minor = |p: &String| p.strip_prefix("3.").and_then(|m| m.parse::<u32>().ok());
+        let minors: Vec<u32> = python.iter().filter_map(minor).collect();
+        let contiguous = minors.windows(2).all(|w| w[1] == w[0] + 1);
+        match (python, contiguous) {
+            ([first, .., last], true) if python.len() >= 3 => format!("{first} to {last}"),
+            _ => python.join(", "),
+        }
+    }
+
+    fn cuda(local: &str) -> String {
+        CudaVersion::from_local(local).map_or_else(|| local.to_owned(), |c| c.to_string())
+    }
+
+    fn table(rows: &[TorchRow]) -> String {
+        let mut out = String::from(
+            "| torch | torchvision | torchaudio | Python | CUDA on the PyTorch index | PyPI's wheel | checked |\n\
+             |---|---|---|---|---|---|---|\n",
+        );
+        for r in rows {
+            let mut index: Vec<String> = r.variants.iter().map(|v| cuda(v)).collect();
+            if r.cpu {
+                index.push("CPU".into());
+            }
+            let pypi = match (&r.pypi_default, &r.pypi_nvidia_suffix, r.pypi_bundles_cuda) {
+                (Some(d), _, true) => format!("CUDA {} (inside)", cuda(d)),
+                (Some(d), Some(s), false) => format!("CUDA {} (nvidia-\\*-{s})", cuda(d)),
+                (Some(d), None, false) => format!("CUDA {}", cuda(d)),
+                (None, _, _) => "-".into(),
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {pypi} | {} |\n",
+                r.version,
+                r.torchvision.as_deref().unwrap_or("-"),
+                r.torchaudio.as_deref().unwrap_or("-"),
+                pythons(&r.python),
+                if index.is_empty() {
+                    "-".into()
+                } else {
+                    index.join(", ")
+                },
+                if r.verified { "yes" } else { "partly" },
+            ));
+        }
+        out
+    }
+
+    /// Fails when the page's table is not the data's; regenerate with
+    /// `MLR_UPDATE_BOOK=1 cargo test --lib compat::torch::book`.
+    #[test]
+    fn the_books_torch_table_is_the_data() {
+        let page = std::fs::read_to_string(PAGE).unwrap();
+        let start = page.find(START).expect("the start marker") + START.len();
+        let end = page.find(END).expect("the end marker");
+        let generated = table(&Compat::builtin().torch);
+        if page[start..end] == generated {
+            return;
+        }
+        if std::env::var_os("MLR_UPDATE_BOOK").is_some_and(|v| v == "1") {
+            let updated = format!("{}{generated}{}", &page[..start], &page[end..]);
+            std::fs::write(PAGE, updated).unwrap();
+            return;
+        }
+        panic!(
+            "book/src/reference/python.md: the torch table is stale; run \
+             `MLR_UPDATE_BOOK=1 cargo test --lib compat::torch::book`"
+        );
     }
 }

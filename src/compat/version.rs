@@ -39,8 +39,31 @@ fn cmp_release(a: &[u64], b: &[u64]) -> Ordering {
 }
 
 /// Whether two versions name the same release (`2.5` and `2.5.0` do).
+/// Without allocating: the tables ask this of every row, many times over
+/// when they build hints.
 pub(crate) fn same_release(a: &str, b: &str) -> bool {
-    matches!((release(a), release(b)), (Some(x), Some(y)) if cmp_release(&x, &y).is_eq())
+    let (a, _) = split_local(a);
+    let (b, _) = split_local(b);
+    if a.is_empty() || b.is_empty() {
+        return false;
+    }
+    let number = |part: Option<&str>| match part {
+        None => Some(0),
+        Some(p) => p.parse::<u64>().ok(),
+    };
+    let (mut x, mut y) = (a.split('.'), b.split('.'));
+    let mut equal = true;
+    loop {
+        let (p, q) = (x.next(), y.next());
+        if p.is_none() && q.is_none() {
+            return equal;
+        }
+        match (number(p), number(q)) {
+            (Some(p), Some(q)) => equal &= p == q,
+            // A part that is not a number: not a release at all.
+            _ => return false,
+        }
+    }
 }
 
 /// `2.5.1+cu121` -> (`2.5.1`, `Some("cu121")`).
@@ -176,6 +199,10 @@ mod tests {
         assert!(same_release("2.5", "2.5.0"));
         assert!(same_release("2.5.1+cu121", "2.5.1"));
         assert!(!same_release("2.5.1", "2.5.10"));
+        assert!(same_release("2.5.0.0", "2.5"));
+        assert!(!same_release("2.5", "2.5.x"));
+        assert!(!same_release("2.x", "2.x"));
+        assert!(!same_release("", "0"));
         assert_eq!(cmp_versions("2.10.0", "2.9.1"), Ordering::Greater);
         assert_eq!(cmp_versions("0.9.0.1", "0.9.0"), Ordering::Greater);
         assert_eq!(release("2.x"), None);

@@ -473,7 +473,7 @@ fn pip(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<
         return;
     };
     let cuda = manifest.cuda.as_ref().map(|c| c.version.as_str());
-    let variant = match manifest.compat().torch(torch, cuda, &python.version) {
+    let variant = match manifest.compat().torch(torch, cuda, Some(&python.version)) {
         Ok(v) => v,
         Err(e) => {
             out.push(Finding::NotSatisfied {

@@ -72,6 +72,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
     }
     let manifest = ws.manifest()?;
     let requests = Requests::of(&manifest);
+    crate::resolve::pip::plan::check_framework(&manifest, &manifest.compat())?;
 
     let existing = match ws.lock() {
         Ok(l) => l,

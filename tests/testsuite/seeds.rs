@@ -232,8 +232,9 @@ fn layers(image: &str) -> Vec<String> {
     serde_json::from_slice(&out.stdout).expect("layer list")
 }
 
-/// "PyTorch + OpenCV": a CUDA torch build (a stand-in with the cu124
-/// variant's local version), opencv and requirements from the index, an
+/// "PyTorch + OpenCV": a CUDA torch build from the PyTorch index (a
+/// stand-in with the cu121 variant's local version: PyPI's torch 2.5.1 is
+/// the CUDA 12.4 build, so CUDA 12.1 comes from the index), opencv and requirements from the index, an
 /// apt library from Debian's mirror, and a custom extension built from git.
 /// Then one pip package changes: the rebuild reuses the base, apt, Python
 /// and framework layers.
@@ -249,7 +250,7 @@ fn pytorch_opencv_seed_and_a_pip_change_reuses_the_layers_below_it() {
     let pushed = registry.push_rootfs("seed/debian", "bookworm", &rootfs, "linux/amd64");
     let index = PyIndex::start();
     let tag311 = "cp311-cp311-linux_x86_64";
-    index.add_local_variants("torch", "2.5.1", &["cu124", "cpu"], tag311);
+    index.add_local_variants("torch", "2.5.1", &["cu121", "cpu"], tag311);
     for (name, version) in [
         ("opencv-python-headless", "4.10.0.84"),
         ("tqdm", "4.66.4"),
@@ -274,7 +275,7 @@ name = "vision"
 image = "{base}"
 
 [cuda]
-version = "12.4"
+version = "12.1"
 arch = ["8.6"]
 
 [python]
@@ -337,7 +338,7 @@ healthcheck = {{ cmd = ["python", "-c", "import roi_align"], interval = "60s" }}
     );
     assert_eq!(
         out,
-        "2.5.1+cu124 4.10.0.84 4.66.4 0.3.0\nsm=8.6 force_cuda=1\nlibgomp1 install ok installed\nml\n/app\n4\n"
+        "2.5.1+cu121 4.10.0.84 4.66.4 0.3.0\nsm=8.6 force_cuda=1\nlibgomp1 install ok installed\nml\n/app\n4\n"
     );
     let inspect = docker(&["image", "inspect", &tag]);
     let inspect: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
