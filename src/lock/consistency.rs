@@ -135,7 +135,7 @@ fn percent_decode(s: &str) -> String {
 /// Two spellings of one PEP 440 version, as file names and resolvers write
 /// them: case, a leading `v`, `_` for `-`, and the separators and long
 /// forms of pre-, post- and dev-release markers do not matter.
-fn same_version(a: &str, b: &str) -> bool {
+pub(crate) fn same_version(a: &str, b: &str) -> bool {
     canonical_version(a) == canonical_version(b)
 }
 
@@ -171,10 +171,28 @@ fn canonical_version(v: &str) -> String {
         }
     }
     let s = s.replace("post", ".post").replace("dev", ".dev");
-    match local {
+    let s = match local {
         Some(l) => format!("{s}+{l}"),
         None => s,
+    };
+    // Numbers are numbers: `nv25.01` is `nv25.1`, `1.010` is `1.10`.
+    let mut out = String::with_capacity(s.len());
+    let mut digits = String::new();
+    for c in s.chars().chain(std::iter::once('\0')) {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        if !digits.is_empty() {
+            let trimmed = digits.trim_start_matches('0');
+            out.push_str(if trimmed.is_empty() { "0" } else { trimmed });
+            digits.clear();
+        }
+        if c != '\0' {
+            out.push(c);
+        }
     }
+    out
 }
 
 /// `s` with `word` replaced where it stands between a digit or separator
@@ -222,6 +240,10 @@ mod tests {
 
     #[test]
     fn spellings_of_one_version_agree_and_others_do_not() {
+        assert!(same_version("2.6.0a0+nv25.01", "2.6.0a0+nv25.1"));
+        assert!(same_version("1.010", "1.10"));
+        assert!(!same_version("1.10", "1.1"));
+        assert!(!same_version("2.0.10", "2.0.1"));
         for (a, b) in [
             ("1.0rc1", "1.0-rc1"),
             ("1.0rc1", "1.0.RC1"),

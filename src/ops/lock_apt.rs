@@ -16,6 +16,17 @@ use crate::resolve::apt::archive::{self, SourceEntry, snapshot_uri};
 use crate::resolve::apt::solver::{self, Request};
 pub use crate::resolve::interpreter::ImplicitPython;
 
+/// The package the implicit Python request names, unless `[apt]` asks
+/// for it itself.
+fn implicit_name_of(python: &ImplicitPython, requests: &Requests) -> Option<String> {
+    match python {
+        ImplicitPython::None => None,
+        ImplicitPython::Package(name) => Some(name.clone()),
+        ImplicitPython::IfVersion(_) => Some(PYTHON_REQUEST.to_string()),
+    }
+    .filter(|name| !requests.asks_apt(name))
+}
+
 /// The distribution's Python version found while resolving, per platform
 /// in `project.platforms` order (`None` where none was pinned).
 pub type DistroPython = Option<(u32, u32)>;
@@ -112,14 +123,14 @@ pub fn lock_apt(
             version: r.version.clone(),
         })
         .collect();
+    if explicit.is_empty() && implicit_name_of(python, requests).is_none() {
+        // Nothing to pin: the image's apt sources are not even read.
+        new.apt = Vec::new();
+        return Ok(None);
+    }
     let mut pins: Vec<AptPin> = Vec::new();
     let mut distro_python: DistroPython = None;
-    let implicit_name = match python {
-        ImplicitPython::None => None,
-        ImplicitPython::Package(name) => Some(name.clone()),
-        ImplicitPython::IfVersion(_) => Some(PYTHON_REQUEST.to_string()),
-    }
-    .filter(|name| !requests.asks_apt(name));
+    let implicit_name = implicit_name_of(python, requests);
     for platform in &manifest.project.platforms {
         let platform_s = platform.to_string();
         let base_apt = archive::base_apt(config, &base, &platform_s)?;

@@ -26,7 +26,7 @@ use crate::resolve::image_files::{ImageTree, OsRelease, TreeKind, parse_os_relea
 
 /// What mlr reads from a base image for Python: the distribution, glibc,
 /// and the Python interpreters with their installed distributions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BaseFacts {
     /// From `/etc/os-release`, else `/usr/lib/os-release`, else the
     /// defaults (`ID=linux`).
@@ -47,7 +47,7 @@ pub struct BaseFacts {
 }
 
 /// One Python interpreter of the image.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BaseInterpreter {
     /// As found, with its versioned name: `/opt/conda/bin/python3.10`.
     pub path: String,
@@ -83,7 +83,7 @@ pub struct BaseInterpreter {
 }
 
 /// An installed distribution.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BaseDistribution {
     /// PEP 503-normalized.
     pub name: String,

@@ -545,7 +545,7 @@ fn scan(
 }
 
 /// Parsed `/etc/os-release` (os-release(5)).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OsRelease {
     /// `ID`, `linux` when absent as the spec says.
     pub id: String,

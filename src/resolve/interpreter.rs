@@ -289,6 +289,15 @@ impl Planned {
                         "set [python] from = \"standalone\" (with a version) to install a standalone CPython",
                     ));
                 }
+                let shown: Vec<String> = i
+                    .distributions
+                    .iter()
+                    .map(|d| format!("{} {}", d.name, d.version))
+                    .collect();
+                config.shell.verbose(
+                    "Fixed",
+                    format!("the base's {}: {}", describe(i), shown.join(", ")),
+                );
                 let base = i
                     .distributions
                     .iter()

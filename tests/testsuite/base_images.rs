@@ -236,6 +236,24 @@ fn an_old_distribution_gets_wheels_for_the_glibc_its_dpkg_status_names() {
         pin[0]
     );
     assert!(!pin[0].contains("manylinux_2_28"), "{}", pin[0]);
+
+    // What the base holds is kept by manifest digest: a new resolution
+    // for another package reads none of its layers again.
+    index.add_wheel(&WheelSpec::new("otherpkg", "1.0"));
+    let manifest = project
+        .read("ml.toml")
+        .replace("[\"dualwheel\"]", "[\"dualwheel\", \"otherpkg\"]");
+    project.file("ml.toml", manifest);
+    let out = project
+        .mlr()
+        .env("MLR_UV", shared_uv())
+        .arg("lock")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("for its Python and glibc"), "{stderr}");
+    assert_eq!(blocks(&project.read("ml.lock"), "pip", "otherpkg").len(), 1);
 }
 
 /// A TCP port that counts the connections made to it.
@@ -434,4 +452,79 @@ fn a_standalone_python_the_base_lacks_is_locked_installed_and_hash_checked() {
     assert!(stderr.contains(downloads.filename()), "{stderr}");
     let exists = docker(&["image", "inspect", &refused]);
     assert!(!exists.status.success(), "the refused build made an image");
+}
+
+/// Stands in for a `pytorch/pytorch`-style base with its own CPython 3.11
+/// under /usr/local and torch in its site-packages (layers only: lock-only
+/// tests).
+fn push_python_base_with_torch(registry: &Registry) -> String {
+    registry.push_layers(
+        "pytorch/pytorch",
+        "2.6.0",
+        "linux/amd64",
+        &[Layer::new()
+            .file("etc/os-release", crate::support::DEBIAN_12)
+            .file("var/lib/dpkg/status", crate::support::DEBIAN_12_DPKG_STATUS)
+            .file("usr/local/bin/python3.11", "#!stand-in interpreter\n")
+            .file("usr/local/lib/python3.11/os.py", "")
+            .file("usr/local/lib/python3.11/venv/__init__.py", "")
+            .file("usr/local/lib/python3.11/ensurepip/__init__.py", "")
+            .file(
+                "usr/local/lib/python3.11/site-packages/torch-2.6.0a0+nv25.01.dist-info/METADATA",
+                "Metadata-Version: 2.1\nName: torch\nVersion: 2.6.0a0+nv25.01\n",
+            )],
+    );
+    registry.reference("pytorch/pytorch", "2.6.0")
+}
+
+#[test]
+fn a_requirement_against_a_base_package_fails_naming_both_versions() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let registry = Registry::start();
+    let base = push_python_base_with_torch(&registry);
+    let index = PyIndex::start();
+    index.add_wheel(&WheelSpec::new("torch", "2.5.1"));
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            "[base]\nimage = \"{base}\"\n\n[pip]\nindex-url = \"{}\"\npackages = [\"torch==2.5.1\"]\n",
+            index.url()
+        ),
+    );
+    let out = project
+        .mlr()
+        .env("MLR_UV", shared_uv())
+        .arg("lock")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("torch==2.5.1"), "{stderr}");
+    assert!(stderr.contains("2.6.0a0"), "{stderr}");
+    assert!(!project.exists("ml.lock"));
+}
+
+#[test]
+fn from_base_needs_the_base_to_have_that_python() {
+    require!(Service::Registry);
+    let registry = Registry::start();
+    let base = push_python_base_with_torch(&registry);
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            "[base]\nimage = \"{base}\"\n\n[python]\nversion = \"3.12\"\nfrom = \"base\"\n\n[pip]\npackages = [\"x\"]\n"
+        ),
+    );
+    project
+        .mlr()
+        .arg("lock")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "[python] from = \"base\" and version = \"3.12\", but the base image has /usr/local/bin/python3.11 (Python 3.11)",
+        ))
+        .stderr(predicates::str::contains("hint: change [python] version"));
 }

@@ -293,7 +293,12 @@ impl Jammy {
             "fw/jammy",
             "22.04",
             "linux/amd64",
-            &[Layer::new().file("etc/os-release", UBUNTU_2204)],
+            // Ubuntu 22.04's os-release and its libc6 (glibc 2.35), what
+            // mlr reads the platform level from.
+            &[Layer::new().file("etc/os-release", UBUNTU_2204).file(
+                "var/lib/dpkg/status",
+                "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.35-0ubuntu3.8\n",
+            )],
         );
         Jammy {
             base: registry.reference("fw/jammy", "22.04"),

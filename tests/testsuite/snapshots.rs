@@ -1336,8 +1336,9 @@ fn a_pip_package_missing_from_the_index_is_a_resolution_error() {
     --- stdout
     --- stderr
        Resolving image 127.0.0.1:[PORT]/py/base:12
+      Inspecting 127.0.0.1:[PORT]/py/base:12 for its Python and glibc
+         Reading 1 layer (0.0 MB) of 127.0.0.1:[PORT]/py/base@sha256:[SHORT_HASH]
       Inspecting 127.0.0.1:[PORT]/py/base:12 (linux/amd64) for apt
-      Inspecting 127.0.0.1:[PORT]/py/base for its Python
        Resolving pip for linux/amd64 (python 3.11, manylinux_2_36)
     error: pip resolution failed:
     error: No solution found when resolving dependencies

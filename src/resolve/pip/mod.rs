@@ -152,6 +152,14 @@ pub fn resolve(config: &Config, uv_bin: &Path, request: &PipRequest) -> anyhow::
             compile_artifacts(config, uv_bin, request, &target, &resolved, work.path())?;
         for (name, r) in &resolved {
             if let Some(b) = base_names.get(name.as_str()) {
+                // The constraints hold it at the installed version.
+                if !crate::lock::consistency::same_version(&b.version, &r.version) {
+                    bail!(
+                        "uv chose {name} {}, but the base image has {name} {} installed, which the resolution must keep",
+                        r.version,
+                        b.version
+                    );
+                }
                 relied_on.insert(crate::lock::BaseDistributionPin {
                     name: b.name.clone(),
                     version: b.version.clone(),
@@ -330,6 +338,9 @@ fn uv_command(
     cmd.current_dir(dir)
         .env("UV_CACHE_DIR", config.cache_dir.join("uv"))
         .env("UV_NO_PROGRESS", "1")
+        // The target interpreter is never on this host: uv must not try to
+        // download one to build with (GitHub may be unreachable; ~5 s each).
+        .env("UV_PYTHON_DOWNLOADS", "never")
         // uv retries on its own; it gets mlr's stall timeout and retries.
         .env("UV_HTTP_TIMEOUT", config.net.timeout.as_secs().to_string())
         .env("UV_HTTP_RETRIES", config.net.retries.to_string())
@@ -365,7 +376,7 @@ fn uv_command(
     cmd
 }
 
-fn run_uv(mut cmd: Command) -> anyhow::Result<()> {
+fn run_uv(mut cmd: Command, request: &PipRequest) -> anyhow::Result<()> {
     let out = cmd.output().context("running uv")?;
     if out.status.success() {
         return Ok(());
@@ -374,7 +385,11 @@ fn run_uv(mut cmd: Command) -> anyhow::Result<()> {
     Err(hinted(
         ErrorKind::Resolution,
         format!("pip resolution failed:\n{stderr}"),
-        "check the requirements in ml.toml and that the indexes are reachable",
+        if request.base.is_empty() {
+            "check the requirements in ml.toml and that the indexes are reachable"
+        } else {
+            "the base image's Python packages are fixed at their installed versions (listed by `--verbose`); require versions they satisfy, or set [python] from = \"standalone\" for an interpreter of your own"
+        },
     ))
 }
 
@@ -414,7 +429,7 @@ fn compile_versions(
             }
             None => {}
         }
-        run_uv(cmd)?;
+        run_uv(cmd, request)?;
         let text =
             std::fs::read_to_string(dir.join("requirements.txt")).context("reading uv's output")?;
         let resolved = parse_requirements(&text);
@@ -529,7 +544,7 @@ fn compile_artifacts(
     let _ = std::fs::remove_file(dir.join("pylock.toml"));
     let mut cmd = uv_command(config, uv_bin, request, target, dir);
     cmd.args(["-c", "pins.txt", "-o", "pylock.toml"]);
-    run_uv(cmd)?;
+    run_uv(cmd, request)?;
     let text =
         std::fs::read_to_string(dir.join("pylock.toml")).context("reading uv's pylock.toml")?;
     let lock: Pylock = toml_edit::de::from_str(&text).context("parsing uv's pylock.toml")?;

@@ -101,7 +101,7 @@ pub fn plan(manifest: &Manifest, compat: &Compat, python: &str) -> anyhow::Resul
 /// gives one (the base image's Python is checked again once it is known).
 /// A refused combination is the same error online and offline.
 pub fn check_framework(manifest: &Manifest, compat: &Compat) -> anyhow::Result<()> {
-    let python = manifest.python.as_ref().map(|p| p.version.as_str());
+    let python = manifest.python.as_ref().and_then(|p| p.version.as_deref());
     framework_builds(manifest, compat, python).map(drop)
 }
 
@@ -190,13 +190,39 @@ pub fn inspect_base(config: &Config, base: &ImagePin) -> anyhow::Result<BaseFact
         .first()
         .context("the base image pin has no platform")?
         .digest;
+    // The facts are a function of the manifest digest: kept in the cache,
+    // so a large base (an NGC image's 10 GB of layers) is scanned once.
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    let cached = config
+        .cache_dir
+        .join("base-facts")
+        .join(format!("v{FACTS_FORMAT}-{hex}.json"));
+    if let Some(facts) = std::fs::read(&cached)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<BaseFacts>(&bytes).ok())
+    {
+        config.shell.verbose(
+            "Fresh",
+            format!("{} (read before, {})", base.requested, cached.display()),
+        );
+        return Ok(facts);
+    }
     config.shell.status(
         "Inspecting",
         format!("{} for its Python and glibc", base.requested),
     );
     let tree = read_image_tree(config, &reference, digest, &capture)?;
-    discover(&tree)
+    let facts = discover(&tree)?;
+    // A cache that cannot be written only costs the next run a scan.
+    if let (Ok(json), Some(dir)) = (serde_json::to_vec(&facts), cached.parent()) {
+        let _ = std::fs::create_dir_all(dir).map(|()| crate::atomic_file::write(&cached, json));
+    }
+    Ok(facts)
 }
+
+/// Bumped whenever what `discover` finds changes, so older cached facts are
+/// not used.
+const FACTS_FORMAT: u32 = 1;
 
 /// `"3.11"` → `(3, 11)`.
 pub fn parse_pair(v: &str) -> anyhow::Result<(u32, u32)> {

@@ -38,7 +38,8 @@ pub use image::Layer;
 pub use project::Project;
 pub use pyindex::{LoggedRequest, PyIndex, uv_binary};
 pub use python::{
-    TwoPlatformPip, push_debian_marker, push_debian_marker_index, shared_uv, two_platform_pip,
+    DEBIAN_12, DEBIAN_12_DPKG_STATUS, TwoPlatformPip, push_debian_marker, push_debian_marker_index,
+    shared_uv, two_platform_pip,
 };
 pub use registry::{PushedImage, PushedIndex, Registry};
 pub use service::{Service, require};
