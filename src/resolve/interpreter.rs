@@ -96,6 +96,48 @@ pub fn choose(python: Option<&Python>, facts: &BaseFacts) -> anyhow::Result<Choi
     }
 }
 
+/// Whether two platforms of one base carry the same Python: the same glibc
+/// level, interpreters and installed distributions. `Err` says the first
+/// difference.
+pub fn same_python(a: &BaseFacts, b: &BaseFacts) -> Result<(), String> {
+    let level = |f: &BaseFacts| f.glibc.map(|g| format!("{}.{}", g.0, g.1));
+    if level(a) != level(b) {
+        return Err(format!(
+            "glibc {} and {}",
+            level(a).unwrap_or_else(|| "unknown".into()),
+            level(b).unwrap_or_else(|| "unknown".into())
+        ));
+    }
+    let shown = |f: &BaseFacts| f.interpreters.iter().map(describe).collect::<Vec<_>>();
+    if shown(a) != shown(b) {
+        return Err(format!(
+            "interpreters {} and {}",
+            shown(a).join(", "),
+            shown(b).join(", ")
+        ));
+    }
+    for (x, y) in a.interpreters.iter().zip(&b.interpreters) {
+        let dists = |i: &BaseInterpreter| {
+            i.distributions
+                .iter()
+                .map(|d| (d.name.clone(), d.version.clone()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let (dx, dy) = (dists(x), dists(y));
+        if let Some((name, version)) = dx.iter().find(|(n, v)| dy.get(*n) != Some(*v)) {
+            return Err(format!(
+                "{} has {name} {version} on one and {} on the other",
+                x.path,
+                dy.get(name).map_or("nothing", String::as_str)
+            ));
+        }
+        if let Some(name) = dy.keys().find(|n| !dx.contains_key(*n)) {
+            return Err(format!("{} has {name} on one only", x.path));
+        }
+    }
+    Ok(())
+}
+
 /// `/usr/bin/python3.12 (3.12)`.
 pub fn describe(i: &BaseInterpreter) -> String {
     format!("{} (Python {}.{})", i.path, i.version.0, i.version.1)
@@ -637,5 +679,106 @@ mod tests {
         );
         let s = pick_standalone(json.as_bytes(), "3.13", &platforms(&["linux/amd64"])).unwrap();
         assert_eq!(s.release, "3.13.1");
+    }
+
+    fn facts(torch: Option<&str>, glibc: (u32, u32)) -> BaseFacts {
+        BaseFacts {
+            os: Default::default(),
+            glibc: Some(glibc),
+            musl: false,
+            interpreters: vec![BaseInterpreter {
+                path: "/usr/bin/python3.12".into(),
+                version: (3, 12),
+                prefix: "/usr".into(),
+                base_prefix: "/usr".into(),
+                stdlib: "/usr/lib/python3.12".into(),
+                has_venv: true,
+                has_ensurepip: true,
+                externally_managed: false,
+                dpkg_managed: true,
+                site_dirs: vec!["/usr/local/lib/python3.12/dist-packages".into()],
+                distributions: torch
+                    .map(|v| super::super::base_python::BaseDistribution {
+                        name: "torch".into(),
+                        version: v.into(),
+                        metadata: String::new(),
+                        site: "/usr/local/lib/python3.12/dist-packages".into(),
+                    })
+                    .into_iter()
+                    .collect(),
+            }],
+            unreadable: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn platforms_of_one_base_must_carry_the_same_python() {
+        let amd64 = facts(Some("2.6.0a0+nv25.01"), (2, 39));
+        assert_eq!(same_python(&amd64, &amd64.clone()), Ok(()));
+        let err = same_python(&amd64, &facts(Some("2.6.0a0+nv25.02"), (2, 39))).unwrap_err();
+        assert!(
+            err.contains("torch 2.6.0a0+nv25.01 on one and 2.6.0a0+nv25.02"),
+            "{err}"
+        );
+        let err = same_python(&amd64, &facts(None, (2, 39))).unwrap_err();
+        assert!(
+            err.contains("torch 2.6.0a0+nv25.01 on one and nothing"),
+            "{err}"
+        );
+        let err = same_python(&facts(None, (2, 39)), &amd64).unwrap_err();
+        assert!(err.contains("has torch on one only"), "{err}");
+        let err = same_python(&amd64, &facts(Some("2.6.0a0+nv25.01"), (2, 35))).unwrap_err();
+        assert_eq!(err, "glibc 2.39 and 2.35");
+    }
+
+    #[test]
+    fn the_base_interpreter_wins_unless_another_version_is_asked_for() {
+        let base = facts(None, (2, 39));
+        let python = |version: Option<&str>, source| Python {
+            version: version.map(str::to_string),
+            source,
+        };
+        assert_eq!(choose(None, &base).unwrap(), Choice::Base(0));
+        assert_eq!(
+            choose(Some(&python(Some("3.12"), None)), &base).unwrap(),
+            Choice::Base(0)
+        );
+        assert_eq!(
+            choose(Some(&python(Some("3.13"), None)), &base).unwrap(),
+            Choice::Distro {
+                or_standalone: Some((3, 13))
+            }
+        );
+        assert_eq!(
+            choose(
+                Some(&python(Some("3.12"), Some(PythonSource::Standalone))),
+                &base
+            )
+            .unwrap(),
+            Choice::Standalone("3.12".into())
+        );
+        assert_eq!(
+            choose(Some(&python(None, Some(PythonSource::Distro))), &base).unwrap(),
+            Choice::Distro {
+                or_standalone: None
+            }
+        );
+        let err = choose(Some(&python(Some("3.13"), Some(PythonSource::Base))), &base).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("/usr/bin/python3.12 (Python 3.12)"),
+            "{err}"
+        );
+        let none = BaseFacts {
+            interpreters: Vec::new(),
+            ..base
+        };
+        assert_eq!(
+            choose(None, &none).unwrap(),
+            Choice::Distro {
+                or_standalone: None
+            }
+        );
+        assert!(choose(Some(&python(None, Some(PythonSource::Base))), &none).is_err());
     }
 }

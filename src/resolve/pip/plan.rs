@@ -175,23 +175,49 @@ fn incompatible(name: &str, version: &str, e: &crate::compat::Incompatible) -> a
 }
 
 /// What the base image holds for Python, read from its layers through the
-/// registry (no pull, no run), for the first locked platform.
+/// registry (no pull, no run). Every locked platform is read; they must
+/// agree (one `[python]` pin serves them all).
 pub fn inspect_base(config: &Config, base: &ImagePin) -> anyhow::Result<BaseFacts> {
-    use crate::resolve::base_python::{capture, discover};
-    use crate::resolve::image_files::read_image_tree;
     let reference = ImageRef {
         registry: base.registry.clone(),
         repository: base.repository.clone(),
         tag: None,
         digest: Some(base.digest.clone()),
     };
-    let digest = &base
+    let mut read = base
         .platforms
-        .first()
-        .context("the base image pin has no platform")?
-        .digest;
-    // The facts are a function of the manifest digest: kept in the cache,
-    // so a large base (an NGC image's 10 GB of layers) is scanned once.
+        .iter()
+        .map(|p| facts_of(config, base, &reference, &p.digest).map(|f| (p.platform.as_str(), f)));
+    let (first_platform, first) = read
+        .next()
+        .context("the base image pin has no platform")??;
+    for other in read {
+        let (platform, facts) = other?;
+        if let Err(difference) = crate::resolve::interpreter::same_python(&first, &facts) {
+            return Err(hinted(
+                ErrorKind::Resolution,
+                format!(
+                    "the base image {} differs between {first_platform} and {platform}: {difference}",
+                    base.requested
+                ),
+                "lock the platforms separately (project.platforms), or use a base whose platforms carry the same Python",
+            ));
+        }
+    }
+    Ok(first)
+}
+
+/// The facts of one platform's manifest. They are a function of its
+/// digest: kept in the cache, so a large base (an NGC image's 10 GB of
+/// layers) is scanned once.
+fn facts_of(
+    config: &Config,
+    base: &ImagePin,
+    reference: &ImageRef,
+    digest: &str,
+) -> anyhow::Result<BaseFacts> {
+    use crate::resolve::base_python::{capture, discover};
+    use crate::resolve::image_files::read_image_tree;
     let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
     let cached = config
         .cache_dir
@@ -211,7 +237,7 @@ pub fn inspect_base(config: &Config, base: &ImagePin) -> anyhow::Result<BaseFact
         "Inspecting",
         format!("{} for its Python and glibc", base.requested),
     );
-    let tree = read_image_tree(config, &reference, digest, &capture)?;
+    let tree = read_image_tree(config, reference, digest, &capture)?;
     let facts = discover(&tree)?;
     // A cache that cannot be written only costs the next run a scan.
     if let (Ok(json), Some(dir)) = (serde_json::to_vec(&facts), cached.parent()) {
