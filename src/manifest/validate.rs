@@ -343,6 +343,28 @@ impl Validator {
                 continue;
             };
             let name = req.normalized_name();
+            if let super::pep508::VersionOrUrl::Url(url) = &req.version {
+                // uv would resolve it, but ml.lock has no place for it yet:
+                // refused here rather than dropped from the lock.
+                let vcs = url.starts_with("git+") || url.starts_with("hg+");
+                self.reject(
+                    at.index(i),
+                    Invalid::new(format!(
+                        "`{name} @ {url}`: mlr cannot lock direct URL or VCS requirements yet"
+                    ))
+                    .hint(if vcs {
+                        format!(
+                            "use a git source instead: `[git.{name}]` with `url`, `rev` and `build = [\"pip install --no-deps .\"]`"
+                        )
+                    } else {
+                        format!(
+                            "require a released version from an index (`{name}==X`), or serve the file from a `[[pip.index]]`"
+                        )
+                    }),
+                );
+                out.push(req.to_string());
+                continue;
+            }
             if framework.is_some_and(|f| f.packages.contains_key(&name)) {
                 self.reject(
                     at.index(i),

@@ -458,3 +458,91 @@ fn a_package_without_a_wheel_is_locked_as_its_flagged_sdist() {
         "{dockerfile}"
     );
 }
+
+/// Every form of requirement a user writes is either locked or refused
+/// with a located error naming it, never dropped from the lock (which
+/// used to loop: `lock` said "Wrote", `verify` said stale).
+#[test]
+fn every_requirement_form_is_locked_or_refused() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let e = env();
+    e.index
+        .add_wheel(&WheelSpec::new("tinypkg", "1.0").extra("fast"));
+    e.index.add_wheel(&WheelSpec::new("tinypkg", "2.0"));
+    // A dependency that names a URL instead of a version.
+    e.index.add_wheel(
+        &WheelSpec::new("urldep", "1.0")
+            .requires("tinypkg @ https://files.example/tinypkg-1.0-py3-none-any.whl"),
+    );
+    let locked = [
+        ("tinypkg", "2.0", "tinypkg"),
+        ("tinypkg==1.0", "1.0", "tinypkg==1.0"),
+        ("tinypkg>=1,<2", "1.0", "tinypkg>=1,<2"),
+        ("tinypkg[fast]==1.0", "1.0", "tinypkg[fast]==1.0"),
+        (
+            "tinypkg==1.0; python_version >= '3.8'",
+            "1.0",
+            "tinypkg==1.0; python_version >= \"3.8\"",
+        ),
+    ];
+    for (written, version, requested) in locked {
+        let _ = std::fs::remove_file(e.project.path("ml.lock"));
+        e.manifest(&format!(
+            "packages = [{}]\n",
+            toml_edit::Value::from(written)
+        ));
+        e.mlr().arg("lock").assert().success();
+        let lock = e.lock();
+        assert!(
+            lock.contains(&format!(
+                "name = \"tinypkg\"\nversion = \"{version}\"\nindex = \"default\"\nrequested = \"{}\"\n",
+                requested.replace('"', "\\\"")
+            )),
+            "{written}:\n{lock}"
+        );
+        e.mlr().arg("verify").assert().success();
+    }
+    let refused = [
+        (
+            "tinypkg @ https://files.example/tinypkg-1.0-py3-none-any.whl",
+            "mlr cannot lock direct URL or VCS requirements yet",
+        ),
+        (
+            "tinypkg @ git+https://git.example/tinypkg.git@v1",
+            "use a git source instead: `[git.tinypkg]`",
+        ),
+        (
+            "tinypkg @ file:///src/tinypkg",
+            "mlr cannot lock direct URL or VCS requirements yet",
+        ),
+        ("./src/tinypkg", "invalid requirement"),
+        ("-e .", "invalid requirement"),
+        ("git+https://git.example/tinypkg.git", "invalid requirement"),
+    ];
+    for (written, says) in refused {
+        let _ = std::fs::remove_file(e.project.path("ml.lock"));
+        e.manifest(&format!(
+            "packages = [{}]\n",
+            toml_edit::Value::from(written)
+        ));
+        e.mlr()
+            .arg("lock")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("ml.toml:"))
+            .stderr(predicate::str::contains(says));
+        assert!(!e.project.exists("ml.lock"), "{written}");
+    }
+    // A URL reached through a dependency: refused at resolution (by uv,
+    // which takes URL dependencies only from direct requirements), naming it.
+    e.manifest("packages = [\"urldep\"]\n");
+    e.mlr()
+        .arg("lock")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "tinypkg @ https://files.example/tinypkg-1.0-py3-none-any.whl",
+        ));
+    assert!(!e.project.exists("ml.lock"));
+}

@@ -432,7 +432,7 @@ fn compile_versions(
         run_uv(cmd, request)?;
         let text =
             std::fs::read_to_string(dir.join("requirements.txt")).context("reading uv's output")?;
-        let resolved = parse_requirements(&text);
+        let resolved = parse_requirements(&text)?;
         // Transitive packages matched by an index pattern must come from
         // that index: route them explicitly and resolve again.
         let missing: Vec<String> = resolved
@@ -463,9 +463,12 @@ fn compile_versions(
     bail!("index routing did not settle after three resolutions")
 }
 
-/// `name==version  # via a, b` lines.
-fn parse_requirements(text: &str) -> BTreeMap<String, Resolved> {
+/// `name==version  # via a, b` lines. Any other requirement line (`name @
+/// URL` from a dependency's metadata) is an error: ml.lock could not
+/// record it, and it must never be dropped from the lock silently.
+fn parse_requirements(text: &str) -> anyhow::Result<BTreeMap<String, Resolved>> {
     let mut out = BTreeMap::new();
+    let mut unpinned: Vec<String> = Vec::new();
     for line in text.lines() {
         let line = line.trim_end();
         if line.starts_with(' ') || line.starts_with('#') || line.is_empty() {
@@ -476,6 +479,7 @@ fn parse_requirements(text: &str) -> BTreeMap<String, Resolved> {
             None => (line.trim(), ""),
         };
         let Some((name, version)) = spec.split_once("==") else {
+            unpinned.push(spec.to_string());
             continue;
         };
         let via: Vec<String> = comment
@@ -498,7 +502,17 @@ fn parse_requirements(text: &str) -> BTreeMap<String, Resolved> {
             },
         );
     }
-    out
+    if !unpinned.is_empty() {
+        return Err(hinted(
+            ErrorKind::Resolution,
+            format!(
+                "the resolution needs requirements mlr cannot lock yet (direct URL or VCS): {}",
+                unpinned.join(", ")
+            ),
+            "a dependency names a URL instead of a version; pin a version of it from an index in [pip] packages, or use a [git] source",
+        ));
+    }
+    Ok(out)
 }
 
 /// pylock.toml (PEP 751), the parts mlr reads.
@@ -682,10 +696,22 @@ mod tests {
     #[test]
     fn parses_annotated_requirements() {
         let text = "certifi==2026.10.18       # via requests\n    # from https://pypi.org/simple\nnumpy==1.26.0             # via mlr-environment-root (pyproject.toml)\nurllib3==2.8.0 # via requests, Botocore\n";
-        let r = parse_requirements(text);
+        let r = parse_requirements(text).unwrap();
         assert_eq!(r["certifi"].version, "2026.10.18");
         assert_eq!(r["certifi"].via, ["requests"]);
         assert!(r["numpy"].direct);
         assert_eq!(r["urllib3"].via, ["requests", "botocore"]);
+    }
+
+    #[test]
+    fn a_line_without_a_version_is_an_error_naming_it() {
+        let text = "numpy==1.26.0 # via x\ntinypkg @ https://files.example/t.whl # via y\n";
+        let err = parse_requirements(text).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "cannot lock yet (direct URL or VCS): tinypkg @ https://files.example/t.whl"
+            ),
+            "{err}"
+        );
     }
 }
