@@ -165,6 +165,17 @@ fn rules(lock: &Lockfile) -> Result<(), Broken> {
         field(at("name"), "name", &b.name, pep503_name)?;
         field(at("version"), "version", &b.version, pep440_version)?;
     }
+    for (i, f) in lock.requirement_file.iter().enumerate() {
+        let at = |k| at("requirement-file", i, k);
+        field(at("path"), "path", &f.path, relative_path)?;
+        field(at("sha256"), "sha256", &f.sha256, sha256_hex)?;
+    }
+    let files: Vec<_> = lock
+        .requirement_file
+        .iter()
+        .map(|f| (&f.path, f.path.as_str()))
+        .collect();
+    unique("requirement-file", "path", &files)?;
     let base: Vec<_> = lock
         .base_python
         .iter()

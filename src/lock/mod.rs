@@ -51,6 +51,19 @@ pub struct Lockfile {
     /// rely on (`[python] interpreter = "base"`): fixed, never installed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub base_python: Vec<BaseDistributionPin>,
+    /// The pip requirement files `[pip] requirements` read (with those they
+    /// pull in), each with the sha256 the pins were resolved from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requirement_file: Vec<RequirementFilePin>,
+}
+
+/// A pip requirement file as it was when the pins were resolved.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RequirementFilePin {
+    /// Relative to the project, `/`-separated.
+    pub path: String,
+    pub sha256: String,
 }
 
 /// A distribution installed in the base image's Python environment.
@@ -292,6 +305,8 @@ impl Lockfile {
         }
         self.base_python.sort();
         self.base_python.dedup();
+        self.requirement_file.sort();
+        self.requirement_file.dedup();
         if let Some(p) = &mut self.python {
             p.downloads.sort_by(|a, b| a.platform.cmp(&b.platform));
         }

@@ -71,6 +71,15 @@ pub enum Finding {
         location: String,
         detail: String,
     },
+    /// A file the manifest reads (a pip requirement file) is not the one
+    /// the pins were resolved from: `None` when it was not read then, or is
+    /// no longer read now.
+    FileChanged {
+        kind: Kind,
+        path: String,
+        locked: Option<String>,
+        current: Option<String>,
+    },
     /// The normalized manifest differs from the one the lock was made from.
     FingerprintChanged { locked: String, current: String },
 }
@@ -83,6 +92,7 @@ impl Finding {
             Finding::NewRequirement { kind, .. }
             | Finding::RemovedRequirement { kind, .. }
             | Finding::NotSatisfied { kind, .. }
+            | Finding::FileChanged { kind, .. }
             | Finding::Inconsistent { kind, .. } => Some(*kind),
             Finding::FingerprintChanged { .. } => None,
         }
@@ -94,6 +104,7 @@ impl Finding {
             Finding::NewRequirement { name, .. }
             | Finding::RemovedRequirement { name, .. }
             | Finding::NotSatisfied { name, .. }
+            | Finding::FileChanged { path: name, .. }
             | Finding::Inconsistent { name, .. } => Some(name),
             Finding::FingerprintChanged { .. } => None,
         }
@@ -138,6 +149,30 @@ impl fmt::Display for Finding {
                 location,
                 detail,
             } => write!(f, "{location}: {kind} `{name}`: {detail}"),
+            Finding::FileChanged {
+                kind,
+                path,
+                locked,
+                current,
+            } => {
+                let hash = |h: &Option<String>| {
+                    h.as_deref()
+                        .map_or(String::new(), |h| h.chars().take(12).collect())
+                };
+                match (locked, current) {
+                    (Some(_), Some(_)) => write!(
+                        f,
+                        "{kind} requirement file `{path}` changed since the lock was written (sha256 {} → {})",
+                        hash(locked),
+                        hash(current)
+                    ),
+                    (None, _) => write!(
+                        f,
+                        "{kind} requirement file `{path}` is new since the lock was written"
+                    ),
+                    (_, None) => write!(f, "{kind} requirement file `{path}` is no longer read"),
+                }
+            }
             Finding::FingerprintChanged { locked, current } => write!(
                 f,
                 "ml.toml changed since the lock was written (fingerprint {} → {})",
@@ -408,6 +443,30 @@ fn pip(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<
         .map(|r| (r.name.as_str(), r.written.as_str()))
         .collect();
     direct_requests(Kind::Pip, &wanted, &lock.pip, out);
+    // Each requirement file as the pins were resolved from it.
+    let files: &[crate::manifest::RequirementFile] =
+        manifest.pip.as_ref().map_or(&[], |p| p.files.as_slice());
+    for f in files {
+        let locked = lock.requirement_file.iter().find(|l| l.path == f.path);
+        if locked.is_none_or(|l| l.sha256 != f.sha256) {
+            out.push(Finding::FileChanged {
+                kind: Kind::Pip,
+                path: f.path.clone(),
+                locked: locked.map(|l| l.sha256.clone()),
+                current: Some(f.sha256.clone()),
+            });
+        }
+    }
+    for l in &lock.requirement_file {
+        if !files.iter().any(|f| f.path == l.path) {
+            out.push(Finding::FileChanged {
+                kind: Kind::Pip,
+                path: l.path.clone(),
+                locked: Some(l.sha256.clone()),
+                current: None,
+            });
+        }
+    }
     let Some(python) = lock.python.as_ref().filter(|_| requests.wants_python()) else {
         return;
     };

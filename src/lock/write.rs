@@ -123,6 +123,11 @@ pub fn render(lock: &Lockfile) -> String {
             );
         }
     }
+    for f in &lock.requirement_file {
+        out.push_str("\n[[requirement-file]]\n");
+        kv(&mut out, "path", &f.path);
+        kv(&mut out, "sha256", &f.sha256);
+    }
     for b in &lock.base_python {
         out.push_str("\n[[base-python]]\n");
         kv(&mut out, "name", &b.name);

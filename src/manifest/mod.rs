@@ -8,6 +8,7 @@
 pub mod image_ref;
 mod key_path;
 pub mod pep508;
+pub mod requirements_file;
 mod suggest;
 pub(crate) mod syntax;
 mod validate;
@@ -188,10 +189,30 @@ pub struct Apt {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pip {
-    /// PEP 508 requirements, as written (whitespace-normalized).
+    /// PEP 508 requirements, as written (whitespace-normalized); with
+    /// those of the requirement files once they are read.
     pub packages: Vec<String>,
     pub index_url: Option<String>,
     pub indexes: Vec<PipIndex>,
+    /// `[pip] requirements`: the files as written.
+    pub requirements: Vec<String>,
+    /// Constraints from the requirement files' `-c` files.
+    pub constraints: Vec<String>,
+    /// Every requirement file read (with those `-r` and `-c` pull in) and
+    /// its sha256; the lock records them, so an edit to any is a finding.
+    pub files: Vec<RequirementFile>,
+    /// `[pip]` as ml.toml wrote it, before the files were read: what the
+    /// fingerprint covers (the files are checked by their own hashes).
+    #[serde(skip)]
+    pub written: Option<Box<Pip>>,
+}
+
+/// A pip requirement file and the sha256 of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequirementFile {
+    /// Relative to the project, `/`-separated.
+    pub path: String,
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -261,7 +282,13 @@ impl Manifest {
     /// `sha256:<hex>` over the canonical JSON of the validated model.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
-        let json = serde_json::to_value(self).expect("manifest model serializes");
+        let mut written = self.clone();
+        if let Some(pip) = written.pip.as_mut() {
+            if let Some(as_written) = pip.written.take() {
+                *pip = *as_written;
+            }
+        }
+        let json = serde_json::to_value(&written).expect("manifest model serializes");
         let canonical = serde_json::to_string(&json).expect("json value serializes");
         format!(
             "sha256:{}",

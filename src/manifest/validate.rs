@@ -438,12 +438,29 @@ impl Validator {
                 packages: globs,
             });
         }
+        let mut requirements = Vec::new();
+        for (i, path) in p.requirements.iter().enumerate() {
+            let path = path.trim();
+            if self
+                .value(at.key("requirements").index(i), syntax::project_path(path))
+                .is_some()
+            {
+                requirements.push(path.trim_start_matches("./").to_string());
+            }
+        }
         // An empty `[pip]` is no `[pip]`.
-        let empty = packages.is_empty() && index_url.is_none() && indexes.is_empty();
+        let empty = packages.is_empty()
+            && index_url.is_none()
+            && indexes.is_empty()
+            && requirements.is_empty();
         (!empty).then(|| Pip {
             packages,
             index_url: index_url.map(str::to_string),
             indexes,
+            requirements,
+            constraints: Vec::new(),
+            files: Vec::new(),
+            written: None,
         })
     }
 

@@ -134,6 +134,10 @@ pub struct TomlPip {
     /// PEP 508 requirements.
     #[serde(default)]
     pub packages: Vec<String>,
+    /// pip requirement files, relative to the project (`-r`, `-c`,
+    /// markers, `--index-url` and `--extra-index-url` are understood).
+    #[serde(default)]
+    pub requirements: Vec<String>,
     /// The default index; PyPI's simple index when absent.
     pub index_url: Option<String>,
     /// `[[pip.index]]`: extra indexes, each serving only the packages it names.

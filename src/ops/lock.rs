@@ -332,6 +332,16 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
             }
         }
     }
+    // Not resolved: what the requirement files were when the pins were.
+    new.requirement_file = manifest
+        .pip
+        .iter()
+        .flat_map(|p| &p.files)
+        .map(|f| crate::lock::RequirementFilePin {
+            path: f.path.clone(),
+            sha256: f.sha256.clone(),
+        })
+        .collect();
     new.sort();
     let text = render(&new);
     let changes = diff(old, &new);
@@ -414,6 +424,11 @@ fn lock_pip(
         preferences,
         upgrade,
         base,
+        constraints: manifest
+            .pip
+            .as_ref()
+            .map(|p| p.constraints.clone())
+            .unwrap_or_default(),
     };
     let resolution = pip::resolve(config, &uv_bin, &request)?;
     new.python = Some(python);

@@ -137,7 +137,13 @@ impl Workspace {
             }
         })?;
         let text = utf8(&bytes, &self.manifest_display, ErrorKind::Manifest)?;
-        Ok(crate::manifest::parse(text, &self.manifest_display)?)
+        let manifest = crate::manifest::parse(text, &self.manifest_display)?;
+        // `[pip] requirements` are read next to ml.toml.
+        Ok(crate::manifest::requirements_file::expand(
+            manifest,
+            &self.manifest_display,
+            &|path| std::fs::read(self.root.join(path)),
+        )?)
     }
 
     /// Read `ml.lock` if it exists.

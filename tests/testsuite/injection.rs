@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use mlr::lock::{
     AptPin, BaseDistributionPin, GitPin, ImagePin, Lockfile, PipArtifact, PipPin, PlatformDigest,
-    PythonPin, SubmodulePin,
+    PythonPin, RequirementFilePin, SubmodulePin,
 };
 use mlr::manifest::PythonSource;
 use proptest::prelude::*;
@@ -170,6 +170,7 @@ const FIELDS: &[Field] = &[
     data("python.path", "/usr/bin/python3.11"),
     data("base-python.name", "torch"),
     data("base-python.version", "2.6.0a0+nv25.1"),
+    data("requirement-file.path", "reqs/base.txt"),
     // ml.toml.
     trimmed("project.name", "proj-n"),
     trimmed("cuda.arch", "8.6"),
@@ -330,6 +331,10 @@ fn lockfile(v: &Values) -> Lockfile {
         base_python: vec![BaseDistributionPin {
             name: s("base-python.name"),
             version: s("base-python.version"),
+        }],
+        requirement_file: vec![RequirementFilePin {
+            path: s("requirement-file.path"),
+            sha256: HEX_C.into(),
         }],
         images: vec![
             ImagePin {
@@ -902,6 +907,7 @@ fn cli_project(edit: impl FnOnce(&mut Lockfile)) -> (Project, String) {
         }],
         git: Vec::new(),
         base_python: Vec::new(),
+        requirement_file: Vec::new(),
     };
     edit(&mut lock);
     let text = mlr::lock::render(&lock);

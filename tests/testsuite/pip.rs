@@ -546,3 +546,87 @@ fn every_requirement_form_is_locked_or_refused() {
         ));
     assert!(!e.project.exists("ml.lock"));
 }
+
+/// `[pip] requirements`: pip requirement files with `-r`, `-c`, markers
+/// and an extra index mapped onto `[[pip.index]]`; the lock records each
+/// file's sha256, so an edit to any of them makes the lock stale.
+#[test]
+fn requirement_files_are_read_and_their_edits_make_the_lock_stale() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let e = env();
+    e.index.add_wheel(&WheelSpec::new("numpy", "1.26.4"));
+    e.index.add_wheel(&WheelSpec::new("numpy", "2.0.0"));
+    e.index.add_wheel(&WheelSpec::new("urllib3", "1.26.20"));
+    e.index.add_wheel(&WheelSpec::new("urllib3", "2.2.3"));
+    e.index.add_wheel(&WheelSpec::new("tqdm", "4.66.0"));
+    e.index
+        .add_wheel_to("corp", &WheelSpec::new("corp-utils", "1.0"));
+    let corp = e.index.url_of("corp");
+    e.project.file(
+        "requirements.txt",
+        format!(
+            "# the training job\n--extra-index-url {corp}\n-r reqs/base.txt\n-c constraints.txt\nnumpy<2  # not 2 yet\ntqdm; python_version >= \"3.8\"\ncorp-utils\n"
+        ),
+    );
+    e.project.file("reqs/base.txt", "urllib3\n");
+    e.project.file("constraints.txt", "urllib3<2\n");
+    e.manifest(&format!(
+        "requirements = [\"requirements.txt\"]\n\n[[pip.index]]\nname = \"corp\"\nurl = \"{corp}\"\npackages = [\"corp-*\"]\n"
+    ));
+    e.mlr().arg("lock").assert().success();
+    let lock = e.lock();
+    assert!(
+        block(&lock, "numpy").contains("version = \"1.26.4\""),
+        "{lock}"
+    );
+    assert!(
+        block(&lock, "urllib3").contains("version = \"1.26.20\""),
+        "{lock}"
+    );
+    assert!(
+        block(&lock, "corp-utils").contains("index = \"corp\""),
+        "{lock}"
+    );
+    assert!(
+        block(&lock, "tqdm").contains("requested = \"tqdm; python_version >= \\\"3.8\\\"\""),
+        "{lock}"
+    );
+    for path in ["constraints.txt", "reqs/base.txt", "requirements.txt"] {
+        assert!(
+            lock.contains(&format!(
+                "[[requirement-file]]\npath = \"{path}\"\nsha256 = \""
+            )),
+            "{path}:\n{lock}"
+        );
+    }
+    e.mlr().arg("verify").assert().success();
+
+    // An edit to a file the first one pulls in: stale, naming it.
+    e.project.file("reqs/base.txt", "urllib3  # any\n");
+    let out = e.mlr().arg("verify").output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(
+            "stale: pip requirement file `reqs/base.txt` changed since the lock was written"
+        ),
+        "{said}"
+    );
+    assert!(!said.contains("ml.toml changed"), "{said}");
+    e.mlr().arg("lock").assert().success();
+    e.mlr().arg("verify").assert().success();
+
+    // A requirement file error points at its line and column.
+    e.project.file("reqs/base.txt", "urllib3\n-e ./vendored\n");
+    e.mlr()
+        .arg("lock")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("reqs/base.txt:2:1"))
+        .stderr(predicate::str::contains("`-e` is not supported"));
+}

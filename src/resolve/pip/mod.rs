@@ -59,6 +59,8 @@ pub struct PipRequest {
     /// Distributions the base image's interpreter already has: fixed, so
     /// the resolution takes them as they are and never installs them.
     pub base: Vec<BaseDistribution>,
+    /// Constraints from the requirement files' `-c` files (PEP 508).
+    pub constraints: Vec<String>,
 }
 
 /// A distribution installed in the base image, with its core metadata
@@ -147,6 +149,15 @@ pub fn resolve(config: &Config, uv_bin: &Path, request: &PipRequest) -> anyhow::
             .tempdir()
             .context("creating a temporary directory")?;
         write_base_stubs(&request.base, work.path())?;
+        std::fs::write(
+            work.path().join(USER_CONSTRAINTS),
+            request
+                .constraints
+                .iter()
+                .map(|c| format!("{c}\n"))
+                .collect::<String>(),
+        )
+        .context("writing the requirement files' constraints for uv")?;
         let resolved = compile_versions(config, uv_bin, request, &target, &preferred, work.path())?;
         let artifacts =
             compile_artifacts(config, uv_bin, request, &target, &resolved, work.path())?;
@@ -199,6 +210,9 @@ pub fn resolve(config: &Config, uv_bin: &Path, request: &PipRequest) -> anyhow::
         base: relied_on.into_iter().collect(),
     })
 }
+
+/// The `-c` constraints of the requirement files, as uv reads them.
+const USER_CONSTRAINTS: &str = "constraints.txt";
 
 /// The directory of stub wheels that stand for the base's distributions.
 const BASE_STUBS: &str = "base-distributions";
@@ -368,6 +382,9 @@ fn uv_command(
     if config.offline {
         cmd.arg("--offline");
     }
+    if !request.constraints.is_empty() {
+        cmd.args(["-c", USER_CONSTRAINTS]);
+    }
     if !request.base.is_empty() {
         cmd.arg("--find-links")
             .arg(dir.join(BASE_STUBS))
@@ -487,7 +504,9 @@ fn parse_requirements(text: &str) -> anyhow::Result<BTreeMap<String, Resolved>> 
             .map(|v| {
                 v.split(',')
                     .map(|s| s.split_whitespace().next().unwrap_or("").to_string())
-                    .filter(|s| !s.is_empty())
+                    // `-c constraints.txt`, `-r file`: where uv read a
+                    // constraint, not a package that needs this one.
+                    .filter(|s| !s.is_empty() && !s.starts_with('-'))
                     .map(|s| if s == ROOT { s } else { normalize(&s) })
                     .collect()
             })
@@ -695,12 +714,13 @@ mod tests {
 
     #[test]
     fn parses_annotated_requirements() {
-        let text = "certifi==2026.10.18       # via requests\n    # from https://pypi.org/simple\nnumpy==1.26.0             # via mlr-environment-root (pyproject.toml)\nurllib3==2.8.0 # via requests, Botocore\n";
+        let text = "idna==3.10 # via requests, -c constraints.txt\ncertifi==2026.10.18       # via requests\n    # from https://pypi.org/simple\nnumpy==1.26.0             # via mlr-environment-root (pyproject.toml)\nurllib3==2.8.0 # via requests, Botocore\n";
         let r = parse_requirements(text).unwrap();
         assert_eq!(r["certifi"].version, "2026.10.18");
         assert_eq!(r["certifi"].via, ["requests"]);
         assert!(r["numpy"].direct);
         assert_eq!(r["urllib3"].via, ["requests", "botocore"]);
+        assert_eq!(r["idna"].via, ["requests"]);
     }
 
     #[test]
