@@ -595,8 +595,19 @@ fn direct_requests<'a, P: PackagePin>(
 ) -> HashSet<&'a str> {
     let locked: HashSet<&str> = pins.iter().filter_map(P::requested).collect();
     let asked: HashSet<&str> = wanted.iter().map(|(_, w)| *w).collect();
+    // One name asked for under several markers (`numpy<2; python_version <
+    // "3.12"` beside `numpy>=2; python_version >= "3.12"`) has one pin,
+    // which records one of them: any of them locked covers the others.
+    let variant_locked = |name: &str| {
+        let variants: Vec<&str> = wanted
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, w)| *w)
+            .collect();
+        variants.len() > 1 && variants.iter().any(|w| locked.contains(w))
+    };
     for (name, written) in wanted {
-        if !locked.contains(written) {
+        if !locked.contains(written) && !variant_locked(name) {
             out.push(Finding::NewRequirement {
                 kind,
                 name: (*name).to_string(),

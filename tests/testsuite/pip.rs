@@ -630,3 +630,25 @@ fn requirement_files_are_read_and_their_edits_make_the_lock_stale() {
         .stderr(predicate::str::contains("reqs/base.txt:2:1"))
         .stderr(predicate::str::contains("`-e` is not supported"));
 }
+
+/// One package under two markers (as Lightning's test requirements pin
+/// numpy per Python version): one pin, and the lock stays fresh.
+#[test]
+fn one_package_under_two_markers_is_one_fresh_pin() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let e = env();
+    e.index.add_wheel(&WheelSpec::new("tinypkg", "1.0"));
+    e.index.add_wheel(&WheelSpec::new("tinypkg", "2.0"));
+    e.manifest(
+        "packages = [\"tinypkg==1.0; python_version < '3.12'\", \"tinypkg==2.0; python_version >= '3.12'\"]\n",
+    );
+    e.mlr().arg("lock").assert().success();
+    let lock = e.lock();
+    assert!(
+        block(&lock, "tinypkg").contains("version = \"1.0\""),
+        "{lock}"
+    );
+    e.mlr().arg("verify").assert().success();
+    e.mlr().args(["lock", "--locked"]).assert().success();
+}
