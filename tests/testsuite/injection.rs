@@ -214,7 +214,8 @@ fn baseline_values() -> Values {
         .iter()
         .map(|f| (f.key, f.baseline.to_string()))
         .collect();
-    v.insert("image.healthcheck.shell", String::new());
+    // Absent, not empty: an empty shell healthcheck is a value under test.
+    v.remove("image.healthcheck.shell");
     v
 }
 
@@ -232,10 +233,9 @@ fn k(s: &str) -> String {
 /// source with a build step, `[env]`, every `[image]` setting and a
 /// profile: every part of the Dockerfile that reads ml.toml.
 fn manifest_toml(v: &Values) -> String {
-    let healthcheck = if v["image.healthcheck.shell"].is_empty() {
-        format!("[\"curl\", \"-f\", {}]", q(&v["image.healthcheck.exec"]))
-    } else {
-        q(&v["image.healthcheck.shell"])
+    let healthcheck = match v.get("image.healthcheck.shell") {
+        None => format!("[\"curl\", \"-f\", {}]", q(&v["image.healthcheck.exec"])),
+        Some(shell) => q(shell),
     };
     format!(
         r#"[project]
