@@ -373,7 +373,7 @@ mod tests {
         )]
     }
 
-    const RUN: &str = r#"RUN set -e;     trap 'mlr_status=$?; trap - EXIT; if [ "$mlr_status" -ne 0 ]; then echo "mlr-failure: kind=build-step source=kernels step=$mlr_step status=$mlr_status" >&2; fi; exit "$mlr_status"' EXIT;     mlr_step=1; echo compiling &&     mlr_step=2 && echo "E: Unable to locate package foo (libfoo.deb not found by apt)"; exit 1 || exit $?;     trap - EXIT"#;
+    const RUN: &str = r#"RUN set -e;     trap 'mlr_status=$?; trap - EXIT; if [ "$mlr_status" -ne 0 ]; then echo "mlr-failure: kind=build-step source=kernels step=$mlr_step status=$mlr_status" >&2; fi; exit "$mlr_status"' EXIT;     mlr_step=1; (cd /opt/mlr/git/kernels; echo compiling);     mlr_step=2; (cd /opt/mlr/git/kernels; echo "E: Unable to locate package foo (libfoo.deb not found by apt)"; exit 1);     trap - EXIT"#;
 
     fn expected() -> StepFailure {
         StepFailure::BuildStep {
