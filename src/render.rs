@@ -234,12 +234,14 @@ pub fn dockerfile_for(
                  {}; \\\n\
                  {}\
                  \x20   trap - EXIT; \\\n\
+                 {}; \\\n\
                  {}",
                 start_build_stamp(),
                 shell_quote(&pin.commit),
                 report_failed_build_step(&pin.name),
                 numbered_build_steps(&pin.name, &source.build),
-                collect_build_outputs()
+                collect_build_outputs(),
+                refuse_home_outputs(&pin.name)
             );
         }
     }
@@ -338,6 +340,10 @@ pub enum FailureKind {
     AptDownload,
     /// A downloaded `.deb` does not match the lock's sha256: `status=S`.
     AptHash,
+    /// A git source's `build` steps wrote a file under `/root` or `/home`
+    /// (as root, where the image's user would not find it): `source=NAME
+    /// path=PATH`, the path last, running to the end of the line.
+    UserInstall,
 }
 
 impl FailureKind {
@@ -347,6 +353,7 @@ impl FailureKind {
             FailureKind::BuildStep => "build-step",
             FailureKind::AptDownload => "apt-download",
             FailureKind::AptHash => "apt-hash",
+            FailureKind::UserInstall => "user-install",
         }
     }
 
@@ -356,6 +363,7 @@ impl FailureKind {
             FailureKind::BuildStep,
             FailureKind::AptDownload,
             FailureKind::AptHash,
+            FailureKind::UserInstall,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -396,6 +404,21 @@ fn numbered_build_steps(name: &str, steps: &[String]) -> String {
         );
     }
     s
+}
+
+/// Shell that fails the build of git source `name` when its steps wrote a
+/// file under `/root` or `/home` (among the gathered outputs, so caches
+/// the gathering leaves out, like `/root/.cache`, do not count): steps
+/// run as root, and the image runs as its `[image] user`, which would not
+/// find what `pip install --user` put in root's home. It prints the
+/// marker with the first such path (sorted; with `printf`, as dash's
+/// `echo` would read a backslash in it) and exits 1.
+fn refuse_home_outputs(name: &str) -> String {
+    format!(
+        "\x20   mlr_home=$(find {BUILD_OUT}/root {BUILD_OUT}/home \\( -type f -o -type l \\) 2>/dev/null | sort | head -n 1); \\\n\
+         \x20   if [ -n \"$mlr_home\" ]; then printf '%s\\n' \"{FAILURE_MARKER} kind={} source={name} path=${{mlr_home#{BUILD_OUT}}}\" >&2; exit 1; fi",
+        FailureKind::UserInstall.as_str()
+    )
 }
 
 /// The file name `apt-get download` gives a package.
@@ -1185,7 +1208,8 @@ apt = ["vim"]
         let d = dockerfile(&manifest, &lock).unwrap();
         // The git build: each step as written, numbered, in a subshell
         // that starts in the checkout, under a trap that reports the step
-        // and its status; the trap is gone before the outputs are gathered.
+        // and its status; the trap is gone before the outputs are
+        // gathered, and an output under a home directory is refused.
         let build = "\
     trap 'mlr_status=$?; trap - EXIT; if [ \"$mlr_status\" -ne 0 ]; then echo \"mlr-failure: kind=build-step source=kernels step=$mlr_step status=$mlr_status\" >&2; fi; exit \"$mlr_status\"' EXIT; \\
     mlr_step=1; (cd /opt/mlr/git/kernels; curl -fsSL https://snapshot.debian.org/archive/debian/20250520T000000Z/README -o /tmp/readme); \\
@@ -1194,6 +1218,12 @@ apt = ["vim"]
     mkdir -p /opt/mlr/build-out; cd /; \\
 ";
         assert!(d.contains(build), "{d}");
+        let home = "\
+          -exec sh -c 'cp -a --parents \"$@\" /opt/mlr/build-out/' sh {} +; \\
+    mlr_home=$(find /opt/mlr/build-out/root /opt/mlr/build-out/home \\( -type f -o -type l \\) 2>/dev/null | sort | head -n 1); \\
+    if [ -n \"$mlr_home\" ]; then printf '%s\\n' \"mlr-failure: kind=user-install source=kernels path=${mlr_home#/opt/mlr/build-out}\" >&2; exit 1; fi
+";
+        assert!(d.contains(home), "{d}");
         // Each apt layer: the download and the hash check each report
         // their own failure and exit with its status.
         assert_eq!(
@@ -1212,7 +1242,7 @@ apt = ["vim"]
             2
         );
         // Nothing else carries a marker.
-        assert_eq!(d.matches(FAILURE_MARKER).count(), 3);
+        assert_eq!(d.matches(FAILURE_MARKER).count(), 4);
     }
 
     #[test]

@@ -993,7 +993,9 @@ fn dockerfile_renders_the_lock_and_refuses_a_stale_or_missing_one() {
         trap - EXIT; \
         mkdir -p /opt/mlr/build-out; cd /; \
         find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp -o -path /var/tmp -o -path /var/cache -o -path /var/log -o -path /var/lib/apt/lists -o -path /root/.cache -o -path /opt/mlr/build-out -o -path /opt/mlr/.build-start -o -path /etc/hosts -o -path /etc/hostname -o -path /etc/resolv.conf -o -name __pycache__ \) -prune -o \( -type f -o -type l \) "$newer" /opt/mlr/.build-start \
-          -exec sh -c 'cp -a --parents "$@" /opt/mlr/build-out/' sh {} +
+          -exec sh -c 'cp -a --parents "$@" /opt/mlr/build-out/' sh {} +; \
+        mlr_home=$(find /opt/mlr/build-out/root /opt/mlr/build-out/home \( -type f -o -type l \) 2>/dev/null | sort | head -n 1); \
+        if [ -n "$mlr_home" ]; then printf '%s\n' "mlr-failure: kind=user-install source=kernels path=${mlr_home#/opt/mlr/build-out}" >&2; exit 1; fi
     RUN set -e; \
         mkdir -p $(dirname /opt/mlr/.build-start); touch /opt/mlr/.build-start; \
         if find / -maxdepth 0 -cnewer / >/dev/null 2>&1; then newer=-cnewer; \
@@ -1005,7 +1007,9 @@ fn dockerfile_renders_the_lock_and_refuses_a_stale_or_missing_one() {
         trap - EXIT; \
         mkdir -p /opt/mlr/build-out; cd /; \
         find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp -o -path /var/tmp -o -path /var/cache -o -path /var/log -o -path /var/lib/apt/lists -o -path /root/.cache -o -path /opt/mlr/build-out -o -path /opt/mlr/.build-start -o -path /etc/hosts -o -path /etc/hostname -o -path /etc/resolv.conf -o -name __pycache__ \) -prune -o \( -type f -o -type l \) "$newer" /opt/mlr/.build-start \
-          -exec sh -c 'cp -a --parents "$@" /opt/mlr/build-out/' sh {} +
+          -exec sh -c 'cp -a --parents "$@" /opt/mlr/build-out/' sh {} +; \
+        mlr_home=$(find /opt/mlr/build-out/root /opt/mlr/build-out/home \( -type f -o -type l \) 2>/dev/null | sort | head -n 1); \
+        if [ -n "$mlr_home" ]; then printf '%s\n' "mlr-failure: kind=user-install source=tools path=${mlr_home#/opt/mlr/build-out}" >&2; exit 1; fi
 
     FROM mlr-runtime
     COPY git/kernels /opt/mlr/git/kernels
