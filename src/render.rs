@@ -227,20 +227,21 @@ pub fn dockerfile_for(
             // Each source's outputs are gathered in the RUN that builds
             // it: backends that clamp file times (buildah --timestamp)
             // would hide them from a later RUN.
-            let _ = writeln!(d, "WORKDIR {GIT_ROOT}/{}", pin.name);
             let _ = writeln!(
                 d,
                 "{run}set -e; \\\n{}; \\\n\
                  \x20   MLR_GIT_COMMIT={}; MAX_JOBS=\"${{MAX_JOBS:-$(nproc)}}\"; export MLR_GIT_COMMIT MAX_JOBS; \\\n\
                  {}; \\\n\
-                 \x20   {} || exit $?; \\\n\
+                 {}\
                  \x20   trap - EXIT; \\\n\
+                 {}; \\\n\
                  {}",
                 start_build_stamp(),
                 shell_quote(&pin.commit),
                 report_failed_build_step(&pin.name),
-                numbered_build_steps(&source.build),
-                collect_build_outputs()
+                numbered_build_steps(&pin.name, &source.build),
+                collect_build_outputs(),
+                refuse_home_outputs(&pin.name)
             );
         }
     }
@@ -339,6 +340,10 @@ pub enum FailureKind {
     AptDownload,
     /// A downloaded `.deb` does not match the lock's sha256: `status=S`.
     AptHash,
+    /// A git source's `build` steps wrote a file under `/root` or `/home`
+    /// (as root, where the image's user would not find it): `source=NAME
+    /// path=PATH`, the path last, running to the end of the line.
+    UserInstall,
 }
 
 impl FailureKind {
@@ -348,6 +353,7 @@ impl FailureKind {
             FailureKind::BuildStep => "build-step",
             FailureKind::AptDownload => "apt-download",
             FailureKind::AptHash => "apt-hash",
+            FailureKind::UserInstall => "user-install",
         }
     }
 
@@ -357,6 +363,7 @@ impl FailureKind {
             FailureKind::BuildStep,
             FailureKind::AptDownload,
             FailureKind::AptHash,
+            FailureKind::UserInstall,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -378,19 +385,40 @@ fn report_failed_build_step(name: &str) -> String {
     )
 }
 
-/// The `build` steps chained with `&&` in one shell (so a `cd` carries
-/// over), each preceded by the number the failure marker reports.
-fn numbered_build_steps(steps: &[String]) -> String {
+/// The `build` steps of git source `name`, one line each, each after the
+/// number the failure marker reports and in a subshell of its own that
+/// starts in the checkout: neither a `cd` nor an `export` of one step
+/// reaches the next, and an `exit` ends only its own step. Each subshell
+/// is a command of its own in the `set -e` shell, never part of an `&&`
+/// or `||` list (where `sh` ignores `-e`, inside the subshell too): a
+/// command failing in a step fails the step as `set -e` defines it, and
+/// the step's status ends the `RUN` through the `EXIT` trap.
+fn numbered_build_steps(name: &str, steps: &[String]) -> String {
+    // `name` is validated as `[A-Za-z0-9._-]+`, so it is safe unquoted.
     let mut s = String::new();
     for (i, step) in steps.iter().enumerate() {
-        let n = i + 1;
-        if i == 0 {
-            let _ = write!(s, "mlr_step={n}; {step}");
-        } else {
-            let _ = write!(s, " && \\\n    mlr_step={n} && {step}");
-        }
+        let _ = writeln!(
+            s,
+            "    mlr_step={}; (cd {GIT_ROOT}/{name}; {step}); \\",
+            i + 1
+        );
     }
     s
+}
+
+/// Shell that fails the build of git source `name` when its steps wrote a
+/// file under `/root` or `/home` (among the gathered outputs, so caches
+/// the gathering leaves out, like `/root/.cache`, do not count): steps
+/// run as root, and the image runs as its `[image] user`, which would not
+/// find what `pip install --user` put in root's home. It prints the
+/// marker with the first such path (sorted; with `printf`, as dash's
+/// `echo` would read a backslash in it) and exits 1.
+fn refuse_home_outputs(name: &str) -> String {
+    format!(
+        "\x20   mlr_home=$(find {BUILD_OUT}/root {BUILD_OUT}/home \\( -type f -o -type l \\) 2>/dev/null | sort | head -n 1); \\\n\
+         \x20   if [ -n \"$mlr_home\" ]; then printf '%s\\n' \"{FAILURE_MARKER} kind={} source={name} path=${{mlr_home#{BUILD_OUT}}}\" >&2; exit 1; fi",
+        FailureKind::UserInstall.as_str()
+    )
 }
 
 /// The file name `apt-get download` gives a package.
@@ -1178,17 +1206,24 @@ apt = ["vim"]
     fn the_steps_mlr_writes_report_their_failures_with_a_marker() {
         let (manifest, lock) = sample();
         let d = dockerfile(&manifest, &lock).unwrap();
-        // The git build: the steps chained in one shell as written, each
-        // numbered, under a trap that reports the step and its status;
-        // the trap is gone before the outputs are gathered.
+        // The git build: each step as written, numbered, in a subshell
+        // that starts in the checkout, under a trap that reports the step
+        // and its status; the trap is gone before the outputs are
+        // gathered, and an output under a home directory is refused.
         let build = "\
     trap 'mlr_status=$?; trap - EXIT; if [ \"$mlr_status\" -ne 0 ]; then echo \"mlr-failure: kind=build-step source=kernels step=$mlr_step status=$mlr_status\" >&2; fi; exit \"$mlr_status\"' EXIT; \\
-    mlr_step=1; curl -fsSL https://snapshot.debian.org/archive/debian/20250520T000000Z/README -o /tmp/readme && \\
-    mlr_step=2 && echo FROM docker.io/nvidia/cuda@sha256:aaaa > /tmp/from && make install || exit $?; \\
+    mlr_step=1; (cd /opt/mlr/git/kernels; curl -fsSL https://snapshot.debian.org/archive/debian/20250520T000000Z/README -o /tmp/readme); \\
+    mlr_step=2; (cd /opt/mlr/git/kernels; echo FROM docker.io/nvidia/cuda@sha256:aaaa > /tmp/from && make install); \\
     trap - EXIT; \\
     mkdir -p /opt/mlr/build-out; cd /; \\
 ";
         assert!(d.contains(build), "{d}");
+        let home = "\
+          -exec sh -c 'cp -a --parents \"$@\" /opt/mlr/build-out/' sh {} +; \\
+    mlr_home=$(find /opt/mlr/build-out/root /opt/mlr/build-out/home \\( -type f -o -type l \\) 2>/dev/null | sort | head -n 1); \\
+    if [ -n \"$mlr_home\" ]; then printf '%s\\n' \"mlr-failure: kind=user-install source=kernels path=${mlr_home#/opt/mlr/build-out}\" >&2; exit 1; fi
+";
+        assert!(d.contains(home), "{d}");
         // Each apt layer: the download and the hash check each report
         // their own failure and exit with its status.
         assert_eq!(
@@ -1207,7 +1242,34 @@ apt = ["vim"]
             2
         );
         // Nothing else carries a marker.
-        assert_eq!(d.matches(FAILURE_MARKER).count(), 3);
+        assert_eq!(d.matches(FAILURE_MARKER).count(), 4);
+    }
+
+    #[test]
+    fn each_build_step_starts_in_the_checkout_in_a_subshell_of_its_own() {
+        let (mut manifest, lock) = sample();
+        manifest.git.get_mut("kernels").unwrap().build = vec![
+            "mkdir -p sub && cd sub && export CC=clang".into(),
+            "false; touch at-start".into(),
+            "pushd build || exit 0".into(),
+        ];
+        let d = dockerfile(&manifest, &lock).unwrap();
+        // One RUN: the steps between the trap and the gathering, each a
+        // command of its own (no `&&` or `||` around the subshell, where
+        // `sh` would ignore `set -e` inside it).
+        let steps = "\
+    mlr_step=1; (cd /opt/mlr/git/kernels; mkdir -p sub && cd sub && export CC=clang); \\
+    mlr_step=2; (cd /opt/mlr/git/kernels; false; touch at-start); \\
+    mlr_step=3; (cd /opt/mlr/git/kernels; pushd build || exit 0); \\
+    trap - EXIT; \\
+";
+        let run = &d[d.find("RUN set -e;").unwrap()..];
+        let run = &run[..run.find("\nFROM ").unwrap()];
+        assert!(run.contains(&format!(" EXIT; \\\n    {steps}")), "{run}");
+        assert_eq!(run.matches("\nRUN ").count(), 0, "{run}");
+        assert!(run.contains(" -exec sh -c 'cp -a --parents "), "{run}");
+        // The checkout is entered by each step, not by the stage.
+        assert!(!d.contains("WORKDIR /opt/mlr/git/"), "{d}");
     }
 
     #[test]

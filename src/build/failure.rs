@@ -40,6 +40,9 @@ pub enum StepFailure {
     },
     /// A downloaded `.deb` does not match its sha256 in `ml.lock`.
     AptHash { status: i32, tail: Vec<String> },
+    /// The `build` steps of git source `source` wrote `path` (the first,
+    /// sorted) under `/root` or `/home`.
+    UserInstall { source: String, path: String },
 }
 
 impl StepFailure {
@@ -61,12 +64,13 @@ impl StepFailure {
         lines.iter().enumerate().find_map(|(i, line)| {
             let marker = line.output()?.strip_prefix(FAILURE_MARKER)?;
             let fields = MarkerFields::parse(marker)?;
-            let status: i32 = fields.get("status")?.parse().ok()?;
-            let tail = step_tail(&lines, i);
+            let status = || -> Option<i32> { fields.get("status")?.parse().ok() };
+            let tail = || step_tail(&lines, i);
             Some(match FailureKind::parse(fields.get("kind")?)? {
                 FailureKind::BuildStep => {
                     let source = fields.get("source")?.to_string();
                     let step: usize = fields.get("step")?.parse().ok()?;
+                    let status = status()?;
                     let command = git_builds
                         .iter()
                         .find(|(name, _)| *name == source)
@@ -77,15 +81,24 @@ impl StepFailure {
                         step,
                         command,
                         status,
-                        tail,
+                        tail: tail(),
                     }
                 }
                 FailureKind::AptDownload => StepFailure::AptDownload {
-                    status,
+                    status: status()?,
                     snapshot: apt_snapshot.map(str::to_string),
-                    tail,
+                    tail: tail(),
                 },
-                FailureKind::AptHash => StepFailure::AptHash { status, tail },
+                FailureKind::AptHash => StepFailure::AptHash {
+                    status: status()?,
+                    tail: tail(),
+                },
+                // The path says what went wrong; the steps' output, which
+                // succeeded, adds nothing.
+                FailureKind::UserInstall => StepFailure::UserInstall {
+                    source: fields.get("source")?.to_string(),
+                    path: fields.get("path").filter(|p| !p.is_empty())?.to_string(),
+                },
             })
         })
     }
@@ -108,6 +121,10 @@ impl StepFailure {
                 "the archive serves other bytes under a version ml.lock pins; find out why \
                  before trusting them (`mlr lock --update` pins what it serves now)",
             ),
+            StepFailure::UserInstall { .. } => Some(
+                "install into the environment: `pip install .` instead of `--user`, or \
+                 `python setup.py install` without `--user`",
+            ),
         };
         // The typed failure stays in the chain; its kind is a build step's.
         let mut kind = Error::new(ErrorKind::BuildStep, self.to_string());
@@ -120,6 +137,7 @@ impl StepFailure {
             StepFailure::BuildStep { tail, .. }
             | StepFailure::AptDownload { tail, .. }
             | StepFailure::AptHash { tail, .. } => tail,
+            StepFailure::UserInstall { .. } => &[],
         }
     }
 }
@@ -161,6 +179,12 @@ impl fmt::Display for StepFailure {
                 f,
                 "a downloaded apt package does not match its sha256 in ml.lock: \
                  `sha256sum -c` exited with status {status}"
+            )?,
+            StepFailure::UserInstall { source, path } => write!(
+                f,
+                "git source `{source}`: a build step wrote `{path}`, under a home directory; \
+                 build steps run as root, not as the image's user, so mlr refuses outputs under \
+                 /root and /home"
             )?,
         }
         let tail = self.tail();
@@ -292,15 +316,23 @@ fn step_tail(lines: &[EngineLine], marker: usize) -> Vec<String> {
     tail[tail.len().saturating_sub(TAIL_LINES)..].to_vec()
 }
 
-/// `key=value` words after the marker.
+/// `key=value` words after the marker; a `path=` field comes last and
+/// runs to the end of the line (a path may hold spaces).
 struct MarkerFields<'a>(Vec<(&'a str, &'a str)>);
 
 impl<'a> MarkerFields<'a> {
     fn parse(rest: &'a str) -> Option<MarkerFields<'a>> {
-        let fields = rest
-            .split_whitespace()
-            .map(|w| w.split_once('='))
-            .collect::<Option<Vec<_>>>()?;
+        let mut fields = Vec::new();
+        let mut rest = rest.trim_start();
+        while !rest.is_empty() {
+            if let Some(path) = rest.strip_prefix("path=") {
+                fields.push(("path", path.trim_end()));
+                break;
+            }
+            let (word, after) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            fields.push(word.split_once('=')?);
+            rest = after.trim_start();
+        }
         Some(MarkerFields(fields))
     }
 
@@ -373,7 +405,7 @@ mod tests {
         )]
     }
 
-    const RUN: &str = r#"RUN set -e;     trap 'mlr_status=$?; trap - EXIT; if [ "$mlr_status" -ne 0 ]; then echo "mlr-failure: kind=build-step source=kernels step=$mlr_step status=$mlr_status" >&2; fi; exit "$mlr_status"' EXIT;     mlr_step=1; echo compiling &&     mlr_step=2 && echo "E: Unable to locate package foo (libfoo.deb not found by apt)"; exit 1 || exit $?;     trap - EXIT"#;
+    const RUN: &str = r#"RUN set -e;     trap 'mlr_status=$?; trap - EXIT; if [ "$mlr_status" -ne 0 ]; then echo "mlr-failure: kind=build-step source=kernels step=$mlr_step status=$mlr_status" >&2; fi; exit "$mlr_status"' EXIT;     mlr_step=1; (cd /opt/mlr/git/kernels; echo compiling);     mlr_step=2; (cd /opt/mlr/git/kernels; echo "E: Unable to locate package foo (libfoo.deb not found by apt)"; exit 1);     trap - EXIT"#;
 
     fn expected() -> StepFailure {
         StepFailure::BuildStep {
@@ -610,5 +642,43 @@ mod tests {
             failure.to_string(),
             "git source `kernels`: build step 7 exited with status 2"
         );
+    }
+
+    #[test]
+    fn a_home_directory_output_names_the_source_the_path_and_the_remedy() {
+        let output = lines(
+            "STEP 9/12: RUN set -e; ...\n\
+             compiling\n\
+             \x1b[91mmlr-failure: kind=user-install source=ext path=/root/.local/lib/python3.11/site-packages/my ext.py\n",
+        );
+        let failure = StepFailure::from_output(&output, &builds(), None).unwrap();
+        assert_eq!(
+            failure,
+            StepFailure::UserInstall {
+                source: "ext".into(),
+                path: "/root/.local/lib/python3.11/site-packages/my ext.py".into(),
+            }
+        );
+        // No status and no output lines: the path is the diagnosis.
+        assert_eq!(
+            crate::error::render(&failure.into_error(), false),
+            "error: git source `ext`: a build step wrote `/root/.local/lib/python3.11/site-packages/my ext.py`, \
+             under a home directory; build steps run as root, not as the image's user, so mlr refuses \
+             outputs under /root and /home\n\
+             hint: install into the environment: `pip install .` instead of `--user`, or \
+             `python setup.py install` without `--user`\n"
+        );
+        // Without a source or a path it is no marker.
+        for line in [
+            "mlr-failure: kind=user-install path=/root/x\n",
+            "mlr-failure: kind=user-install source=ext path=\n",
+            "mlr-failure: kind=user-install source=ext\n",
+        ] {
+            assert_eq!(
+                StepFailure::from_output(&lines(line), &[], None),
+                None,
+                "{line}"
+            );
+        }
     }
 }

@@ -463,9 +463,87 @@ pub fn package_glob(s: &str) -> Check {
     }
 }
 
+/// A git `build` step: one shell command line, which becomes one line of
+/// a `RUN` instruction, between mlr's own shell.
+pub fn build_step(s: &str) -> Check {
+    if s.trim().is_empty() {
+        Err(Invalid::new("empty build step").hint("remove it, or write the command to run"))
+    } else if s.chars().any(char::is_control) {
+        Err(
+            Invalid::new("build step contains a line break or control character")
+                .hint("write one command per entry of `build`, or join commands with `&&`"),
+        )
+    } else if s.contains("<<") {
+        // BuildKit reads `<<WORD` in a RUN line as the start of a
+        // heredoc, which takes the Dockerfile's following lines.
+        Err(
+            Invalid::new("build step contains `<<`, which the Dockerfile reads as a heredoc").hint(
+                "a step is one line: write the text to a file in the repository, or use `printf`",
+            ),
+        )
+    } else if shell_comment(s).is_some() {
+        // The engine joins the RUN into one line: a comment would take the
+        // rest of it (the step's closing parenthesis, the gathering).
+        Err(Invalid::new(
+            "build step contains a shell comment (`#`), which would end mlr's RUN line",
+        )
+        .hint("remove the comment, or put it in ml.toml after the string (`\"make\",  # why`)"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Where a `#` starts a comment in the POSIX shell line `s`: at the start
+/// of a word, outside quotes and not escaped. `${#x}`, `$#`, `a#b` and
+/// `"#"` are no comments. (A comment inside a `$(...)` in double quotes is
+/// not seen.)
+fn shell_comment(s: &str) -> Option<usize> {
+    let (mut single, mut double, mut escaped) = (false, false, false);
+    let mut word_start = true;
+    for (i, c) in s.char_indices() {
+        if escaped {
+            escaped = false;
+            word_start = false;
+            continue;
+        }
+        match c {
+            '\'' if !double => single = !single,
+            _ if single => {}
+            '\\' => escaped = true,
+            '"' => double = !double,
+            '#' if !double && word_start => return Some(i),
+            _ => {}
+        }
+        word_start = !single && !double && (c.is_whitespace() || ";&|()<>".contains(c));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shell_comment_in_a_build_step_is_refused() {
+        for comment in [
+            "# all of it",
+            "make # the slow part",
+            "make;# x",
+            "(make)#x",
+            "echo '#' \"#\" \\# # but this",
+        ] {
+            assert!(shell_comment(comment).is_some(), "{comment}");
+            assert!(build_step(comment).is_err(), "{comment}");
+        }
+        for plain in [
+            "echo a#b ${#x} $# '# x' \"# y\" \\#z",
+            "curl -o x https://example.com/a#frag",
+            "[ $# -eq 0 ] && echo 'it'\"'\"'s # fine'",
+        ] {
+            assert_eq!(shell_comment(plain), None, "{plain}");
+            assert!(build_step(plain).is_ok(), "{plain}");
+        }
+    }
 
     #[test]
     fn accepts_and_rejects() {

@@ -472,23 +472,7 @@ impl Validator {
         let rev = g.rev.trim();
         self.value(at.key("rev"), syntax::git_rev(rev));
         for (i, step) in g.build.iter().enumerate() {
-            // Each step becomes one line of a RUN instruction.
-            let check = if step.trim().is_empty() {
-                Err(Invalid::new("empty build step").hint("remove it, or write the command to run"))
-            } else if step.chars().any(char::is_control) {
-                Err(
-                    Invalid::new("build step contains a line break or control character")
-                        .hint("write one command per entry of `build`, or join commands with `&&`"),
-                )
-            } else if step.contains("<<") {
-                // BuildKit reads `<<WORD` in a RUN line as the start of a
-                // heredoc, which takes the Dockerfile's following lines.
-                Err(Invalid::new("build step contains `<<`, which the Dockerfile reads as a heredoc")
-                    .hint("a step is one line: write the text to a file in the repository, or use `printf`"))
-            } else {
-                Ok(())
-            };
-            self.value(at.key("build").index(i), check);
+            self.value(at.key("build").index(i), syntax::build_step(step));
         }
         GitSource {
             url: url.to_string(),

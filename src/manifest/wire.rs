@@ -168,7 +168,9 @@ pub struct TomlGit {
     pub url: String,
     /// A tag, branch or commit.
     pub rev: String,
-    /// Shell commands run inside the checkout at build time.
+    /// Shell commands run at build time, one line each, each in a subshell
+    /// that starts in the checkout (no `cd` or `export` carries over to the
+    /// next); no `#` comments, no writes under `/root` or `/home`.
     #[serde(default)]
     pub build: Vec<String>,
     /// Check out submodules too.

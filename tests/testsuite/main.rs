@@ -15,6 +15,7 @@ mod cuda_base;
 mod e2e;
 mod faults;
 mod framework;
+mod git_build;
 mod image_files;
 mod injection;
 mod lock;

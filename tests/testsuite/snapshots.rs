@@ -982,7 +982,6 @@ fn dockerfile_renders_the_lock_and_refuses_a_stale_or_missing_one() {
         SOURCE_DATE_EPOCH="0"
     COPY git/kernels /opt/mlr/git/kernels
     COPY git/tools /opt/mlr/git/tools
-    WORKDIR /opt/mlr/git/kernels
     RUN set -e; \
         mkdir -p $(dirname /opt/mlr/.build-start); touch /opt/mlr/.build-start; \
         if find / -maxdepth 0 -cnewer / >/dev/null 2>&1; then newer=-cnewer; \
@@ -990,12 +989,13 @@ fn dockerfile_renders_the_lock_and_refuses_a_stale_or_missing_one() {
         else newer=-newer; sleep 1; fi; \
         MLR_GIT_COMMIT='[COMMIT]'; MAX_JOBS="${MAX_JOBS:-$(nproc)}"; export MLR_GIT_COMMIT MAX_JOBS; \
         trap 'mlr_status=$?; trap - EXIT; if [ "$mlr_status" -ne 0 ]; then echo "mlr-failure: kind=build-step source=kernels step=$mlr_step status=$mlr_status" >&2; fi; exit "$mlr_status"' EXIT; \
-        mlr_step=1; cat MARKER || exit $?; \
+        mlr_step=1; (cd /opt/mlr/git/kernels; cat MARKER); \
         trap - EXIT; \
         mkdir -p /opt/mlr/build-out; cd /; \
         find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp -o -path /var/tmp -o -path /var/cache -o -path /var/log -o -path /var/lib/apt/lists -o -path /root/.cache -o -path /opt/mlr/build-out -o -path /opt/mlr/.build-start -o -path /etc/hosts -o -path /etc/hostname -o -path /etc/resolv.conf -o -name __pycache__ \) -prune -o \( -type f -o -type l \) "$newer" /opt/mlr/.build-start \
-          -exec sh -c 'cp -a --parents "$@" /opt/mlr/build-out/' sh {} +
-    WORKDIR /opt/mlr/git/tools
+          -exec sh -c 'cp -a --parents "$@" /opt/mlr/build-out/' sh {} +; \
+        mlr_home=$(find /opt/mlr/build-out/root /opt/mlr/build-out/home \( -type f -o -type l \) 2>/dev/null | sort | head -n 1); \
+        if [ -n "$mlr_home" ]; then printf '%s\n' "mlr-failure: kind=user-install source=kernels path=${mlr_home#/opt/mlr/build-out}" >&2; exit 1; fi
     RUN set -e; \
         mkdir -p $(dirname /opt/mlr/.build-start); touch /opt/mlr/.build-start; \
         if find / -maxdepth 0 -cnewer / >/dev/null 2>&1; then newer=-cnewer; \
@@ -1003,11 +1003,13 @@ fn dockerfile_renders_the_lock_and_refuses_a_stale_or_missing_one() {
         else newer=-newer; sleep 1; fi; \
         MLR_GIT_COMMIT='[COMMIT]'; MAX_JOBS="${MAX_JOBS:-$(nproc)}"; export MLR_GIT_COMMIT MAX_JOBS; \
         trap 'mlr_status=$?; trap - EXIT; if [ "$mlr_status" -ne 0 ]; then echo "mlr-failure: kind=build-step source=tools step=$mlr_step status=$mlr_status" >&2; fi; exit "$mlr_status"' EXIT; \
-        mlr_step=1; sh tool.sh || exit $?; \
+        mlr_step=1; (cd /opt/mlr/git/tools; sh tool.sh); \
         trap - EXIT; \
         mkdir -p /opt/mlr/build-out; cd /; \
         find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp -o -path /var/tmp -o -path /var/cache -o -path /var/log -o -path /var/lib/apt/lists -o -path /root/.cache -o -path /opt/mlr/build-out -o -path /opt/mlr/.build-start -o -path /etc/hosts -o -path /etc/hostname -o -path /etc/resolv.conf -o -name __pycache__ \) -prune -o \( -type f -o -type l \) "$newer" /opt/mlr/.build-start \
-          -exec sh -c 'cp -a --parents "$@" /opt/mlr/build-out/' sh {} +
+          -exec sh -c 'cp -a --parents "$@" /opt/mlr/build-out/' sh {} +; \
+        mlr_home=$(find /opt/mlr/build-out/root /opt/mlr/build-out/home \( -type f -o -type l \) 2>/dev/null | sort | head -n 1); \
+        if [ -n "$mlr_home" ]; then printf '%s\n' "mlr-failure: kind=user-install source=tools path=${mlr_home#/opt/mlr/build-out}" >&2; exit 1; fi
 
     FROM mlr-runtime
     COPY git/kernels /opt/mlr/git/kernels
