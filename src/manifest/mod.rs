@@ -5,6 +5,7 @@
 //! `ml.toml:LINE:COL` and a hint; [`Manifest::fingerprint`] hashes the
 //! normalized model so comments, key order and line endings never matter.
 
+pub mod exclude;
 pub mod image_ref;
 mod key_path;
 pub mod pep508;
@@ -241,6 +242,11 @@ pub struct CopySpec {
     pub src: String,
     /// Absolute path in the image.
     pub dst: String,
+    /// What to leave out of `src` (gitignore patterns, as written). Left
+    /// out of the fingerprint's JSON when empty, so a manifest written
+    /// before `exclude` existed keeps its fingerprint.
+    #[serde(skip_serializing_if = "exclude::Exclude::is_empty")]
+    pub exclude: exclude::Exclude,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
