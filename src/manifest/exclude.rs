@@ -399,6 +399,8 @@ enum DockerMatch {
 struct DockerPattern {
     exception: bool,
     how: DockerMatch,
+    /// As Docker keeps it: `!` and the cleaned pattern.
+    normalized: String,
 }
 
 impl DockerPattern {
@@ -422,6 +424,7 @@ impl DockerPattern {
         Ok(DockerPattern {
             exception,
             how: docker_compile(&cleaned),
+            normalized: format!("{}{cleaned}", if exception { "!" } else { "" }),
         })
     }
 
@@ -538,6 +541,7 @@ fn docker_compile(p: &str) -> DockerMatch {
                 // Checked: something follows.
                 tokens.push(Token::Char(chars[i]));
                 i += 1;
+                kind = Kind::Glob;
             }
             '[' => {
                 let (token, used) =
@@ -609,6 +613,21 @@ impl Dockerignore {
             patterns.push(pattern);
         }
         Ok(Dockerignore { patterns })
+    }
+
+    /// No pattern at all (an empty file, or only comments).
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// The patterns as Docker keeps them, one per line: what the lock's
+    /// hash is taken over, so comments, blank lines, spacing and line
+    /// endings never matter.
+    pub fn normalized(&self) -> String {
+        self.patterns
+            .iter()
+            .map(|p| format!("{}\n", p.normalized))
+            .collect()
     }
 
     /// Whether any line is a `!` exception, which may bring back a path
@@ -891,11 +910,22 @@ mod tests {
         // `!` inside a class is a member for Go, not a negation.
         let d = docker("[!a]x\n");
         assert!(d.excludes("!x") && d.excludes("ax") && !d.excludes("bx"));
-        // An escape counts in a pattern with a wildcard; one without is
-        // compared as written, backslash and all (as Docker does).
-        let d = docker("a\\*?\n");
+        let d = docker("a\\*?\n\\#lit\n");
         assert!(d.excludes("a*x") && !d.excludes("abx"));
-        assert!(docker("\\*\n").excludes("\\*") && !docker("\\*\n").excludes("*"));
+        assert!(d.excludes("#lit") && !d.excludes("\\#lit"));
+        // Docker's `**` quirks (checked against docker 28): at the start
+        // of a pattern without other wildcards it matches any ending, at
+        // the end of one any beginning.
+        let d = docker("**.tmp\nfoo**\n");
+        assert!(d.excludes("a.tmp") && d.excludes("d/e/b.tmp"));
+        assert!(d.excludes("foox") && d.excludes("foobar/z/f") && !d.excludes("xfoo"));
+    }
+
+    #[test]
+    fn dockerignore_normalized_is_what_docker_keeps() {
+        let d = docker("# comment\r\n\n  /data/./raw/ \r\n!  keep\n*.log\n");
+        assert_eq!(d.normalized(), "data/raw\n!keep\n*.log\n");
+        assert!(docker("# only a comment\n\n").is_empty());
     }
 
     #[test]

@@ -99,6 +99,7 @@ fn default_image() -> ImageConfig {
         cmd: None,
         healthcheck: None,
         copy: Vec::new(),
+        dockerignore: None,
     }
 }
 
@@ -515,6 +516,7 @@ impl Validator {
             cmd: i.cmd.clone(),
             healthcheck,
             copy,
+            dockerignore: None,
         }
     }
 
