@@ -386,6 +386,13 @@ fn copy_leaves_out_excluded_ignored_and_private_files() {
         "{stderr}"
     );
     assert_eq!(tree(&f.context().join("copy/0")), set(KEPT));
+    // The lock records the .dockerignore it was made with.
+    let lock = f.project.read("ml.lock");
+    assert!(
+        lock.lines()
+            .any(|l| l.starts_with("dockerignore = \"sha256:")),
+        "{lock}"
+    );
 }
 
 #[test]
@@ -421,6 +428,112 @@ fn excluded_files_never_reach_the_image() {
             .map(str::to_string)
             .collect();
     assert_eq!(listed, set(KEPT));
+}
+
+#[test]
+fn editing_exclude_or_dockerignore_makes_the_lock_stale() {
+    require!(Service::Registry);
+    let f = Fixture {
+        project: Project::new(),
+        ..fixture()
+    };
+    let p = &f.project;
+    p.file("src/a.py", "a\n");
+    p.file(".dockerignore", "*.log\n");
+    f.copies(&["src"]);
+    let lock = p.read("ml.lock");
+    let verify = || {
+        let out = p.mlr().arg("verify").output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    assert_eq!(verify().0, 0, "{}", verify().1);
+
+    // Comments, blank lines, spacing and line endings are not patterns.
+    p.file(".dockerignore", "# logs\r\n\r\n  *.log  \r\n");
+    assert_eq!(verify().0, 0, "{}", verify().1);
+
+    // Another pattern: every command that reads the lock says so.
+    p.file(".dockerignore", "*.log\n*.tmp\n");
+    let (code, out) = verify();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("stale: .dockerignore changed since the lock was written (patterns sha256:"),
+        "{out}"
+    );
+    let (code, stderr) = f.build();
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("stale: .dockerignore changed"), "{stderr}");
+    assert!(!f.context().exists(), "the engine ran");
+    p.mlr().args(["lock", "--locked"]).assert().code(1);
+    // `mlr lock` records it without resolving anything again.
+    p.mlr().arg("lock").assert().success();
+    assert_eq!(verify().0, 0, "{}", verify().1);
+    let relocked = p.read("ml.lock");
+    let changed: Vec<(&str, &str)> = lock
+        .lines()
+        .zip(relocked.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].0.starts_with("dockerignore = "));
+
+    // Removed.
+    std::fs::remove_file(p.path(".dockerignore")).unwrap();
+    let (code, out) = verify();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("that no longer applies"), "{out}");
+    p.mlr().arg("lock").assert().success();
+    assert!(!p.read("ml.lock").contains("dockerignore"));
+    // Added again.
+    p.file(".dockerignore", "*.log\n");
+    let (code, out) = verify();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("but the lock was written without it"), "{out}");
+    p.mlr().arg("lock").assert().success();
+
+    // `exclude` is part of ml.toml: the fingerprint moves.
+    let toml = p.read("ml.toml");
+    p.file(
+        "ml.toml",
+        toml.replace(
+            "dst = \"/srv/0\" }",
+            "dst = \"/srv/0\", exclude = [\"*.pyc\"] }",
+        ),
+    );
+    let (code, out) = verify();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("stale: ml.toml changed since the lock was written (fingerprint"),
+        "{out}"
+    );
+    p.mlr().arg("lock").assert().success();
+    assert_eq!(verify().0, 0, "{}", verify().1);
+
+    // A pattern Docker refuses is refused at its place, by every command.
+    p.file(".dockerignore", "*.log\n  !data[\n");
+    for args in [
+        &["verify"][..],
+        &["lock"],
+        &["build", "--backend", "docker"],
+    ] {
+        let out = p.mlr().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(
+                "error: .dockerignore:2:4: pattern `!data[` has a `[` that is never closed"
+            ),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("hint:"), "{stderr}");
+    }
 }
 
 #[test]
