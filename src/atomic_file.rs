@@ -150,6 +150,12 @@ pub fn remove_stale(target: &Path) {
     }
 }
 
+/// Whether `name` is one of mlr's temporary files (`.NAME.mlr-tmp-PID-RANDOM`,
+/// or the older `.mlr-tmp-RANDOM`), which no build context takes.
+pub fn is_temporary(name: &str) -> bool {
+    owner(name).is_some()
+}
+
 /// Who wrote a temporary file, read from its name.
 #[derive(Debug, PartialEq, Eq)]
 enum Owner {

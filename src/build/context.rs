@@ -3,7 +3,12 @@
 //! tree), and the `[image] copy` sources. Nothing else, so no stray file
 //! reaches the engine: copy sources are read with their symlinks followed,
 //! and a link that leads out of the project is refused.
+//!
+//! A copy source leaves out what its `exclude` patterns and the project's
+//! `.dockerignore` match, and always `.git`, mlr's temporary files and
+//! mlr's cache directory.
 
+use std::cell::Cell;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -11,7 +16,8 @@ use anyhow::{Context, bail};
 use crate::config::Config;
 use crate::error::{ErrorKind, hinted};
 use crate::lock::{GitPin, Lockfile};
-use crate::manifest::Manifest;
+use crate::manifest::exclude::{Dockerignore, Exclude};
+use crate::manifest::{CopySpec, Manifest};
 use crate::redact::redact_url;
 use crate::render::{ContextItem, context_path};
 use crate::resolve::git::{GitDb, fetch_location};
@@ -58,18 +64,63 @@ pub fn prepare(dir: &Path, inputs: &ContextInputs<'_>, config: &Config) -> anyho
     if !manifest.image.copy.is_empty() {
         let project = std::fs::canonicalize(project_dir)
             .with_context(|| format!("reading {}", project_dir.display()))?;
+        // The cache may sit inside the project (`MLR_CACHE_DIR=.cache`).
+        let cache = std::fs::canonicalize(&config.cache_dir)
+            .ok()
+            .filter(|c| c.starts_with(&project));
+        let dockerignore = manifest.image.dockerignore.as_ref().map(|d| &d.rules);
+        if dockerignore.is_some() {
+            config.shell.status(
+                "Excluding",
+                "what .dockerignore lists from the `[image] copy` sources",
+            );
+        }
         for (i, copy) in manifest.image.copy.iter().enumerate() {
             let root = copy_source(&project, &copy.src)?;
-            let dest = dir.join(context_path(ContextItem::Copy(i)));
             let tree = CopyTree {
                 project: &project,
                 src: &copy.src,
                 root: &root,
+                logical: logical_path(&copy.src),
+                exclude: &copy.exclude,
+                dockerignore,
+                cache: cache.as_deref(),
+                bytes: Cell::new(0),
             };
+            tree.check_top(copy, config)?;
+            let dest = dir.join(context_path(ContextItem::Copy(i)));
             tree.copy(&root, &dest, Path::new(""), &mut Vec::new())?;
+            let bytes = tree.bytes.get();
+            if bytes > LARGE_COPY {
+                config.shell.warn(format!(
+                    "`[image] copy` source `{}` puts {} into the image\n\
+                     hint: leave out what the image does not need with `exclude = [...]` \
+                     on the copy entry, or a .dockerignore beside ml.toml",
+                    copy.src,
+                    megabytes(bytes)
+                ));
+            }
         }
     }
     Ok(())
+}
+
+/// A copy source larger than this (in bytes, after exclusions) is worth a
+/// warning: usually data or build output that was not meant for the image.
+const LARGE_COPY: u64 = 100_000_000;
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// `src` as a path from the project directory, `/`-separated, without `.`
+/// or empty segments (`""` for the project itself): what `.dockerignore`
+/// patterns are matched against.
+fn logical_path(src: &str) -> String {
+    src.split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Download (or take from the cache) the locked standalone CPython of
@@ -343,9 +394,96 @@ struct CopyTree<'a> {
     src: &'a str,
     /// Where the source leads, canonical: the top of the copied tree.
     root: &'a Path,
+    /// The source as a path from the project (see [`logical_path`]).
+    logical: String,
+    /// The copy entry's own patterns, relative to its top.
+    exclude: &'a Exclude,
+    /// The project's `.dockerignore`, relative to the project.
+    dockerignore: Option<&'a Dockerignore>,
+    /// mlr's cache directory, canonical, when it is inside the project.
+    cache: Option<&'a Path>,
+    /// The bytes of the files copied so far.
+    bytes: Cell<u64>,
 }
 
 impl CopyTree<'_> {
+    /// Refuse a source that mlr always leaves out (reached through a
+    /// symlink: ml.toml cannot name one) or that `.dockerignore` excludes
+    /// with nothing inside it brought back, as `docker build` refuses a
+    /// `COPY` of an ignored path; warn when `exclude` cannot apply.
+    fn check_top(&self, copy: &CopySpec, config: &Config) -> anyhow::Result<()> {
+        if self.never_copied(self.root) {
+            return Err(hinted(
+                ErrorKind::Usage,
+                format!(
+                    "`[image] copy` source `{}` leads to {}, which mlr never copies into an image",
+                    self.src,
+                    self.root.display()
+                ),
+                "`.git` directories and mlr's cache directory are always left out",
+            ));
+        }
+        let is_dir = self.root.is_dir();
+        if let Some(d) = self.dockerignore {
+            if !self.logical.is_empty()
+                && d.excludes(&self.logical)
+                && !(is_dir && d.has_exceptions())
+            {
+                return Err(hinted(
+                    ErrorKind::Usage,
+                    format!(
+                        "`[image] copy` source `{}` is excluded by .dockerignore",
+                        self.src
+                    ),
+                    "remove the pattern that matches it from .dockerignore, \
+                     or add a `!` line for it",
+                ));
+            }
+        }
+        if !is_dir && !copy.exclude.is_empty() {
+            config.shell.warn(format!(
+                "`[image] copy` source `{}` is a file; its `exclude` patterns have nothing to leave out",
+                self.src
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether `real` (canonical) is in a `.git` directory of the project
+    /// or in mlr's cache.
+    fn never_copied(&self, real: &Path) -> bool {
+        let inside = real.strip_prefix(self.project).unwrap_or(real);
+        inside.components().any(|c| c.as_os_str() == ".git")
+            || self.cache.is_some_and(|c| real.starts_with(c))
+    }
+
+    /// The entry at `at` (under the top) as the patterns see it: `None` to
+    /// leave it out, else whether `.dockerignore` excludes it (a directory
+    /// it excludes is still entered when a `!` line may bring something
+    /// back from inside).
+    fn wanted(&self, at: &Path, is_dir: bool) -> Option<bool> {
+        if at.as_os_str().is_empty() {
+            return Some(false);
+        }
+        let path = at.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/");
+        if self.exclude.excludes(&path, is_dir) {
+            return None;
+        }
+        let Some(d) = self.dockerignore else {
+            return Some(false);
+        };
+        let from_project = if self.logical.is_empty() {
+            path
+        } else {
+            format!("{}/{path}", self.logical)
+        };
+        match d.excludes(&from_project) {
+            true if is_dir && d.has_exceptions() => Some(true),
+            true => None,
+            false => Some(false),
+        }
+    }
+
     /// Copy `from` (a path with no symlink in it) to `dest`, which sits at
     /// `at` under the copy's top in the context. A symlink inside is kept
     /// as a relative link when it leads into the copied tree, copied as
@@ -360,6 +498,13 @@ impl CopyTree<'_> {
         at: &Path,
         open: &mut Vec<PathBuf>,
     ) -> anyhow::Result<()> {
+        // Always left out, by name: git's data (a directory, or the file
+        // a submodule or worktree has) and mlr's half-written files.
+        if at.file_name().is_some_and(|name| {
+            name == ".git" || name.to_str().is_some_and(crate::atomic_file::is_temporary)
+        }) {
+            return Ok(());
+        }
         let meta = std::fs::symlink_metadata(from)
             .with_context(|| format!("reading {}", from.display()))?;
         let kind = meta.file_type();
@@ -370,7 +515,14 @@ impl CopyTree<'_> {
             }
             let real = std::fs::canonicalize(from)
                 .with_context(|| format!("reading {}", from.display()))?;
+            if self.never_copied(&real) {
+                return Ok(());
+            }
             if let Ok(inside) = real.strip_prefix(self.root) {
+                // Kept as a link: matched as one, never as a directory.
+                if self.wanted(at, false) != Some(false) {
+                    return Ok(());
+                }
                 // The same link in the image: up to the copy's top, then
                 // down to what it leads to.
                 let mut target: PathBuf = at
@@ -401,6 +553,12 @@ impl CopyTree<'_> {
             }
             return self.copy(&real, dest, at, open);
         }
+        if self.never_copied(from) && !at.as_os_str().is_empty() {
+            return Ok(());
+        }
+        let Some(ignored) = self.wanted(at, kind.is_dir()) else {
+            return Ok(());
+        };
         if kind.is_dir() {
             std::fs::create_dir_all(dest)
                 .with_context(|| format!("creating {}", dest.display()))?;
@@ -415,6 +573,11 @@ impl CopyTree<'_> {
                 self.copy(&e.path(), &dest.join(&name), &at.join(&name), open)?;
             }
             open.pop();
+            // Entered only for what a `!` line brings back: kept if it did.
+            if ignored && std::fs::read_dir(dest).is_ok_and(|mut d| d.next().is_none()) {
+                std::fs::remove_dir(dest)
+                    .with_context(|| format!("removing {}", dest.display()))?;
+            }
             return Ok(());
         }
         if !kind.is_file() {
@@ -434,6 +597,7 @@ impl CopyTree<'_> {
         }
         std::fs::copy(from, dest)
             .with_context(|| format!("copying {} to {}", from.display(), dest.display()))?;
+        self.bytes.set(self.bytes.get() + meta.len());
         Ok(())
     }
 }

@@ -138,6 +138,14 @@ fn rules(lock: &Lockfile) -> Result<(), Broken> {
         &lock.fingerprint,
         oci_digest,
     )?;
+    if let Some(d) = &lock.dockerignore {
+        field(
+            vec![Seg::Key("dockerignore")],
+            "dockerignore",
+            d,
+            oci_digest,
+        )?;
+    }
     if let Some(p) = &lock.python {
         let at = |k| vec![Seg::Key("python"), Seg::Key(k)];
         field(at("version"), "Python version", &p.version, python_version)?;

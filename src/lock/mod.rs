@@ -33,6 +33,10 @@ pub struct Lockfile {
     pub version: i64,
     /// `sha256:` over the normalized `ml.toml` the lock was made from.
     pub fingerprint: String,
+    /// `sha256:` over the patterns of the `.dockerignore` beside ml.toml
+    /// that `[image] copy` applied; absent when there is none (or no copy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dockerignore: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub python: Option<PythonPin>,
     /// Container images: `base`, and `builder` for CUDA source builds.

@@ -80,6 +80,12 @@ pub enum Finding {
         locked: Option<String>,
         current: Option<String>,
     },
+    /// The `.dockerignore` that `[image] copy` applies differs from the
+    /// one the lock was made with (`None`: there was, or is, none).
+    DockerignoreChanged {
+        locked: Option<String>,
+        current: Option<String>,
+    },
     /// The normalized manifest differs from the one the lock was made from.
     FingerprintChanged { locked: String, current: String },
 }
@@ -94,7 +100,7 @@ impl Finding {
             | Finding::NotSatisfied { kind, .. }
             | Finding::FileChanged { kind, .. }
             | Finding::Inconsistent { kind, .. } => Some(*kind),
-            Finding::FingerprintChanged { .. } => None,
+            Finding::DockerignoreChanged { .. } | Finding::FingerprintChanged { .. } => None,
         }
     }
 
@@ -106,7 +112,7 @@ impl Finding {
             | Finding::NotSatisfied { name, .. }
             | Finding::FileChanged { path: name, .. }
             | Finding::Inconsistent { name, .. } => Some(name),
-            Finding::FingerprintChanged { .. } => None,
+            Finding::DockerignoreChanged { .. } | Finding::FingerprintChanged { .. } => None,
         }
     }
 
@@ -173,6 +179,23 @@ impl fmt::Display for Finding {
                     (_, None) => write!(f, "{kind} requirement file `{path}` is no longer read"),
                 }
             }
+            Finding::DockerignoreChanged { locked, current } => match (locked, current) {
+                (Some(locked), Some(current)) => write!(
+                    f,
+                    ".dockerignore changed since the lock was written (patterns {} → {})",
+                    short(locked),
+                    short(current)
+                ),
+                (None, _) => write!(
+                    f,
+                    ".dockerignore applies to `[image] copy` but the lock was written without it"
+                ),
+                (Some(locked), None) => write!(
+                    f,
+                    "the lock was written with a .dockerignore (patterns {}) that no longer applies",
+                    short(locked)
+                ),
+            },
             Finding::FingerprintChanged { locked, current } => write!(
                 f,
                 "ml.toml changed since the lock was written (fingerprint {} → {})",
@@ -190,7 +213,7 @@ fn short(fp: &str) -> String {
 
 /// Every reason `lock` does not satisfy `manifest`; empty when it does.
 /// Requirement findings come first, sorted by kind and name; a changed
-/// fingerprint is reported last.
+/// `.dockerignore`, then a changed fingerprint, are reported last.
 pub fn satisfies(manifest: &Manifest, lock: &ReadLock) -> Vec<Finding> {
     satisfies_requests(manifest, &Requests::of(manifest), lock)
 }
@@ -210,6 +233,13 @@ pub fn satisfies_requests(
     findings.extend(super::consistency::check(read));
     findings.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
     findings.dedup();
+    let dockerignore = manifest.image.dockerignore.as_ref().map(|d| &d.sha256);
+    if dockerignore != lock.dockerignore.as_ref() {
+        findings.push(Finding::DockerignoreChanged {
+            locked: lock.dockerignore.clone(),
+            current: dockerignore.cloned(),
+        });
+    }
     let current = manifest.fingerprint();
     if current != lock.fingerprint {
         findings.push(Finding::FingerprintChanged {
@@ -689,6 +719,52 @@ mod tests {
         bare.apt
             .push(python_pin("python3-venv", Some(PYTHON_APT_REQUEST)));
         assert_eq!(apt_findings(&asked, &bare), []);
+    }
+
+    #[test]
+    fn a_dockerignore_is_compared_by_its_patterns_beside_the_fingerprint() {
+        let mut m = manifest("[image]\ncopy = [{ src = \".\", dst = \"/app\" }]\n");
+        let findings = |m: &Manifest, lock: &Lockfile| {
+            let read = crate::lock::parse(&crate::lock::render(lock), "ml.lock").unwrap();
+            // The base image is not locked here; that is beside the point.
+            satisfies(m, &read)
+                .into_iter()
+                .filter(|f| f.kind() != Some(Kind::Image))
+                .collect::<Vec<_>>()
+        };
+        let mut lock = Lockfile::new(m.fingerprint());
+        assert_eq!(findings(&m, &lock), []);
+        m.apply_dockerignore("*.log\n", ".dockerignore").unwrap();
+        let recorded = m.image.dockerignore.as_ref().unwrap().sha256.clone();
+        assert!(matches!(
+            findings(&m, &lock).as_slice(),
+            [Finding::DockerignoreChanged { locked: None, current: Some(c) }] if *c == recorded
+        ));
+        lock.dockerignore = Some(recorded.clone());
+        assert_eq!(findings(&m, &lock), []);
+        // Only patterns count; the fingerprint stays that of ml.toml.
+        m.apply_dockerignore("# logs\r\n\r\n *.log \r\n", ".dockerignore")
+            .unwrap();
+        assert_eq!(findings(&m, &lock), []);
+        m.apply_dockerignore("*.log\n!keep.log\n", ".dockerignore")
+            .unwrap();
+        let found = findings(&m, &lock);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0]
+                .to_string()
+                .starts_with(".dockerignore changed since the lock was written (patterns sha256:"),
+            "{}",
+            found[0]
+        );
+        assert_eq!(found[0].kind(), None, "nothing to resolve again");
+        // A file without patterns is no .dockerignore.
+        m.apply_dockerignore("# nothing yet\n", ".dockerignore")
+            .unwrap();
+        assert!(matches!(
+            findings(&m, &lock).as_slice(),
+            [Finding::DockerignoreChanged { current: None, .. }]
+        ));
     }
 
     #[test]

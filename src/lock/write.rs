@@ -15,6 +15,9 @@ pub fn render(lock: &Lockfile) -> String {
     let mut out = String::from(HEADER);
     let _ = writeln!(out, "version = {}", lock.version);
     kv(&mut out, "fingerprint", &lock.fingerprint);
+    if let Some(d) = &lock.dockerignore {
+        kv(&mut out, "dockerignore", d);
+    }
     if let Some(p) = &lock.python {
         out.push_str("\n[python]\n");
         kv(&mut out, "version", &p.version);

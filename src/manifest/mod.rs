@@ -5,6 +5,7 @@
 //! `ml.toml:LINE:COL` and a hint; [`Manifest::fingerprint`] hashes the
 //! normalized model so comments, key order and line endings never matter.
 
+pub mod exclude;
 pub mod image_ref;
 mod key_path;
 pub mod pep508;
@@ -242,6 +243,21 @@ pub struct ImageConfig {
     pub cmd: Option<Vec<String>>,
     pub healthcheck: Option<Healthcheck>,
     pub copy: Vec<CopySpec>,
+    /// The project's `.dockerignore`, applied to every copy source. Not
+    /// from ml.toml, so not in the fingerprint: [`Manifest::apply_dockerignore`]
+    /// sets it (`ops` reads the file beside ml.toml when `copy` is not
+    /// empty), and the lock records its hash beside the fingerprint.
+    #[serde(skip)]
+    pub dockerignore: Option<DockerignoreFile>,
+}
+
+/// A `.dockerignore` with at least one pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DockerignoreFile {
+    /// `sha256:<hex>` over its patterns as Docker reads them (see
+    /// [`exclude::Dockerignore::normalized`]).
+    pub sha256: String,
+    pub rules: exclude::Dockerignore,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -262,6 +278,11 @@ pub struct CopySpec {
     pub src: String,
     /// Absolute path in the image.
     pub dst: String,
+    /// What to leave out of `src` (gitignore patterns, as written). Left
+    /// out of the fingerprint's JSON when empty, so a manifest written
+    /// before `exclude` existed keeps its fingerprint.
+    #[serde(skip_serializing_if = "exclude::Exclude::is_empty")]
+    pub exclude: exclude::Exclude,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
@@ -279,6 +300,26 @@ pub fn parse(source: &str, path: &str) -> Result<Manifest, FileError> {
 }
 
 impl Manifest {
+    /// Read the project's `.dockerignore` (`text`, shown as `path` in
+    /// errors) as the rules every `[image] copy` source follows. A file
+    /// without patterns changes nothing and is not recorded.
+    pub fn apply_dockerignore(&mut self, text: &str, path: &str) -> Result<(), FileError> {
+        use sha2::{Digest, Sha256};
+        let rules = exclude::Dockerignore::parse(text).map_err(|e| {
+            let mut err = FileError::at_offset(path, text, e.offset, e.invalid.message);
+            err.hint = e.invalid.hint;
+            err
+        })?;
+        self.image.dockerignore = (!rules.is_empty()).then(|| DockerignoreFile {
+            sha256: format!(
+                "sha256:{}",
+                hex::encode(Sha256::digest(rules.normalized().as_bytes()))
+            ),
+            rules,
+        });
+        Ok(())
+    }
+
     /// `sha256:<hex>` over the canonical JSON of the validated model.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};

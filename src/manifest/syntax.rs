@@ -444,6 +444,13 @@ pub fn project_path(s: &str) -> Check {
                 .hint("only files under the directory of ml.toml can be copied into the image"),
         );
     }
+    if s.split(['/', '\\']).any(|c| c == ".git") {
+        return Err(Invalid::new(format!(
+            "{} is a `.git` directory or inside one, which mlr never copies into an image",
+            Shown(s)
+        ))
+        .hint("copy the files the image needs from the working tree instead"));
+    }
     Ok(())
 }
 
@@ -635,7 +642,16 @@ mod tests {
             (
                 project_path,
                 &["src", "./src", "a/b..c"],
-                &["", "/etc", "../x", "a/../../x", "C:\\x", "\\\\srv"],
+                &[
+                    "",
+                    "/etc",
+                    "../x",
+                    "a/../../x",
+                    "C:\\x",
+                    "\\\\srv",
+                    ".git",
+                    "sub/.git/hooks",
+                ],
             ),
         ];
         for (check, good, bad) in cases {

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::exclude::Exclude;
 use super::key_path::{KeyPath, Target};
 use super::pep508::{self, Requirement};
 use super::syntax::{self, Check, Invalid, Shown};
@@ -98,6 +99,7 @@ fn default_image() -> ImageConfig {
         cmd: None,
         healthcheck: None,
         copy: Vec::new(),
+        dockerignore: None,
     }
 }
 
@@ -517,9 +519,16 @@ impl Validator {
                 let at = at.key("copy").index(n);
                 self.value(at.key("src"), syntax::project_path(&c.src));
                 self.value(at.key("dst"), syntax::image_path(&c.dst));
+                let exclude = Exclude::parse(&c.exclude).unwrap_or_else(|problems| {
+                    for (i, invalid) in problems {
+                        self.reject(at.key("exclude").index(i), invalid);
+                    }
+                    Exclude::default()
+                });
                 CopySpec {
                     src: c.src.clone(),
                     dst: c.dst.clone(),
+                    exclude,
                 }
             })
             .collect();
@@ -530,6 +539,7 @@ impl Validator {
             cmd: i.cmd.clone(),
             healthcheck,
             copy,
+            dockerignore: None,
         }
     }
 

@@ -223,7 +223,7 @@ pub enum TomlCommand {
     Exec(Vec<String>),
 }
 
-/// `{ src = "src", dst = "/app/src" }`
+/// `{ src = "src", dst = "/app/src", exclude = ["*.log"] }`
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Copy")]
@@ -232,6 +232,11 @@ pub struct TomlCopy {
     pub src: String,
     /// Absolute path in the image.
     pub dst: String,
+    /// What to leave out of a directory source: gitignore patterns relative
+    /// to `src` (`*.log`, `/build/`, `data/raw/`, `**/cache`, `!keep.log`);
+    /// the last pattern that matches decides.
+    #[serde(default)]
+    pub exclude: Vec<String>,
 }
 
 /// `[profile.NAME]`

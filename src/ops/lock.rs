@@ -230,6 +230,11 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
     }
 
     let mut new = Lockfile::new(manifest.fingerprint());
+    new.dockerignore = manifest
+        .image
+        .dockerignore
+        .as_ref()
+        .map(|d| d.sha256.clone());
     let images = ImageResolver { config };
     for r in image_requests {
         let pin = match keep_image(r) {

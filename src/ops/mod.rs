@@ -19,6 +19,8 @@ use crate::manifest::Manifest;
 
 pub const MANIFEST_FILE: &str = "ml.toml";
 pub const LOCK_FILE: &str = "ml.lock";
+/// What `[image] copy` sources leave out, beside ml.toml.
+pub const DOCKERIGNORE_FILE: &str = ".dockerignore";
 
 /// An outcome that exits with code 1: the check ran and found drift.
 pub fn drift(message: impl Into<String>) -> anyhow::Error {
@@ -139,11 +141,32 @@ impl Workspace {
         let text = utf8(&bytes, &self.manifest_display, ErrorKind::Manifest)?;
         let manifest = crate::manifest::parse(text, &self.manifest_display)?;
         // `[pip] requirements` are read next to ml.toml.
-        Ok(crate::manifest::requirements_file::expand(
+        let mut manifest = crate::manifest::requirements_file::expand(
             manifest,
             &self.manifest_display,
             &|path| std::fs::read(self.root.join(path)),
-        )?)
+        )?;
+        if !manifest.image.copy.is_empty() {
+            self.read_dockerignore(&mut manifest)?;
+        }
+        Ok(manifest)
+    }
+
+    /// The `.dockerignore` beside ml.toml, if there is one, applied to
+    /// `manifest`'s copy sources.
+    fn read_dockerignore(&self, manifest: &mut Manifest) -> anyhow::Result<()> {
+        let path = self.root.join(DOCKERIGNORE_FILE);
+        let shown = Path::new(&self.manifest_display)
+            .with_file_name(DOCKERIGNORE_FILE)
+            .display()
+            .to_string();
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {shown}"))),
+        };
+        let text = utf8(&bytes, &shown, ErrorKind::Manifest)?;
+        Ok(manifest.apply_dockerignore(text, &shown)?)
     }
 
     /// Read `ml.lock` if it exists.
@@ -167,7 +190,7 @@ fn utf8<'a>(bytes: &'a [u8], display: &str, kind: ErrorKind) -> anyhow::Result<&
         let text = String::from_utf8_lossy(valid);
         anyhow::Error::new(
             FileError::at_offset(display, &text, text.len(), "the file is not valid UTF-8")
-                .with_hint("ml.toml and ml.lock are UTF-8 text files")
+                .with_hint("ml.toml, ml.lock and .dockerignore are UTF-8 text files")
                 .with_kind(kind),
         )
     })

@@ -323,6 +323,7 @@ fn lockfile(v: &Values) -> Lockfile {
     Lockfile {
         version: mlr::lock::VERSION,
         fingerprint: s("fingerprint"),
+        dockerignore: None,
         python: Some(PythonPin {
             interpreter: PythonSource::Base,
             path: Some(s("python.path")),
@@ -871,6 +872,7 @@ fn cli_project(edit: impl FnOnce(&mut Lockfile)) -> (Project, String) {
     let mut lock = Lockfile {
         version: mlr::lock::VERSION,
         fingerprint,
+        dockerignore: None,
         python: Some(PythonPin::distro(
             "3.11".into(),
             "2.36".into(),
@@ -1065,6 +1067,13 @@ fn cli_refuses_locks_mlr_would_never_write() {
     assert_cli_refuses("a multi-byte fingerprint", "fingerprint", |lock| {
         lock.fingerprint = "sha256:0123456789aé".into();
     });
+    assert_cli_refuses(
+        "a .dockerignore hash that is no digest",
+        "dockerignore",
+        |lock| {
+            lock.dockerignore = Some("sha256:\"; rm -rf /".into());
+        },
+    );
 }
 
 /// `ml.toml` values the Dockerfile cannot carry are refused at

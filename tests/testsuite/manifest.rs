@@ -211,6 +211,11 @@ fn full_manifest_parses_into_the_model() {
     assert_eq!(hc.retries, Some(3));
     assert_eq!(m.image.copy.len(), 2);
     assert_eq!(
+        serde_json::to_value(&m.image.copy[0].exclude).unwrap(),
+        serde_json::json!(["__pycache__/", "*.log", "!keep.log"])
+    );
+    assert!(m.image.copy[1].exclude.is_empty());
+    assert_eq!(
         (m.image.copy[1].src.as_str(), m.image.copy[1].dst.as_str()),
         ("configs/base.yaml", "/app/config.yaml")
     );
@@ -264,11 +269,29 @@ fn fingerprint_changes_with_a_value() {
         ("submodules = true", "submodules = false"),
         ("\"numpy < 2\"", "\"numpy < 3\""),
         ("retries = 3", "retries = 4"),
+        ("\"!keep.log\"", "\"!keep.txt\""),
+        (", \"!keep.log\"", ""),
     ] {
         assert!(full.contains(from), "{from}");
         let changed = parse_ok(&full.replace(from, to)).fingerprint();
         assert_ne!(changed, base, "changing {from} kept the fingerprint");
     }
+}
+
+#[test]
+fn an_empty_exclude_keeps_the_fingerprint_of_a_copy_without_one() {
+    // Locks written before `exclude` existed stay fresh.
+    let without = "[base]\nimage = \"debian:bookworm-slim\"\n[image]\ncopy = [{ src = \".\", dst = \"/app\" }]\n";
+    let empty = without.replace("\"/app\" }", "\"/app\", exclude = [] }");
+    assert_ne!(without, empty);
+    assert_eq!(
+        parse_ok(without).fingerprint(),
+        parse_ok(&empty).fingerprint()
+    );
+    assert_eq!(
+        serde_json::to_value(&parse_ok(without).image.copy).unwrap(),
+        serde_json::json!([{ "src": ".", "dst": "/app" }])
+    );
 }
 
 #[test]
