@@ -11,7 +11,7 @@ mod jax;
 mod os;
 mod tensorflow;
 mod torch;
-mod version;
+pub(crate) mod version;
 
 use std::fmt;
 use std::sync::OnceLock;

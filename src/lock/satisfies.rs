@@ -467,9 +467,35 @@ fn apt(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<
 /// pip: the direct requirements as written, the interpreter, every
 /// platform's artifact, and the framework's CUDA build.
 fn pip(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<Finding>) {
+    // A requirement whose marker is false for the locked interpreter has
+    // no pin, and needs none (`oldpy; python_version < "3.0"`).
+    let env = lock.python.as_ref().map(|p| {
+        let machines: std::collections::BTreeSet<&str> = requests
+            .platforms
+            .iter()
+            .filter_map(|p| crate::manifest::marker::python_machine(&p.architecture))
+            .collect();
+        crate::manifest::marker::MarkerEnv {
+            python_version: p.version.clone(),
+            machine: match machines.len() {
+                1 => machines.first().map(|m| m.to_string()),
+                _ => None,
+            },
+        }
+    });
+    let applies = |written: &str| {
+        let marker = crate::manifest::pep508::Requirement::parse(written)
+            .ok()
+            .and_then(|r| r.marker);
+        match (marker, &env) {
+            (Some(m), Some(env)) => crate::manifest::marker::evaluate(&m, env) != Some(false),
+            _ => true,
+        }
+    };
     let wanted: Vec<(&str, &str)> = requests
         .pip
         .iter()
+        .filter(|r| applies(&r.written))
         .map(|r| (r.name.as_str(), r.written.as_str()))
         .collect();
     direct_requests(Kind::Pip, &wanted, &lock.pip, out);

@@ -8,6 +8,7 @@
 pub mod exclude;
 pub mod image_ref;
 mod key_path;
+pub mod marker;
 pub mod pep508;
 pub mod requirements_file;
 mod suggest;

@@ -652,3 +652,21 @@ fn one_package_under_two_markers_is_one_fresh_pin() {
     e.mlr().arg("verify").assert().success();
     e.mlr().args(["lock", "--locked"]).assert().success();
 }
+
+/// A requirement whose marker is false for the locked interpreter has no
+/// pin and needs none: the lock stays fresh.
+#[test]
+fn a_requirement_with_a_false_marker_needs_no_pin() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let e = env();
+    e.index.add_wheel(&WheelSpec::new("tinypkg", "1.0"));
+    e.manifest(
+        "packages = [\"tinypkg\", \"oldpy; python_version < '3.0'\", \"winonly; platform_system == 'Windows'\"]\n",
+    );
+    e.mlr().arg("lock").assert().success();
+    let lock = e.lock();
+    assert!(!lock.contains("name = \"oldpy\""), "{lock}");
+    e.mlr().arg("verify").assert().success();
+    e.mlr().args(["lock", "--locked"]).assert().success();
+}

@@ -12,19 +12,7 @@ pub struct Target {
     pub glibc: (u32, u32),
 }
 
-/// The Python machine name for a container platform architecture.
-pub fn machine(architecture: &str) -> Option<&'static str> {
-    Some(match architecture {
-        "amd64" => "x86_64",
-        "arm64" => "aarch64",
-        "ppc64le" => "ppc64le",
-        "s390x" => "s390x",
-        "386" => "i686",
-        "riscv64" => "riscv64",
-        "arm" => "armv7l",
-        _ => return None,
-    })
-}
+pub use crate::manifest::marker::python_machine as machine;
 
 /// Lower is better; `None` when the wheel cannot be installed on `target`.
 pub fn rank(filename: &str, target: &Target) -> Option<u32> {
