@@ -267,7 +267,9 @@ pub fn import(input: &str, text: &str, files: &dyn Files) -> Result<Draft, Impor
         }
     }
     if stages.is_empty() {
-        return Err(ImportError::whole("the Dockerfile has no FROM instruction"));
+        return Err(ImportError::whole(
+            "no FROM instruction: there is no image to start from",
+        ));
     }
 
     // The final stage, and the stages it is built on (`FROM builder`).

@@ -16,6 +16,7 @@ mod e2e;
 mod faults;
 mod framework;
 mod image_files;
+mod init_from;
 mod injection;
 mod lock;
 mod lock_write;
