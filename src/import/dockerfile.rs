@@ -287,7 +287,7 @@ pub fn import(input: &str, text: &str, files: &dyn Files) -> Result<Draft, Impor
     chain.reverse();
 
     let root = &stages[chain[0]];
-    base(&mut draft, input, root, &stages, &chain);
+    let base_cuda = base(&mut draft, input, root, &stages, &chain);
 
     let mut t = Translator {
         draft: &mut draft,
@@ -351,12 +351,42 @@ pub fn import(input: &str, text: &str, files: &dyn Files) -> Result<Draft, Impor
         );
     }
     super::requirements::frameworks(&mut draft, pytorch, false);
+    if let Some((version, cudnn)) = base_cuda {
+        let text = match &draft.cuda {
+            None => format!(
+                "The base is CUDA {version}: without [base], `version = \"{version}\"`{cudnn} \
+                 here would pick an nvidia/cuda image. It is not set, because [base] \
+                 names the image."
+            ),
+            Some(c) if c.value == version => format!("The base is CUDA {version} too."),
+            Some(c) => format!(
+                "The base is CUDA {version}, but torch's build is CUDA {}: check that the \
+                 base's driver requirements suit it.",
+                c.value
+            ),
+        };
+        draft.notes.insert(
+            0,
+            super::Note {
+                section: Section::Cuda,
+                origin: None,
+                text,
+            },
+        );
+    }
     Ok(draft)
 }
 
 /// `[base] image` from the root stage of the final one, with what the
-/// image says about CUDA and Python.
-fn base(draft: &mut Draft, input: &str, root: &Stage, stages: &[Stage], chain: &[usize]) {
+/// image says about Python; an `nvidia/cuda` base's CUDA version (and
+/// cuDNN, as a `with ...` phrase) is returned.
+fn base(
+    draft: &mut Draft,
+    input: &str,
+    root: &Stage,
+    stages: &[Stage],
+    chain: &[usize],
+) -> Option<(String, String)> {
     let origin = Some(Origin::new(input, root.from.line));
     if chain.len() > 1 {
         draft.note(
@@ -389,7 +419,7 @@ fn base(draft: &mut Draft, input: &str, root: &Stage, stages: &[Stage], chain: &
                 root.from.original()
             ),
         );
-        return;
+        return None;
     }
     draft.base = Some(Item::new(image.to_string(), origin));
     let (repo, tag) = image
@@ -414,15 +444,7 @@ fn base(draft: &mut Draft, input: &str, root: &Stage, stages: &[Stage], chain: &
                 .filter(|d| !d.is_empty())
                 .map(|d| format!(" with `cudnn = \"{d}\"`"))
                 .unwrap_or_default();
-            draft.note(
-                Section::Cuda,
-                None,
-                format!(
-                    "The base is CUDA {version}: without [base], `version = \"{version}\"`{cudnn} \
-                     here would pick an nvidia/cuda image. It is not set, because [base] \
-                     names the image."
-                ),
-            );
+            return Some((version, cudnn));
         }
     } else if repo.starts_with("nvcr.io/nvidia/") {
         draft.note(
@@ -449,6 +471,7 @@ fn base(draft: &mut Draft, input: &str, root: &Stage, stages: &[Stage], chain: &
             );
         }
     }
+    None
 }
 
 /// `ARG A=1 B` → [(A, Some(1)), (B, None)].
@@ -840,7 +863,7 @@ impl Translator<'_> {
                 }
                 "set" | "true" | ":" => Outcome::Housekeeping,
                 _ => match pip_install(words) {
-                    Some(Ok(args)) => self.pip(args, ins),
+                    Some(Ok(args)) => self.pip(args, ins, &cwd),
                     Some(Err(())) => Outcome::Untranslated(None),
                     None => Outcome::Untranslated(None),
                 },
@@ -1109,7 +1132,26 @@ impl Translator<'_> {
         Outcome::Translated
     }
 
-    fn pip(&mut self, args: &[Word], ins: &Instruction) -> Outcome {
+    /// `pip install [-e] DIR` of a clone's checkout: the build step `step`
+    /// of its sketch. `false` when `dir` is no checkout.
+    fn builds_clone(&mut self, dir: &Word, cwd: &str, step: &str, ins: &Instruction) -> bool {
+        if dir.unknown || dir.text.contains("://") {
+            return false;
+        }
+        let path = self.absolute(&dir.text, cwd);
+        match self.checkout_at(&path) {
+            Some((sketch, sub)) if sub.is_empty() => {
+                let origin = self.origin(ins);
+                self.draft.git[sketch]
+                    .build
+                    .push(Item::new(step.to_string(), origin));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn pip(&mut self, args: &[Word], ins: &Instruction, cwd: &str) -> Outcome {
         let mut refused: Vec<String> = Vec::new();
         let mut i = 0;
         let value = |i: usize, flag: &str| -> Option<Word> {
@@ -1176,10 +1218,18 @@ impl Translator<'_> {
                         v.text, v.text
                     )),
                     "-c" | "--constraint" => refused.push(format!("`-c {}`: constraints", v.text)),
+                    "-e" | "--editable" if self.builds_clone(&v, cwd, "pip install -e .", ins) => {}
                     "-e" | "--editable" => refused.push(format!(
                         "`-e {}`: an editable install, which mlr cannot lock yet (issue #12)",
                         v.text
                     )),
+                    "-f" | "--find-links"
+                        if super::requirements::pytorch_variant(&v.text).is_some() =>
+                    {
+                        if let Some(why) = self.index(&v, true, ins) {
+                            refused.push(why);
+                        }
+                    }
                     "-f" | "--find-links" => refused.push(format!("`{flag} {}`", v.text)),
                     "-i" | "--index-url" | "--extra-index-url" => {
                         if let Some(why) = self.index(&v, flag == "--extra-index-url", ins) {
@@ -1193,6 +1243,7 @@ impl Translator<'_> {
             i += 1;
             if w.unknown {
                 refused.push(format!("`{t}`"));
+            } else if self.builds_clone(w, cwd, "pip install .", ins) {
             } else if super::requirements::is_url_or_path(t) {
                 refused.push(format!(
                     "`{t}`: a direct URL, VCS or local path, which mlr cannot lock yet (issue #12)"
@@ -1419,6 +1470,27 @@ mod tests {
         assert!(
             u[4].contains("issue #15") && u[4].contains("mlr init --from env.yml"),
             "{u:#?}"
+        );
+    }
+
+    #[test]
+    fn a_named_torch_build_and_an_installed_clone() {
+        // detectron2's own Dockerfile: PyTorch's find-links page names the
+        // CUDA build; `pip install -e DIR` of a clone is its build step.
+        let text = "FROM nvidia/cuda:11.1.1-cudnn8-devel-ubuntu18.04\n\
+            RUN pip install --user torch==1.10 torchvision==0.11.1 -f https://download.pytorch.org/whl/cu111/torch_stable.html\n\
+            RUN git clone https://github.com/facebookresearch/detectron2 detectron2_repo\n\
+            RUN pip install --user -e detectron2_repo\n";
+        let d = import("Dockerfile", text, &NoFiles).unwrap();
+        assert_eq!(d.cuda.as_ref().unwrap().value, "11.1");
+        assert_eq!(d.framework.len(), 2);
+        assert!(d.pip.is_empty());
+        assert_eq!(d.git[0].build[0].value, "pip install -e .");
+        assert!(untranslated(&d).is_empty(), "{:#?}", untranslated(&d));
+        assert!(
+            d.notes
+                .iter()
+                .any(|n| n.text == "The base is CUDA 11.1 too.")
         );
     }
 

@@ -79,6 +79,9 @@ impl<'a> Reader<'a> {
                 format!("{content}  (an editable install, which mlr cannot lock yet: issue #12)"),
             ),
             "-i" | "--index-url" => self.index(draft, value, origin, true),
+            "-f" | "--find-links" if pytorch_variant(value).is_some() => {
+                self.index(draft, value, origin, false)
+            }
             "--extra-index-url" => self.index(draft, value, origin, false),
             "--hash" => self.hashes_dropped += 1,
             _ => draft.untranslated(
@@ -337,11 +340,14 @@ fn relative_to(from: &str, target: &str) -> String {
     parts.join("/")
 }
 
-/// `cu121` for `https://download.pytorch.org/whl/cu121`.
+/// `cu121` for `https://download.pytorch.org/whl/cu121` (an index) or
+/// `.../whl/cu121/torch_stable.html` (the find-links page older
+/// instructions use).
 pub fn pytorch_variant(url: &str) -> Option<&str> {
     let rest = url
         .strip_prefix(PYTORCH_INDEX)
         .or_else(|| url.strip_prefix("http://download.pytorch.org/whl/"))?;
+    let rest = rest.strip_suffix("/torch_stable.html").unwrap_or(rest);
     let local = rest.trim_end_matches('/');
     let cuda = local.starts_with("cu") && crate::compat::cuda_of_local(local).is_some();
     (cuda || local == "cpu").then_some(local)
