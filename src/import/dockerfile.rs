@@ -1213,10 +1213,19 @@ impl Translator<'_> {
                 i += if takes && !t.contains('=') { 2 } else { 1 };
                 let Some(v) = v else { continue };
                 match flag {
-                    "-r" | "--requirement" => refused.push(format!(
+                    "-r" | "--requirement" => {
+                        let sketch = format!(
+                            "requirements = [\"{}\"]  (a [pip] key to come with issue #12)",
+                            v.text
+                        );
+                        if !self.draft.notes.iter().any(|n| n.text == sketch) {
+                            self.draft.note(Section::Pip, None, sketch);
+                        }
+                        refused.push(format!(
                         "`-r {}`: mlr does not read requirement files yet (issue #12); `mlr init --from {}` translates it",
                         v.text, v.text
-                    )),
+                    ))
+                    }
                     "-c" | "--constraint" => refused.push(format!("`-c {}`: constraints", v.text)),
                     "-e" | "--editable" if self.builds_clone(&v, cwd, "pip install -e .", ins) => {}
                     "-e" | "--editable" => refused.push(format!(

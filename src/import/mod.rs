@@ -563,6 +563,167 @@ impl Draft {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Lines made of the pieces real files are made of, in any order.
+    fn lines(pieces: &'static [&'static str]) -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop::collection::vec(prop::sample::select(pieces), 1..6).prop_map(|w| w.join("")),
+            0..12,
+        )
+        .prop_map(|l| l.join("\n"))
+    }
+
+    const DOCKERFILE: &[&str] = &[
+        "FROM ",
+        "RUN ",
+        "ENV ",
+        "ARG ",
+        "COPY ",
+        "ADD ",
+        "WORKDIR ",
+        "USER ",
+        "CMD ",
+        "ENTRYPOINT ",
+        "apt-get install -y ",
+        "pip install ",
+        "git clone ",
+        "cd ",
+        " && ",
+        "python3.1",
+        "x",
+        "=",
+        "$X",
+        "${Y:-2}",
+        "\"",
+        "'",
+        "\\",
+        "[\"a\", \"b\"]",
+        "/",
+        "..",
+        " AS b",
+        "b",
+        "-e ",
+        "--from=b ",
+        "<<EOF",
+        "EOF",
+        "#",
+        "\u{e9}",
+        "\t",
+        ":",
+        "torch==1.5.1",
+        "-f https://download.pytorch.org/whl/cu111/torch_stable.html ",
+    ];
+
+    const REQUIREMENTS: &[&str] = &[
+        "numpy",
+        ">=1",
+        ",<2",
+        "; python_version < '3.8'",
+        "-r ",
+        "-c ",
+        "-e ",
+        "--hash=x",
+        " ",
+        "\\",
+        "#",
+        "git+https://h/r",
+        "torch==2.5.1",
+        "+cu121",
+        "[a]",
+        "@ https://h/p",
+        "--extra-index-url https://download.pytorch.org/whl/cu118",
+        "-i http://u:p@h/",
+        "${V}",
+    ];
+
+    const YAML: &[&str] = &[
+        "name: ",
+        "channels:",
+        "dependencies:",
+        "variables:",
+        "  ",
+        "- ",
+        "pip:",
+        "python=3.9",
+        "numpy==1",
+        "'q'",
+        "\"d\"",
+        "[a, b]",
+        "{}",
+        "#",
+        ":",
+        "\t",
+        "A: b",
+        "---",
+    ];
+
+    const PYPROJECT: &[&str] = &[
+        "[project]",
+        "[project.optional-dependencies]",
+        "[dependency-groups]",
+        "name = \"p\"",
+        "dependencies = [\"numpy\", \"torch==2.4.1\"]",
+        "dev = [\"ruff\", \"p[all]\"]",
+        "all = [\"p[dev]\", \"numpy\"]",
+        "requires-python = \">=3.10,<3.11\"",
+        "prod = [\"x\"]",
+        "[[tool.uv.index]]",
+        "url = \"https://h/simple\"",
+        "[tool.uv.sources]",
+        "x = { index = \"h\" }",
+        "test = [{ include-group = \"dev\" }]",
+        "=",
+        "\"",
+    ];
+
+    /// Whatever the input, no panic, and what would be written parses.
+    fn writes_what_mlr_reads(kind: SourceKind, text: &str) -> Result<(), TestCaseError> {
+        let files = MemFiles(vec![("other.txt", "scipy\n-r other.txt\n")]);
+        if let Ok(draft) = import(kind, "input", text, &files) {
+            let written = write::manifest(&draft, kind, "demo");
+            let parsed = crate::manifest::parse(&written, "ml.toml");
+            prop_assert!(
+                parsed.is_ok(),
+                "{:?}\n{}\nfrom:\n{}",
+                parsed.err(),
+                written,
+                text
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn any_dockerfile(text in lines(DOCKERFILE)) {
+            writes_what_mlr_reads(SourceKind::Dockerfile, &text)?;
+        }
+
+        #[test]
+        fn any_requirements(text in lines(REQUIREMENTS)) {
+            writes_what_mlr_reads(SourceKind::Requirements, &text)?;
+        }
+
+        #[test]
+        fn any_environment(text in lines(YAML)) {
+            writes_what_mlr_reads(SourceKind::Conda, &text)?;
+        }
+
+        #[test]
+        fn any_pyproject(text in lines(PYPROJECT)) {
+            writes_what_mlr_reads(SourceKind::Pyproject, &text)?;
+        }
+
+        #[test]
+        fn any_text(text in ".{0,200}") {
+            for kind in [SourceKind::Dockerfile, SourceKind::Requirements, SourceKind::Conda, SourceKind::Pyproject] {
+                writes_what_mlr_reads(kind, &text)?;
+            }
+        }
+    }
 
     #[test]
     fn detects_the_kind_by_name_then_by_content() {
