@@ -70,6 +70,25 @@ impl From<BackendArg> for crate::build::BackendKind {
     }
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FromKindArg {
+    Dockerfile,
+    Requirements,
+    Pyproject,
+    Conda,
+}
+
+impl From<FromKindArg> for crate::import::SourceKind {
+    fn from(k: FromKindArg) -> Self {
+        match k {
+            FromKindArg::Dockerfile => Self::Dockerfile,
+            FromKindArg::Requirements => Self::Requirements,
+            FromKindArg::Pyproject => Self::Pyproject,
+            FromKindArg::Conda => Self::Conda,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
 pub enum FormatArg {
     #[default]
@@ -89,10 +108,20 @@ impl From<FormatArg> for Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write a commented ml.toml in the current directory
+    #[command(long_about = "Write a commented ml.toml in the current directory.\n\n\
+        With --from, translate an existing project's file: a Dockerfile, a pip requirements \
+        file, a pyproject.toml or a conda environment.yml. What has no ml.toml equivalent \
+        is kept as comments that quote the file's lines.")]
     Init {
         /// Overwrite an existing ml.toml
         #[arg(long)]
         force: bool,
+        /// Translate this Dockerfile, requirements file, pyproject.toml or environment.yml
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
+        /// What --from is, when its name does not say [default: from the name, then the content]
+        #[arg(long, value_enum, value_name = "KIND", requires = "from")]
+        from_kind: Option<FromKindArg>,
     },
     /// Resolve ml.toml and write ml.lock, keeping every pin that still satisfies it
     #[command(long_about = "Resolve ml.toml and write ml.lock.\n\n\
@@ -184,7 +213,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     config.net = settings.net;
     let workspace = || Workspace::locate(g.manifest_path.as_deref());
     match &cli.command {
-        Command::Init { force } => ops::init::run(&config, *force),
+        Command::Init {
+            force,
+            from,
+            from_kind,
+        } => match from {
+            Some(path) => ops::init::run_from(&config, *force, path, from_kind.map(Into::into)),
+            None => ops::init::run(&config, *force),
+        },
         Command::Lock(a) => {
             let mode = if a.check {
                 ops::lock::LockMode::Check

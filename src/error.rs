@@ -41,6 +41,8 @@ pub enum ErrorKind {
     BuildStep,
     /// Local files and processes.
     Io,
+    /// mlr produced something its own checks refuse: a bug in mlr.
+    Internal,
 }
 
 impl ErrorKind {

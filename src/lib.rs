@@ -15,6 +15,7 @@ pub mod compat;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod import;
 pub mod lock;
 pub mod manifest;
 pub mod ops;

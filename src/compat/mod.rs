@@ -27,6 +27,11 @@ pub use os::OsRow;
 pub use tensorflow::{TensorflowRow, TfVariant};
 pub use torch::{TorchRow, TorchVariant, check_torch_locked};
 
+/// The CUDA (`12.1`) a PyTorch local version (`cu121`) names.
+pub fn cuda_of_local(local: &str) -> Option<String> {
+    version::CudaVersion::from_local(local).map(version::CudaVersion::minor_version)
+}
+
 /// The data files, in the order they are merged.
 const BUILTIN: [(&str, &str); 6] = [
     ("torch.toml", include_str!("data/torch.toml")),

@@ -182,6 +182,15 @@ impl FrameworkRow for TorchRow {
 }
 
 impl Compat {
+    /// The CUDA (`12.4`) of PyPI's plain Linux wheel of torch `version`,
+    /// what `pip install torch==VERSION` gets; `None` for a release the
+    /// table does not know, or whose PyPI wheel is not a CUDA build.
+    pub fn torch_pypi_cuda(&self, version: &str) -> Option<String> {
+        let row = find_row(&self.torch, version).ok()?;
+        let local = row.pypi_default.as_deref()?;
+        CudaVersion::from_local(local).map(CudaVersion::minor_version)
+    }
+
     /// The torch build for `torch` (optionally `2.5.1+cu121`), `cuda`
     /// (`12.4`/`12.4.1`, `None` for CPU) and `python` (`3.11`; `None`
     /// when it is not known yet: any Python of the release passes).

@@ -17,6 +17,7 @@ mod faults;
 mod framework;
 mod git_build;
 mod image_files;
+mod init_from;
 mod injection;
 mod lock;
 mod lock_write;

@@ -292,20 +292,46 @@ fn help_describes_mlr_and_every_subcommand() {
     snapshot!(f, run(p.mlr().args(["init", "--help"])), @"
     exit: 0
     --- stdout
-    Write a commented ml.toml in the current directory
+    Write a commented ml.toml in the current directory.
+
+    With --from, translate an existing project's file: a Dockerfile, a pip requirements file, a
+    pyproject.toml or a conda environment.yml. What has no ml.toml equivalent is kept as comments that
+    quote the file's lines.
 
     Usage: mlr init [OPTIONS]
 
     Options:
-          --force                 Overwrite an existing ml.toml
-          --manifest-path <PATH>  Path to ml.toml [default: the nearest ml.toml upward from the current
-                                  directory]
-          --color <WHEN>          When to use colours [default: auto] [possible values: auto, always,
-                                  never]
-      -q, --quiet                 Print nothing but errors and requested output
-      -v, --verbose               Print more detail
-          --offline               Do not use the network; work from the lock and the cache
-      -h, --help                  Print help
+          --force
+              Overwrite an existing ml.toml
+
+          --manifest-path <PATH>
+              Path to ml.toml [default: the nearest ml.toml upward from the current directory]
+
+          --color <WHEN>
+              When to use colours
+
+              [default: auto]
+              [possible values: auto, always, never]
+
+          --from <FILE>
+              Translate this Dockerfile, requirements file, pyproject.toml or environment.yml
+
+          --from-kind <KIND>
+              What --from is, when its name does not say [default: from the name, then the content]
+
+              [possible values: dockerfile, requirements, pyproject, conda]
+
+      -q, --quiet
+              Print nothing but errors and requested output
+
+      -v, --verbose
+              Print more detail
+
+          --offline
+              Do not use the network; work from the lock and the cache
+
+      -h, --help
+              Print help (see a summary with '-h')
     --- stderr
     ");
     snapshot!(f, run(p.mlr().args(["lock", "--help"])), @"
