@@ -1214,17 +1214,14 @@ impl Translator<'_> {
                 let Some(v) = v else { continue };
                 match flag {
                     "-r" | "--requirement" => {
-                        let sketch = format!(
-                            "requirements = [\"{}\"]  (a [pip] key to come with issue #12)",
-                            v.text
-                        );
-                        if !self.draft.notes.iter().any(|n| n.text == sketch) {
-                            self.draft.note(Section::Pip, None, sketch);
+                        // Read by `mlr lock` from the project, where a
+                        // Dockerfile's build context usually keeps it.
+                        let path = v.text.trim_start_matches("./").to_string();
+                        if !self.draft.requirements.iter().any(|r| r.value == path) {
+                            self.draft
+                                .requirements
+                                .push(Item::new(path, self.origin(ins)));
                         }
-                        refused.push(format!(
-                        "`-r {}`: mlr does not read requirement files yet (issue #12); `mlr init --from {}` translates it",
-                        v.text, v.text
-                    ))
                     }
                     "-c" | "--constraint" => refused.push(format!("`-c {}`: constraints", v.text)),
                     "-e" | "--editable" if self.builds_clone(&v, cwd, "pip install -e .", ins) => {}
@@ -1468,16 +1465,18 @@ mod tests {
         assert_eq!(d.git[1].build[0].value, "python setup.py build develop");
         assert_eq!(d.indexes.len(), 1);
         let u = untranslated(&d);
-        assert_eq!(u.len(), 5, "{u:#?}");
+        // `-r req.txt` becomes `[pip] requirements`, which mlr lock reads.
+        let requirements: Vec<&str> = d.requirements.iter().map(|i| i.value.as_str()).collect();
+        assert_eq!(requirements, ["req.txt"]);
+        assert_eq!(u.len(), 4, "{u:#?}");
         assert!(
             u[0].starts_with("2: ENV TORCH=1.5.1 PATH=/opt/bin:$PATH  (`PATH` refers"),
             "{u:#?}"
         );
         assert!(u[1].contains("not translated: `$EXTRA`"), "{u:#?}");
-        assert!(u[2].contains("`-r req.txt`"), "{u:#?}");
-        assert_eq!(u[3], "10: wget https://x/y.sh && bash y.sh");
+        assert_eq!(u[2], "10: wget https://x/y.sh && bash y.sh");
         assert!(
-            u[4].contains("issue #15") && u[4].contains("mlr init --from env.yml"),
+            u[3].contains("issue #15") && u[3].contains("mlr init --from env.yml"),
             "{u:#?}"
         );
     }

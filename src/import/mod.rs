@@ -210,6 +210,8 @@ pub struct Draft {
     pub framework: Vec<(String, Item<String>)>,
     pub apt: Vec<Item<String>>,
     pub pip: Vec<Item<String>>,
+    /// `[pip] requirements`: the requirement files the input installs.
+    pub requirements: Vec<Item<String>>,
     pub index_url: Option<Item<String>>,
     pub indexes: Vec<IndexSketch>,
     pub git: Vec<GitSketch>,

@@ -78,13 +78,14 @@ pub fn manifest(draft: &Draft, kind: SourceKind, name: &str) -> String {
         w.list("packages", &draft.apt);
     }
 
-    let pip = !draft.pip.is_empty() || draft.index_url.is_some();
+    let pip = !draft.pip.is_empty() || draft.index_url.is_some() || !draft.requirements.is_empty();
     if pip || w.has_notes(draft, Section::Pip) || !draft.indexes.is_empty() {
         w.table_or_comment("pip", pip);
         w.notes(draft, Section::Pip);
         if let Some(url) = &draft.index_url {
             w.item("index-url", url);
         }
+        w.list("requirements", &draft.requirements);
         w.list("packages", &draft.pip);
         if !draft.indexes.is_empty() {
             w.blank();
