@@ -355,6 +355,13 @@ impl Draft {
         if !self.pip.is_empty() {
             out.push(count(self.pip.len(), "pip package", "pip packages"));
         }
+        if !self.requirements.is_empty() {
+            out.push(count(
+                self.requirements.len(),
+                "requirement file",
+                "requirement files",
+            ));
+        }
         if self.index_url.is_some() {
             out.push("pip index".to_string());
         }
