@@ -429,14 +429,7 @@ fn base(
     let tag = tag.split('@').next().unwrap_or("");
     let repo = repo.trim_start_matches("docker.io/");
     if repo == "nvidia/cuda" || repo.ends_with("/nvidia/cuda") {
-        let version: String = tag
-            .split('-')
-            .next()
-            .unwrap_or("")
-            .split('.')
-            .take(2)
-            .collect::<Vec<_>>()
-            .join(".");
+        let version = tag_minor(tag);
         if syntax::cuda_version(&version).is_ok() {
             let cudnn = tag
                 .split('-')
@@ -455,14 +448,7 @@ fn base(
              the book).",
         );
     } else if repo == "python" || repo == "library/python" {
-        let minor: String = tag
-            .split('-')
-            .next()
-            .unwrap_or("")
-            .split('.')
-            .take(2)
-            .collect::<Vec<_>>()
-            .join(".");
+        let minor = tag_minor(tag);
         if syntax::python_version(&minor).is_ok() {
             draft.note(
                 Section::Python,
@@ -1381,6 +1367,17 @@ fn is_archive(path: &str) -> bool {
     ]
     .iter()
     .any(|e| path.ends_with(e))
+}
+
+/// `12.4.1-cudnn-devel-ubuntu22.04` → `12.4`; `3.11-slim` → `3.11`.
+fn tag_minor(tag: &str) -> String {
+    tag.split('-')
+        .next()
+        .unwrap_or("")
+        .split('.')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 #[cfg(test)]
