@@ -210,13 +210,19 @@ fn read_file(
             )
         })?;
         if let VersionOrUrl::Url(url) = &requirement.version {
-            return Err(origin.error(
-                format!(
-                    "`{} @ {url}`: mlr cannot lock direct URL or VCS requirements yet",
-                    requirement.name
-                ),
-                "require a released version from an index, or use a [git] source in ml.toml",
-            ));
+            if url.starts_with("https://") || url.starts_with("http://") {
+                super::syntax::direct_archive_url(url).map_err(|e| {
+                    origin.error(e.message.clone(), e.hint.clone().unwrap_or_default())
+                })?;
+            } else {
+                return Err(origin.error(
+                    format!(
+                        "`{} @ {url}`: mlr cannot lock VCS or local path requirements yet",
+                        requirement.name
+                    ),
+                    "require a released version from an index, or use a [git] source in ml.toml",
+                ));
+            }
         }
         let entry = Entry {
             requirement,

@@ -268,6 +268,40 @@ pub fn http_url(s: &str) -> Check {
     url_rest(s, rest, true)
 }
 
+/// A direct URL requirement mlr can lock: an `http(s)://` URL without
+/// credentials of a wheel or an sdist archive, with at most a
+/// `#sha256=<hex>` fragment (checked against the file at lock time).
+pub fn direct_archive_url(url: &str) -> Check {
+    http_url(url)?;
+    let (file, fragment) = match url.split_once('#') {
+        Some((u, f)) => (u, Some(f)),
+        None => (url, None),
+    };
+    let file = file.split('?').next().unwrap_or(file);
+    if ![".whl", ".tar.gz", ".zip"]
+        .iter()
+        .any(|e| file.ends_with(e))
+    {
+        return Err(Invalid::new(format!(
+            "{} is not a wheel or an sdist archive (`.whl`, `.tar.gz`, `.zip`)",
+            Shown(url)
+        ))
+        .hint("name the file itself: a direct URL requirement is locked by the archive's sha256"));
+    }
+    if let Some(f) = fragment {
+        let ok = f
+            .strip_prefix("sha256=")
+            .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        if !ok {
+            return Err(Invalid::new(format!(
+                "the URL fragment `#{f}` is not `#sha256=<64 hex digits>`"
+            ))
+            .hint("remove the fragment (mlr hashes the file itself), or give its sha256"));
+        }
+    }
+    Ok(())
+}
+
 /// The part after `scheme://`: a host, no whitespace, and (for http) no
 /// credentials, because `ml.toml` is committed.
 fn url_rest(s: &str, rest: &str, deny_userinfo: bool) -> Check {

@@ -346,13 +346,20 @@ impl Validator {
             };
             let name = req.normalized_name();
             if let super::pep508::VersionOrUrl::Url(url) = &req.version {
-                // uv would resolve it, but ml.lock has no place for it yet:
-                // refused here rather than dropped from the lock.
+                let archive = url.starts_with("https://") || url.starts_with("http://");
+                if archive {
+                    // A wheel or sdist by URL: locked by its sha256.
+                    self.value(at.index(i), syntax::direct_archive_url(url));
+                    out.push(req.to_string());
+                    continue;
+                }
+                // VCS and local paths: ml.lock has no place for them yet,
+                // so refused here rather than dropped from the lock.
                 let vcs = url.starts_with("git+") || url.starts_with("hg+");
                 self.reject(
                     at.index(i),
                     Invalid::new(format!(
-                        "`{name} @ {url}`: mlr cannot lock direct URL or VCS requirements yet"
+                        "`{name} @ {url}`: mlr cannot lock VCS or local path requirements yet"
                     ))
                     .hint(if vcs {
                         format!(

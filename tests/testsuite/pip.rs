@@ -503,10 +503,65 @@ fn every_requirement_form_is_locked_or_refused() {
         );
         e.mlr().arg("verify").assert().success();
     }
+    // A wheel by URL: locked from the URL, by its sha256 (and the
+    // `#sha256=` fragment, when the URL has one, is checked).
+    let wheel = e.index.add_wheel(&WheelSpec::new("urlpkg", "3.0"));
+    let url = e.index.file_url(&wheel.filename);
+    for written in [
+        format!("urlpkg @ {url}"),
+        format!("urlpkg @ {url}#sha256={}", wheel.sha256),
+    ] {
+        let _ = std::fs::remove_file(e.project.path("ml.lock"));
+        e.manifest(&format!(
+            "packages = [{}]\n",
+            toml_edit::Value::from(written.as_str())
+        ));
+        e.mlr().arg("lock").assert().success();
+        let lock = e.lock();
+        let pin = block(&lock, "urlpkg");
+        assert!(
+            pin.contains("version = \"3.0\"\nindex = \"direct\"\n"),
+            "{pin}"
+        );
+        assert!(
+            pin.contains(&format!("url = \"{url}\", sha256 = \"{}\"", wheel.sha256)),
+            "{pin}"
+        );
+        e.mlr().arg("verify").assert().success();
+        // A second package beside it: the URL pin is kept as it is.
+        let pin = pin.to_string();
+        e.manifest(&format!(
+            "packages = [{}, \"tinypkg==1.0\"]\n",
+            toml_edit::Value::from(written.as_str())
+        ));
+        e.mlr().arg("lock").assert().success();
+        assert_eq!(block(&e.lock(), "urlpkg"), pin);
+        e.mlr().arg("verify").assert().success();
+    }
+    let _ = std::fs::remove_file(e.project.path("ml.lock"));
+    e.manifest(&format!(
+        "packages = [{}]\n",
+        toml_edit::Value::from(format!("urlpkg @ {url}#sha256={}", "0".repeat(64)).as_str())
+    ));
+    e.mlr()
+        .arg("lock")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "has sha256 {}, but {} was expected; refusing to use it",
+            wheel.sha256,
+            "0".repeat(64)
+        )));
+    assert!(!e.project.exists("ml.lock"));
+
     let refused = [
         (
-            "tinypkg @ https://files.example/tinypkg-1.0-py3-none-any.whl",
-            "mlr cannot lock direct URL or VCS requirements yet",
+            "tinypkg @ https://files.example/tinypkg-1.0.exe",
+            "is not a wheel or an sdist archive",
+        ),
+        (
+            "tinypkg @ https://files.example/tinypkg-1.0-py3-none-any.whl#md5=abc",
+            "is not `#sha256=<64 hex digits>`",
         ),
         (
             "tinypkg @ git+https://git.example/tinypkg.git@v1",
@@ -514,7 +569,7 @@ fn every_requirement_form_is_locked_or_refused() {
         ),
         (
             "tinypkg @ file:///src/tinypkg",
-            "mlr cannot lock direct URL or VCS requirements yet",
+            "mlr cannot lock VCS or local path requirements yet",
         ),
         ("./src/tinypkg", "invalid requirement"),
         ("-e .", "invalid requirement"),

@@ -128,3 +128,84 @@ fn the_image_runs_exactly_the_locked_versions() {
         "no index address in the image history:\n{history}"
     );
 }
+
+/// A wheel required by URL (`name @ https://…whl`): locked by its sha256
+/// and size, fetched on the host at build time from that URL, installed
+/// like any locked wheel.
+#[test]
+fn a_wheel_by_url_is_locked_and_installed() {
+    require!(Service::Registry);
+    require!(Service::Docker);
+    require!(Service::DebianRootfs);
+    require!(Service::PyPI);
+    let registry = Registry::start();
+    let rootfs = debian_rootfs().expect("checked by require!");
+    registry.push_rootfs("debian", "bookworm", &rootfs, "linux/amd64");
+    // The index has no urlpkg: it comes from its URL alone.
+    let index = PyIndex::start();
+    let stray = tempfile::tempdir().unwrap();
+    let built = crate::support::build_wheel(
+        stray.path(),
+        &WheelSpec::new("urlpkg", "3.0").file("urlpkg/__init__.py", "VERSION = 'by-url'\n"),
+    );
+    let url = serve_file(&built);
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            "[project]\nname = \"byurl\"\n\n[base]\nimage = \"{}\"\n\n[pip]\nindex-url = \"{}\"\npackages = [\"urlpkg @ {url}#sha256={}\"]\n",
+            registry.reference("debian", "bookworm"),
+            index.url(),
+            built.sha256
+        ),
+    );
+    project
+        .mlr()
+        .env("MLR_UV", shared_uv())
+        .arg("lock")
+        .assert()
+        .success();
+    let lock = project.read("ml.lock");
+    assert!(lock.contains(&format!(
+        "{{ platform = \"linux/amd64\", filename = \"urlpkg-3.0-py3-none-any.whl\", url = \"{url}\", sha256 = \"{}\", size = {} }}",
+        built.sha256, built.size
+    )), "{lock}");
+    let tag = format!("mlr-pip-byurl:{}", std::process::id());
+    let _cleanup = ImageCleanup::new([tag.clone()]);
+    // A fresh cache: the build fetches the file from its URL again.
+    let fresh = tempfile::tempdir().unwrap();
+    project
+        .mlr()
+        .env("MLR_CACHE_DIR", fresh.path())
+        .args(["build", "--tag", &tag])
+        .assert()
+        .success();
+    let out = docker_run(
+        &tag,
+        &["python", "-c", "import urlpkg; print(urlpkg.VERSION)"],
+    );
+    assert_eq!(out.trim(), "by-url");
+}
+
+/// Serves one file over HTTP on 127.0.0.1 (a plain file host, like a
+/// release page's download link); its URL.
+fn serve_file(file: &crate::support::BuiltFile) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let bytes = std::fs::read(&file.path).unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+                bytes.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&bytes);
+        }
+    });
+    format!("http://127.0.0.1:{port}/downloads/{}", file.filename)
+}

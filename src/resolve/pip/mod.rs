@@ -112,9 +112,12 @@ impl PipRequest {
 /// One package as uv resolved it for one platform.
 #[derive(Debug, Clone)]
 struct Resolved {
+    /// Empty for a direct URL until the artifacts say it.
     version: String,
     via: Vec<String>,
     direct: bool,
+    /// A direct URL requirement's URL (`#sha256=` fragment kept).
+    url: Option<String>,
 }
 
 /// Resolve with uv at `uv_bin`, one platform after another; later
@@ -180,13 +183,27 @@ pub fn resolve(config: &Config, uv_bin: &Path, request: &PipRequest) -> anyhow::
             let Some(pkg) = artifacts.get(name) else {
                 bail!("uv did not report artifacts for {name} {}", r.version);
             };
-            let artifact = choose_artifact(config, name, &r.version, pkg, &target, platform)?;
+            let (version, artifact, index) = match &r.url {
+                Some(url) => {
+                    let version = pkg
+                        .version
+                        .clone()
+                        .with_context(|| format!("uv gave no version for {name} @ {url}"))?;
+                    let artifact = direct_artifact(config, name, url, pkg, &target, platform)?;
+                    (version, artifact, DIRECT_INDEX.to_string())
+                }
+                None => (
+                    r.version.clone(),
+                    choose_artifact(config, name, &r.version, pkg, &target, platform)?,
+                    request.index_for(name).name.clone(),
+                ),
+            };
             let pin = by_key
-                .entry((name.clone(), r.version.clone()))
+                .entry((name.clone(), version.clone()))
                 .or_insert_with(|| PipPin {
                     name: name.clone(),
-                    version: r.version.clone(),
-                    index: request.index_for(name).name.clone(),
+                    version: version.clone(),
+                    index,
                     requested: direct_request(&request.requirements, name),
                     via: Vec::new(),
                     artifacts: Vec::new(),
@@ -196,7 +213,10 @@ pub fn resolve(config: &Config, uv_bin: &Path, request: &PipRequest) -> anyhow::
                 pin.requested = direct_request(&request.requirements, name);
             }
             pin.artifacts.push(artifact);
-            preferred.insert(name.clone(), r.version.clone());
+            // A URL is its own pin: no version preference for it.
+            if r.url.is_none() {
+                preferred.insert(name.clone(), r.version.clone());
+            }
         }
     }
     let mut pins: Vec<PipPin> = by_key.into_values().collect();
@@ -491,13 +511,20 @@ fn parse_requirements(text: &str) -> anyhow::Result<BTreeMap<String, Resolved>> 
         if line.starts_with(' ') || line.starts_with('#') || line.is_empty() {
             continue;
         }
-        let (spec, comment) = match line.split_once('#') {
-            Some((s, c)) => (s.trim(), c.trim()),
+        // The annotation starts at ` #`; a URL's `#sha256=` has no space.
+        let (spec, comment) = match line.find(" #") {
+            Some(i) => (line[..i].trim(), line[i + 2..].trim()),
             None => (line.trim(), ""),
         };
-        let Some((name, version)) = spec.split_once("==") else {
-            unpinned.push(spec.to_string());
-            continue;
+        let (name, version, url) = match (spec.split_once("=="), spec.split_once(" @ ")) {
+            (_, Some((name, url))) if url.starts_with("https://") || url.starts_with("http://") => {
+                (name, "", Some(url.trim().to_string()))
+            }
+            (Some((name, version)), None) => (name, version, None),
+            _ => {
+                unpinned.push(spec.to_string());
+                continue;
+            }
         };
         let via: Vec<String> = comment
             .strip_prefix("via ")
@@ -518,6 +545,7 @@ fn parse_requirements(text: &str) -> anyhow::Result<BTreeMap<String, Resolved>> 
                 version: version.trim().to_string(),
                 via,
                 direct,
+                url,
             },
         );
     }
@@ -525,7 +553,7 @@ fn parse_requirements(text: &str) -> anyhow::Result<BTreeMap<String, Resolved>> 
         return Err(hinted(
             ErrorKind::Resolution,
             format!(
-                "the resolution needs requirements mlr cannot lock yet (direct URL or VCS): {}",
+                "the resolution needs requirements mlr cannot lock yet (VCS or a local path): {}",
                 unpinned.join(", ")
             ),
             "a dependency names a URL instead of a version; pin a version of it from an index in [pip] packages, or use a [git] source",
@@ -548,6 +576,8 @@ struct PylockPackage {
     #[serde(default)]
     wheels: Vec<PylockFile>,
     sdist: Option<PylockFile>,
+    /// A direct URL requirement's file.
+    archive: Option<PylockFile>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -571,7 +601,10 @@ fn compile_artifacts(
 ) -> anyhow::Result<BTreeMap<String, PylockPackage>> {
     let pins: String = resolved
         .iter()
-        .map(|(n, r)| format!("{n}=={}\n", r.version))
+        .map(|(n, r)| match &r.url {
+            Some(url) => format!("{n} @ {url}\n"),
+            None => format!("{n}=={}\n", r.version),
+        })
         .collect();
     std::fs::write(dir.join("pins.txt"), pins).context("writing pins for uv")?;
     let _ = std::fs::remove_file(dir.join("pylock.toml"));
@@ -585,13 +618,99 @@ fn compile_artifacts(
     for p in lock.packages {
         let name = normalize(&p.name);
         if let (Some(v), Some(r)) = (&p.version, resolved.get(&name)) {
-            if *v != r.version {
+            if r.url.is_none() && *v != r.version {
                 bail!("uv changed {name} from {} to {v} between runs", r.version);
             }
         }
         out.insert(name, p);
     }
     Ok(out)
+}
+
+/// The lock's `index` for a direct URL requirement.
+pub const DIRECT_INDEX: &str = "direct";
+
+/// The file of a direct URL requirement: the archive uv fetched, checked
+/// against a `#sha256=` fragment when the URL has one, and downloaded into
+/// the cache (hash-checked), which gives its size.
+fn direct_artifact(
+    config: &Config,
+    name: &str,
+    url: &str,
+    pkg: &PylockPackage,
+    target: &Target,
+    platform: &Platform,
+) -> anyhow::Result<PipArtifact> {
+    let file = pkg
+        .archive
+        .as_ref()
+        .with_context(|| format!("uv gave no archive for {name} @ {url}"))?;
+    let sha256 = file
+        .hashes
+        .get("sha256")
+        .cloned()
+        .with_context(|| format!("uv gave no sha256 for {name} @ {url}"))?;
+    let (without_fragment, fragment) = match url.split_once('#') {
+        Some((u, f)) => (u, f.strip_prefix("sha256=")),
+        None => (url, None),
+    };
+    if let Some(expected) = fragment {
+        if !expected.eq_ignore_ascii_case(&sha256) {
+            return Err(hinted(
+                ErrorKind::Resolution,
+                format!(
+                    "{name} @ {}: the file's sha256 is {sha256}, not the {expected} its URL names",
+                    redact_url(without_fragment)
+                ),
+                "the file changed since the URL was written: check it, then correct the #sha256= fragment",
+            ));
+        }
+    }
+    let canonical = config.mirrors.canonical_url(without_fragment);
+    if canonical.contains('@') && canonical.contains("://") {
+        bail!(
+            "refusing to lock a URL with credentials: {}",
+            redact_url(&canonical)
+        );
+    }
+    let filename = crate::lock::consistency::url_file_name(&canonical);
+    let sdist = !filename.ends_with(".whl");
+    if !sdist && tags::rank(&filename, target).is_none() {
+        return Err(hinted(
+            ErrorKind::Resolution,
+            format!(
+                "{name} @ {}: {filename} does not install on {platform} (python {}.{}, manylinux_{}_{})",
+                redact_url(&canonical),
+                target.python.0,
+                target.python.1,
+                target.glibc.0,
+                target.glibc.1
+            ),
+            "use a wheel built for this platform, an sdist, or remove the platform from project.platforms",
+        ));
+    }
+    if filename.is_empty() || filename.contains('/') || filename.starts_with('.') {
+        bail!("refusing the file name of {}", redact_url(&canonical));
+    }
+    let cached = config.cache_dir.join("pip").join(&sha256).join(&filename);
+    let fresh = cached.is_file() && crate::http::file_sha256(&cached)? == sha256;
+    if !fresh {
+        config.shell.status("Downloading", &filename);
+        crate::http::Http::new(&config.net)?
+            .download_verified(&config.mirrors.url(&canonical), &sha256, &cached, None)
+            .with_context(|| format!("downloading {filename}"))?;
+    }
+    let size = std::fs::metadata(&cached)
+        .with_context(|| format!("reading {}", cached.display()))?
+        .len();
+    Ok(PipArtifact {
+        platform: platform.to_string(),
+        filename,
+        url: canonical,
+        sha256,
+        size,
+        sdist,
+    })
 }
 
 fn choose_artifact(
@@ -725,13 +844,21 @@ mod tests {
 
     #[test]
     fn a_line_without_a_version_is_an_error_naming_it() {
-        let text = "numpy==1.26.0 # via x\ntinypkg @ https://files.example/t.whl # via y\n";
+        let text = "numpy==1.26.0 # via x\ntinypkg @ git+https://g.example/t.git # via y\n";
         let err = parse_requirements(text).unwrap_err().to_string();
         assert!(
             err.contains(
-                "cannot lock yet (direct URL or VCS): tinypkg @ https://files.example/t.whl"
+                "cannot lock yet (VCS or a local path): tinypkg @ git+https://g.example/t.git"
             ),
             "{err}"
         );
+        // A direct archive URL keeps its fragment; the annotation starts at ` #`.
+        let text = "t @ https://f.example/t-1.0-py3-none-any.whl#sha256=ab  # via mlr-environment-root (pyproject.toml)\n";
+        let r = parse_requirements(text).unwrap();
+        assert_eq!(
+            r["t"].url.as_deref(),
+            Some("https://f.example/t-1.0-py3-none-any.whl#sha256=ab")
+        );
+        assert!(r["t"].direct);
     }
 }
