@@ -517,7 +517,7 @@ mod tests {
             ("-e .\n", "`-e` is not supported", (1, 1), "r.txt"),
             (
                 "x @ git+https://g.example/x.git\n",
-                "cannot lock direct URL",
+                "cannot lock VCS or local path",
                 (1, 1),
                 "r.txt",
             ),
