@@ -398,7 +398,9 @@ impl LayerSource for RegistryLayers<'_> {
 
     fn open(&mut self, i: usize) -> anyhow::Result<Box<dyn Read + '_>> {
         let descriptor = &self.layers[i];
-        let compression = Compression::for_media_type(&descriptor.media_type)?;
+        // Refuses media types that are no layer; the bytes say how the
+        // layer is compressed.
+        Compression::for_media_type(&descriptor.media_type)?;
         let file = match self.files.get(&i) {
             Some(file) => file.clone(),
             None => self.store.blob(descriptor, "layer")?,
@@ -413,7 +415,7 @@ impl LayerSource for RegistryLayers<'_> {
                 descriptor.digest
             ),
         );
-        layer_reader(&file, compression)
+        layer_reader(&file)
     }
 
     fn describe(&self, i: usize) -> String {
@@ -995,11 +997,29 @@ impl<'a> Capture<'a> {
     }
 }
 
-/// A layer blob's tar stream.
-fn layer_reader(file: &Path, compression: Compression) -> anyhow::Result<Box<dyn Read>> {
+/// A layer blob's tar stream. The compression is read from the blob's
+/// first bytes, as engines do, not from the declared media type: docker
+/// pushes a layer it pulled uncompressed by mounting that very blob under
+/// a `tar.gzip` media type.
+fn layer_reader(file: &Path) -> anyhow::Result<Box<dyn Read>> {
+    use std::io::BufRead;
     let opened = File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let buffered = BufReader::with_capacity(1 << 20, opened);
-    Ok(match compression {
+    let mut buffered = BufReader::with_capacity(1 << 20, opened);
+    let head = buffered
+        .fill_buf()
+        .with_context(|| format!("reading {}", file.display()))?;
+    let found = if head.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return Err(hinted(
+            ErrorKind::Resolution,
+            "the image has a zstd-compressed layer, which mlr cannot read yet",
+            "use an image with gzip layers, or set the distro in ml.toml",
+        ));
+    } else {
+        Compression::None
+    };
+    Ok(match found {
         Compression::None => Box::new(buffered),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(buffered)),
     })
@@ -1880,9 +1900,35 @@ mod tests {
         let path = dir.path().join("layer");
         fs::write(&path, gz).unwrap();
         let mut capture = Capture::paths(BTreeSet::from(["etc/x".to_string()]), u64::MAX);
-        let reader = layer_reader(&path, Compression::Gzip).unwrap();
+        let reader = layer_reader(&path).unwrap();
         let index = scan_tar(reader, &mut capture, true).unwrap();
         assert_eq!(index.contents["etc/x"], b"gz");
+    }
+
+    #[test]
+    fn a_layer_is_read_as_its_bytes_say_whatever_its_media_type() {
+        // docker mounts a blob it pulled uncompressed under a gzip media type.
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        fs::write(&plain, layer(&["etc/x: plain"])).unwrap();
+        let mut capture = Capture::paths(BTreeSet::from(["etc/x".to_string()]), u64::MAX);
+        let reader = layer_reader(&plain).unwrap();
+        let index = scan_tar(reader, &mut capture, true).unwrap();
+        assert_eq!(index.contents["etc/x"], b"plain");
+
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&layer(&["etc/x: gz"])).unwrap();
+        let packed = dir.path().join("packed");
+        fs::write(&packed, gz.finish().unwrap()).unwrap();
+        let mut capture = Capture::paths(BTreeSet::from(["etc/x".to_string()]), u64::MAX);
+        let reader = layer_reader(&packed).unwrap();
+        let index = scan_tar(reader, &mut capture, true).unwrap();
+        assert_eq!(index.contents["etc/x"], b"gz");
+
+        let zstd = dir.path().join("zstd");
+        fs::write(&zstd, [0x28, 0xb5, 0x2f, 0xfd, 0, 0]).unwrap();
+        let err = layer_reader(&zstd).err().unwrap();
+        assert!(err.to_string().contains("zstd"), "{err}");
     }
 
     #[test]
