@@ -367,6 +367,45 @@ pub fn file_sha256(path: &Path) -> anyhow::Result<String> {
     Ok(hex::encode(h.finalize()))
 }
 
+/// A file mlr fetches by hash (a wheel, a Python archive), kept under
+/// `<cache>/<area>/<sha256>/<filename>`: the cached copy when its bytes still
+/// match, else downloaded from `url` (canonical; mirrors applied) and
+/// checked; with `--offline`, never downloaded. `http` is created on first
+/// use and kept for the caller's next file.
+pub fn cached_file(
+    config: &crate::config::Config,
+    area: &str,
+    url: &str,
+    sha256: &str,
+    filename: &str,
+    auth: Option<&BasicAuth>,
+    http: &mut Option<Http>,
+) -> anyhow::Result<std::path::PathBuf> {
+    if filename.is_empty() || filename.contains('/') || filename.starts_with('.') {
+        anyhow::bail!("refusing the locked file name `{filename}`");
+    }
+    let cached = config.cache_dir.join(area).join(sha256).join(filename);
+    if cached.is_file() && file_sha256(&cached)? == sha256 {
+        return Ok(cached);
+    }
+    if config.offline {
+        return Err(crate::error::hinted(
+            ErrorKind::Usage,
+            format!("{filename} is not in the cache"),
+            "run it once without --offline",
+        ));
+    }
+    config.shell.status("Downloading", filename);
+    if http.is_none() {
+        *http = Some(Http::new(&config.net)?);
+    }
+    http.as_ref()
+        .expect("just set")
+        .download_verified(&config.mirrors.url(url), sha256, &cached, auth)
+        .with_context(|| format!("downloading {filename}"))?;
+    Ok(cached)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

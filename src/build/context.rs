@@ -203,36 +203,16 @@ fn place_pip_files(
             .with_context(|| format!("creating {}", group_dir.display()))?;
         let mut requirements = String::new();
         for (filename, url, sha256) in &files {
-            if filename.contains('/') || filename.starts_with('.') {
-                bail!("refusing the locked file name `{filename}`");
-            }
-            let cached = config.cache_dir.join("pip").join(sha256).join(filename);
-            let fresh = cached.is_file() && crate::http::file_sha256(&cached)? == *sha256;
-            if !fresh {
-                if config.offline {
-                    return Err(hinted(
-                        ErrorKind::Usage,
-                        format!("{filename} is not in the cache"),
-                        "run `mlr build` once without --offline",
-                    ));
-                }
-                config.shell.status("Downloading", filename);
-                if http.is_none() {
-                    http = Some(crate::http::Http::new(&config.net)?);
-                }
-                let client = http.as_ref().expect("just set");
-                // An index's credentials go to its own origin only (not to
-                // a mirror, nor to another index).
-                let from = config.mirrors.url(url);
-                let auth = crate::http::origin(&from).and_then(|o| {
-                    (crate::http::origin(url).as_ref() == Some(&o))
-                        .then(|| credentials.iter().find(|c| c.origin == o))
-                        .flatten()
-                });
-                client
-                    .download_verified(&from, sha256, &cached, auth)
-                    .with_context(|| format!("downloading {filename}"))?;
-            }
+            // An index's credentials go to its own origin only (not to a
+            // mirror, nor to another index).
+            let from = config.mirrors.url(url);
+            let auth = crate::http::origin(&from).and_then(|o| {
+                (crate::http::origin(url).as_ref() == Some(&o))
+                    .then(|| credentials.iter().find(|c| c.origin == o))
+                    .flatten()
+            });
+            let cached =
+                crate::http::cached_file(config, "pip", url, sha256, filename, auth, &mut http)?;
             let dest = group_dir.join(filename);
             if std::fs::hard_link(&cached, &dest).is_err() {
                 std::fs::copy(&cached, &dest)

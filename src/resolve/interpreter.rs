@@ -572,34 +572,15 @@ pub fn cached_archive(
     download: &PythonDownload,
 ) -> anyhow::Result<std::path::PathBuf> {
     let file = crate::lock::consistency::url_file_name(&download.url).replace("%2B", "+");
-    if file.is_empty() || file.contains('/') || file.starts_with('.') {
-        anyhow::bail!("refusing the Python archive name `{file}`");
-    }
-    let cached = config
-        .cache_dir
-        .join("python")
-        .join(&download.sha256)
-        .join(&file);
-    if cached.is_file() && crate::http::file_sha256(&cached)? == download.sha256 {
-        return Ok(cached);
-    }
-    if config.offline {
-        return Err(hinted(
-            ErrorKind::Usage,
-            format!("{file} is not in the cache"),
-            "run once without --offline",
-        ));
-    }
-    config.shell.status("Downloading", &file);
-    crate::http::Http::new(&config.net)?
-        .download_verified(
-            &config.mirrors.url(&download.url),
-            &download.sha256,
-            &cached,
-            None,
-        )
-        .with_context(|| format!("downloading {file}"))?;
-    Ok(cached)
+    crate::http::cached_file(
+        config,
+        "python",
+        &download.url,
+        &download.sha256,
+        &file,
+        None,
+        &mut None,
+    )
 }
 
 #[cfg(test)]

@@ -689,17 +689,9 @@ fn direct_artifact(
             "use a wheel built for this platform, an sdist, or remove the platform from project.platforms",
         ));
     }
-    if filename.is_empty() || filename.contains('/') || filename.starts_with('.') {
-        bail!("refusing the file name of {}", redact_url(&canonical));
-    }
-    let cached = config.cache_dir.join("pip").join(&sha256).join(&filename);
-    let fresh = cached.is_file() && crate::http::file_sha256(&cached)? == sha256;
-    if !fresh {
-        config.shell.status("Downloading", &filename);
-        crate::http::Http::new(&config.net)?
-            .download_verified(&config.mirrors.url(&canonical), &sha256, &cached, None)
-            .with_context(|| format!("downloading {filename}"))?;
-    }
+    let cached = crate::http::cached_file(
+        config, "pip", &canonical, &sha256, &filename, None, &mut None,
+    )?;
     let size = std::fs::metadata(&cached)
         .with_context(|| format!("reading {}", cached.display()))?
         .len();
