@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{self, BufReader, Write as _};
+use std::io::{self, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Component, Path, PathBuf};
@@ -26,13 +26,12 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use tempfile::TempDir;
 
-use super::http::Request;
+use super::http::{KeptAlive, Request, accept_loop};
 use super::pyindex::LoggedRequest;
 use super::wheel::sha256_hex;
 
@@ -49,10 +48,6 @@ const SOURCE_DATE_EPOCH: &str = "1704067200";
 const RELEASE_DATE: &str = "Mon, 01 Jan 2024 00:00:00 UTC";
 
 const MAINTAINER: &str = "mlr test rig <rig@mlr.invalid>";
-
-/// An idle keep-alive connection (apt keeps one open between files) is
-/// closed after this long, as is one that stalls mid-request.
-const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A binary package to build: its control fields and its files.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -391,7 +386,7 @@ impl AptRepo {
             let shared = Arc::clone(&shared);
             thread::Builder::new()
                 .name(format!("aptrepo-{}", addr.port()))
-                .spawn(move || accept_loop(&listener, &shared))
+                .spawn(move || accept_loop(&listener, &shared, "aptrepo-conn"))
                 .expect("spawn apt repository thread")
         };
         let repo = AptRepo {
@@ -722,46 +717,26 @@ impl Shared {
     }
 }
 
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
-    for stream in listener.incoming() {
-        if shared.stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let Ok(stream) = stream else { continue };
-        let shared = Arc::clone(shared);
-        let _ = thread::Builder::new()
-            .name("aptrepo-conn".to_owned())
-            .spawn(move || {
-                let _ = serve(stream, &shared);
-            });
+impl KeptAlive for Shared {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
     }
-}
 
-/// Answers requests on one connection in order (apt pipelines several on
-/// a kept-alive connection) until the client closes or asks to.
-fn serve(stream: TcpStream, shared: &Shared) -> io::Result<()> {
-    stream.set_read_timeout(Some(IO_TIMEOUT))?;
-    stream.set_write_timeout(Some(IO_TIMEOUT))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut writer = stream;
-    while let Some(request) = Request::read(&mut reader)? {
-        let keep_alive = request.keep_alive() && !shared.stop.load(Ordering::SeqCst);
-        let response = route(&request, shared);
-        shared.lock().log.push(LoggedRequest {
-            method: request.method.clone(),
-            path: request.path.clone(),
-            accept: request.header("accept").map(str::to_owned),
-            range: request.header("range").map(str::to_owned),
-            status: response.status,
-        });
-        response.write(&mut writer, request.method == "HEAD", keep_alive)?;
-        if !keep_alive {
-            break;
-        }
+    fn answer(
+        &self,
+        request: &Request,
+        stream: &mut TcpStream,
+        keep_alive: bool,
+    ) -> io::Result<u16> {
+        let response = route(request, self);
+        let status = response.status;
+        response.write(stream, request.method == "HEAD", keep_alive)?;
+        Ok(status)
     }
-    // Lets the client read everything before the close.
-    let _ = writer.shutdown(std::net::Shutdown::Write);
-    Ok(())
+
+    fn log(&self, entry: LoggedRequest) {
+        self.lock().log.push(entry);
+    }
 }
 
 /// Files under the archive root, whole (a `Range` is ignored, which HTTP

@@ -1,6 +1,7 @@
-//! The HTTP request side shared by the rig's small std-only servers (the
-//! Python index and the apt archive): reading one request head off a
-//! connection, header lookup, keep-alive, and percent-decoding of paths.
+//! The HTTP side shared by the rig's small std-only servers (the
+//! Python index, the apt archive, the Python downloads): reading one
+//! request head off a connection, header lookup, keep-alive,
+//! percent-decoding of paths, and the kept-alive connection loop.
 
 use std::io::{BufRead, BufReader, Read as _};
 use std::net::TcpStream;
@@ -103,4 +104,69 @@ pub(crate) fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A server whose connections are kept alive (the apt archive, the
+/// standalone Python downloads): what it answers and where it logs.
+pub(crate) trait KeptAlive: Send + Sync + 'static {
+    /// Set once the server is dropped: no new connection is served.
+    fn stopping(&self) -> bool;
+    /// Writes the answer to `request`; its status.
+    fn answer(
+        &self,
+        request: &Request,
+        stream: &mut TcpStream,
+        keep_alive: bool,
+    ) -> std::io::Result<u16>;
+    fn log(&self, entry: super::pyindex::LoggedRequest);
+}
+
+/// A stalled or idle connection is closed after this long.
+const IO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Accepts connections until the server stops, each on a thread named
+/// `name` that answers its requests in order.
+pub(crate) fn accept_loop<S: KeptAlive>(
+    listener: &std::net::TcpListener,
+    server: &std::sync::Arc<S>,
+    name: &str,
+) {
+    for stream in listener.incoming() {
+        if server.stopping() {
+            break;
+        }
+        let Ok(stream) = stream else { continue };
+        let server = std::sync::Arc::clone(server);
+        let _ = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                let _ = serve(stream, &*server);
+            });
+    }
+}
+
+/// Answers requests on one connection in order (apt pipelines several on a
+/// kept-alive connection) until the client closes it or asks to.
+fn serve<S: KeptAlive>(stream: TcpStream, server: &S) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(IO_TIMEOUT))?;
+    stream.set_write_timeout(Some(IO_TIMEOUT))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut writer = stream;
+    while let Some(request) = Request::read(&mut reader)? {
+        let keep_alive = request.keep_alive() && !server.stopping();
+        let status = server.answer(&request, &mut writer, keep_alive)?;
+        server.log(super::pyindex::LoggedRequest {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            accept: request.header("accept").map(str::to_owned),
+            range: request.header("range").map(str::to_owned),
+            status,
+        });
+        if !keep_alive {
+            break;
+        }
+    }
+    // Lets the client read everything before the close.
+    let _ = writer.shutdown(std::net::Shutdown::Write);
+    Ok(())
 }

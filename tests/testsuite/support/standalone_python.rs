@@ -15,17 +15,16 @@ use std::collections::BTreeMap;
 use std::env;
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{self, BufReader, Write as _};
+use std::io::{self, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
 
 use serde::Serialize;
 
-use super::http::Request;
+use super::http::{KeptAlive, Request, accept_loop};
 use super::pyindex::LoggedRequest;
 use super::wheel::sha256_hex;
 
@@ -43,9 +42,6 @@ const RELEASES_PATH: &str = "/astral-sh/python-build-standalone/releases/downloa
 
 /// The URL path of the metadata file.
 const METADATA_PATH: &str = "/download-metadata.json";
-
-/// A stalled or idle connection is closed after this long.
-const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The tarball `.ci/run` built, or `None` when the environment names none
 /// (or a file that is missing or not named like an `install_only`
@@ -227,7 +223,7 @@ impl PythonDownloads {
             let shared = Arc::clone(&shared);
             thread::Builder::new()
                 .name(format!("pbs-{}", addr.port()))
-                .spawn(move || accept_loop(&listener, &shared))
+                .spawn(move || accept_loop(&listener, &shared, "pbs-conn"))
                 .expect("spawn the downloads thread")
         };
         PythonDownloads {
@@ -403,46 +399,26 @@ impl Shared {
     }
 }
 
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
-    for stream in listener.incoming() {
-        if shared.stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let Ok(stream) = stream else { continue };
-        let shared = Arc::clone(shared);
-        let _ = thread::Builder::new()
-            .name("pbs-conn".to_owned())
-            .spawn(move || {
-                let _ = serve(stream, &shared);
-            });
+impl KeptAlive for Shared {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
     }
-}
 
-/// Answers requests on one connection in order until the client closes it
-/// or asks to.
-fn serve(stream: TcpStream, shared: &Shared) -> io::Result<()> {
-    stream.set_read_timeout(Some(IO_TIMEOUT))?;
-    stream.set_write_timeout(Some(IO_TIMEOUT))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut writer = stream;
-    while let Some(request) = Request::read(&mut reader)? {
-        let keep_alive = request.keep_alive() && !shared.stop.load(Ordering::SeqCst);
-        let response = route(&request, shared);
-        shared.lock().log.push(LoggedRequest {
-            method: request.method.clone(),
-            path: request.path.clone(),
-            accept: request.header("accept").map(str::to_owned),
-            range: request.header("range").map(str::to_owned),
-            status: response.status,
-        });
-        response.write(&mut writer, request.method == "HEAD", keep_alive)?;
-        if !keep_alive {
-            break;
-        }
+    fn answer(
+        &self,
+        request: &Request,
+        stream: &mut TcpStream,
+        keep_alive: bool,
+    ) -> io::Result<u16> {
+        let response = route(request, self);
+        let status = response.status;
+        response.write(stream, request.method == "HEAD", keep_alive)?;
+        Ok(status)
     }
-    // Lets the client read everything before the close.
-    let _ = writer.shutdown(std::net::Shutdown::Write);
-    Ok(())
+
+    fn log(&self, entry: LoggedRequest) {
+        self.lock().log.push(entry);
+    }
 }
 
 fn route(request: &Request, shared: &Shared) -> Response {
