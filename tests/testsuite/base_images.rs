@@ -66,6 +66,8 @@ fn push_ngc_like_base(registry: &Registry, rootfs: &Path, cleanup: &mut ImageCle
     dist("filelock", "3.16.1", &[], "__version__ = '3.16.1'\n");
     let tag = registry.reference("nvidia/pytorch", "25.01-py3");
     cleanup.add(tag.clone());
+    // The engine pulled the Debian base by tag for this build.
+    cleanup.add(registry.reference("debian", "bookworm"));
     docker_build_with(
         context.path(),
         &format!(
@@ -149,7 +151,7 @@ fn an_ngc_like_base_keeps_its_torch_and_the_image_imports_it() {
     project.mlr().arg("verify").assert().success();
 
     let tag = format!("mlr-ngc-like:{}", std::process::id());
-    cleanup.add(tag.clone());
+    let _built = ImageCleanup::for_build(&tag, &project);
     project
         .mlr()
         .args(["build", "--tag", &tag])
@@ -413,7 +415,7 @@ fn a_standalone_python_the_base_lacks_is_locked_installed_and_hash_checked() {
     project.mlr().arg("verify").assert().success();
 
     let tag = format!("mlr-standalone:{}", std::process::id());
-    let _cleanup = ImageCleanup::new([tag.clone()]);
+    let _cleanup = ImageCleanup::for_build(&tag, &project);
     project
         .mlr()
         .env("MLR_INDEX_MIRRORS", &mirrors)

@@ -242,17 +242,8 @@ fn inward_symlinks_land_in_the_image() {
     let f = fixture();
     inward_links(&f);
     let tag = format!("mlr-context-test:{}", std::process::id());
-    let mut cleanup = ImageCleanup::new([tag.clone()]);
     // The base the engine pulls by digest for the build goes too.
-    let lock = f.project.read("ml.lock");
-    let digest = lock
-        .lines()
-        .find_map(|l| l.strip_prefix("digest = \""))
-        .and_then(|d| d.strip_suffix('"'))
-        .unwrap();
-    let base = f.registry.reference("ctx/base", "v1");
-    let repo = base.rsplit_once(':').unwrap().0;
-    cleanup.add(format!("{repo}@{digest}"));
+    let _cleanup = ImageCleanup::for_build(&tag, &f.project);
     f.project
         .mlr()
         .args(["build", "--backend", "docker", "--tag", &tag])
@@ -405,15 +396,7 @@ fn excluded_files_never_reach_the_image() {
     };
     let cache = ignoring_project(&f);
     let tag = format!("mlr-context-ignore-test:{}", std::process::id());
-    let mut cleanup = ImageCleanup::new([tag.clone()]);
-    let lock = f.project.read("ml.lock");
-    let digest = lock
-        .lines()
-        .find_map(|l| l.strip_prefix("digest = \""))
-        .and_then(|d| d.strip_suffix('"'))
-        .unwrap();
-    let base = f.registry.reference("ctx/base", "v1");
-    cleanup.add(format!("{}@{digest}", base.rsplit_once(':').unwrap().0));
+    let _cleanup = ImageCleanup::for_build(&tag, &f.project);
     f.project
         .mlr()
         .args(["build", "--backend", "docker", "--tag", &tag])

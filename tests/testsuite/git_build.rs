@@ -34,7 +34,7 @@ fn locked_build(registry: &Registry, build: &[&str]) -> (Project, tempfile::Temp
 
 /// `mlr build --tag <tag>`, with the tag removed afterwards.
 fn build(project: &Project, tag: &str) -> (std::process::Output, ImageCleanup) {
-    let cleanup = ImageCleanup::new([tag.to_string()]);
+    let cleanup = ImageCleanup::for_build(tag, project);
     let output = project
         .mlr()
         .args(["build", "--tag", tag])

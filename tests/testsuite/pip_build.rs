@@ -69,7 +69,7 @@ fn the_image_runs_exactly_the_locked_versions() {
     project.mlr().arg("verify").assert().success();
 
     let tag = format!("mlr-pip-e2e:{}", std::process::id());
-    let _cleanup = ImageCleanup::new([tag.clone()]);
+    let _cleanup = ImageCleanup::for_build(&tag, &project);
     project
         .mlr()
         .args(["build", "--tag", &tag])
@@ -108,7 +108,7 @@ fn the_image_runs_exactly_the_locked_versions() {
         "devtool must not be in the prod image"
     );
     let dev = format!("{tag}-dev");
-    let _cleanup_dev = ImageCleanup::new([dev.clone()]);
+    let _cleanup_dev = ImageCleanup::for_build(&dev, &project);
     project
         .mlr()
         .args(["build", "--profile", "dev", "--tag", &dev])
@@ -141,14 +141,14 @@ fn a_wheel_by_url_is_locked_and_installed() {
     let registry = Registry::start();
     let rootfs = debian_rootfs().expect("checked by require!");
     registry.push_rootfs("debian", "bookworm", &rootfs, "linux/amd64");
-    // The index has no urlpkg: it comes from its URL alone.
+    // The default index has no urlpkg (another index lists it): it comes
+    // from its URL on the rig's file host alone.
     let index = PyIndex::start();
-    let stray = tempfile::tempdir().unwrap();
-    let built = crate::support::build_wheel(
-        stray.path(),
+    let built = index.add_wheel_to(
+        "elsewhere",
         &WheelSpec::new("urlpkg", "3.0").file("urlpkg/__init__.py", "VERSION = 'by-url'\n"),
     );
-    let url = serve_file(&built);
+    let url = index.file_url(&built.filename);
     let project = Project::new();
     project.file(
         "ml.toml",
@@ -171,7 +171,7 @@ fn a_wheel_by_url_is_locked_and_installed() {
         built.sha256, built.size
     )), "{lock}");
     let tag = format!("mlr-pip-byurl:{}", std::process::id());
-    let _cleanup = ImageCleanup::new([tag.clone()]);
+    let _cleanup = ImageCleanup::for_build(&tag, &project);
     // A fresh cache: the build fetches the file from its URL again.
     let fresh = tempfile::tempdir().unwrap();
     project
@@ -185,27 +185,4 @@ fn a_wheel_by_url_is_locked_and_installed() {
         &["python", "-c", "import urlpkg; print(urlpkg.VERSION)"],
     );
     assert_eq!(out.trim(), "by-url");
-}
-
-/// Serves one file over HTTP on 127.0.0.1 (a plain file host, like a
-/// release page's download link); its URL.
-fn serve_file(file: &crate::support::BuiltFile) -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let bytes = std::fs::read(&file.path).unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut stream = stream;
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
-                bytes.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&bytes);
-        }
-    });
-    format!("http://127.0.0.1:{port}/downloads/{}", file.filename)
 }

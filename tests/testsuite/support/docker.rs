@@ -92,6 +92,22 @@ impl ImageCleanup {
     pub fn add(&mut self, image: impl Into<String>) {
         self.0.push(image.into());
     }
+
+    /// `tag`, and every image `project`'s ml.lock pins
+    /// (`registry/repository@digest`), which the engine pulls by digest
+    /// for the build and keeps otherwise.
+    pub fn for_build(tag: &str, project: &super::Project) -> ImageCleanup {
+        let mut cleanup = ImageCleanup::new([tag]);
+        let text = project.read("ml.lock");
+        let lock = mlr::lock::parse(&text, "ml.lock").expect("the lock mlr wrote reads");
+        for image in &lock.lock.images {
+            cleanup.add(format!(
+                "{}/{}@{}",
+                image.registry, image.repository, image.digest
+            ));
+        }
+        cleanup
+    }
 }
 
 impl Drop for ImageCleanup {
