@@ -191,7 +191,7 @@ impl WheelSpec {
 
     /// `{dist}-{version}`, the filename stem shared by the wheel, its
     /// `.dist-info` directory and the sdist.
-    fn stem(&self) -> String {
+    pub(crate) fn stem(&self) -> String {
         format!(
             "{}-{}",
             dist_name(&self.name),
@@ -199,7 +199,9 @@ impl WheelSpec {
         )
     }
 
-    fn core_metadata(&self, metadata_version: &str) -> String {
+    /// The core metadata fields of the spec under `Metadata-Version:
+    /// {metadata_version}`.
+    pub(crate) fn core_metadata(&self, metadata_version: &str) -> String {
         let mut text = format!(
             "Metadata-Version: {metadata_version}\nName: {}\nVersion: {}\n",
             self.name, self.version
@@ -244,7 +246,7 @@ impl WheelSpec {
         text
     }
 
-    fn validate(&self) {
+    pub(crate) fn validate(&self) {
         assert!(
             is_valid_name(&self.name),
             "{:?} is not a valid Python project name",
@@ -281,7 +283,8 @@ pub struct BuiltFile {
 }
 
 impl BuiltFile {
-    fn write(dir: &Path, filename: String, bytes: &[u8]) -> BuiltFile {
+    /// Writes `bytes` to `dir/filename` (creating `dir`).
+    pub(crate) fn write(dir: &Path, filename: String, bytes: &[u8]) -> BuiltFile {
         fs::create_dir_all(dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
         let path = dir.join(&filename);
         fs::write(&path, bytes).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
@@ -363,10 +366,19 @@ pub fn build_sdist_for(dir: &Path, spec: &WheelSpec) -> BuiltFile {
     for (path, contents) in &spec.files {
         members.push((format!("src/{path}"), contents.as_bytes()));
     }
-    members.sort_by(|a, b| a.0.cmp(&b.0));
+    BuiltFile::write(dir, filename, &sdist_tar_gz(&stem, members))
+}
 
+/// The `.tar.gz` of an sdist: every directory (`{stem}/` and the parents
+/// of `members`, mode 0755), then `members` (paths under `{stem}/`, mode
+/// 0644) in name order; owner root and mtime 0 throughout.
+pub(crate) fn sdist_tar_gz(stem: &str, mut members: Vec<(String, &[u8])>) -> Vec<u8> {
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    for pair in members.windows(2) {
+        assert_ne!(pair[0].0, pair[1].0, "{stem}: file listed twice");
+    }
     let mut tar = Vec::new();
-    let mut dirs: Vec<String> = vec![stem.clone()];
+    let mut dirs: Vec<String> = vec![stem.to_owned()];
     for (path, _) in &members {
         let mut end = 0;
         while let Some(slash) = path[end..].find('/') {
@@ -391,7 +403,7 @@ pub fn build_sdist_for(dir: &Path, spec: &WheelSpec) -> BuiltFile {
         tar.resize(tar.len().next_multiple_of(512), 0);
     }
     tar.resize(tar.len() + 1024, 0);
-    BuiltFile::write(dir, filename, &gzip(&tar))
+    gzip(&tar)
 }
 
 /// PEP 503 normalization: lowercase, runs of `-_.` become one `-`.
@@ -423,7 +435,7 @@ fn collapse_separators(name: &str, separator: char) -> String {
 }
 
 /// `^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$`, case-insensitively.
-fn is_valid_name(name: &str) -> bool {
+pub(crate) fn is_valid_name(name: &str) -> bool {
     let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
     alnum(name.chars().next())
         && alnum(name.chars().last())
