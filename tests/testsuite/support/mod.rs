@@ -23,6 +23,7 @@ mod project;
 mod pyindex;
 mod python;
 mod registry;
+mod sdist;
 mod service;
 mod standalone_python;
 mod storage;
@@ -42,6 +43,7 @@ pub use python::{
     shared_uv, two_platform_pip,
 };
 pub use registry::{PushedImage, PushedIndex, Registry};
+pub use sdist::{REQUIRES_PYTHON, SPEED_C, SetuptoolsProject};
 pub use service::{Service, require};
 pub use standalone_python::{PythonDownloads, UPSTREAM_RELEASES, standalone_python};
 pub use storage::{Storage, Tool};
