@@ -21,6 +21,7 @@ mod http;
 mod image;
 mod project;
 mod pyindex;
+mod pypi;
 mod python;
 mod registry;
 mod sdist;
@@ -38,6 +39,7 @@ pub use git::GitRepo;
 pub use image::Layer;
 pub use project::Project;
 pub use pyindex::{LoggedRequest, PyIndex, uv_binary};
+pub use pypi::pypi_wheel;
 pub use python::{
     DEBIAN_12, DEBIAN_12_DPKG_STATUS, TwoPlatformPip, push_debian_marker, push_debian_marker_index,
     shared_uv, two_platform_pip,
