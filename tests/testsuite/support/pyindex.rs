@@ -1,8 +1,10 @@
 //! A Python package index on 127.0.0.1 that speaks what pip and uv speak:
 //! the simple API as PEP 503 HTML and PEP 691 JSON (by `Accept`), PEP 658 /
 //! PEP 714 `.metadata` files, PEP 592 yanks, PEP 700 `versions`, ranged
-//! and `HEAD` reads of files, and optional HTTP Basic auth. It logs every
-//! request so tests can say which index served which package.
+//! and `HEAD` reads of files, and optional HTTP Basic auth. It serves the
+//! wheels and sdists it builds and real files it is given (`add_file`),
+//! and logs every request so tests can say which index served which
+//! package.
 //!
 //! One server can hold several indexes under different paths (`simple`
 //! by default; `whl/cu124` for a PyTorch-style layout); they share one
@@ -24,6 +26,7 @@ use serde_json::json;
 use tempfile::TempDir;
 
 use super::http::Request;
+use super::sdist::SetuptoolsProject;
 use super::wheel::{
     self, BuiltFile, STANDARD, WheelSpec, build_sdist_for, build_wheel, normalize_name,
 };
@@ -77,6 +80,23 @@ struct State {
     /// No `core-metadata` in pages and 404 for `.metadata`, as behind a
     /// proxy that strips PEP 658 (clients fall back to ranged reads).
     hide_core_metadata: bool,
+}
+
+/// What a project page says of the release a file belongs to.
+struct Release<'a> {
+    name: &'a str,
+    version: &'a str,
+    requires_python: Option<&'a str>,
+}
+
+impl Release<'_> {
+    fn of(spec: &WheelSpec) -> Release<'_> {
+        Release {
+            name: &spec.name,
+            version: &spec.version,
+            requires_python: spec.requires_python.as_deref(),
+        }
+    }
 }
 
 struct Listed {
@@ -171,7 +191,7 @@ impl PyIndex {
             .unwrap_or_else(|e| panic!("write {}: {e}", metadata_path.display()));
         self.list(
             indexes,
-            spec,
+            &Release::of(spec),
             &built,
             Some(wheel::sha256_hex(metadata.as_bytes())),
         );
@@ -191,7 +211,65 @@ impl PyIndex {
 
     pub fn add_sdist_to(&self, index: &str, spec: &WheelSpec) -> BuiltFile {
         let built = build_sdist_for(&self.shared.files_dir, spec);
-        self.list(&[index], spec, &built, None);
+        self.list(&[index], &Release::of(spec), &built, None);
+        built
+    }
+
+    /// Builds the sdist of `project` (see `SetuptoolsProject::build_sdist`)
+    /// into the store and lists it in [`DEFAULT_INDEX`].
+    pub fn add_setuptools_sdist(&self, project: &SetuptoolsProject) -> BuiltFile {
+        let built = project.build_sdist(&self.shared.files_dir);
+        self.add_file(&built.path)
+    }
+
+    /// Copies an existing wheel or sdist (`.tar.gz`), e.g. a real one from
+    /// `pypi_wheel`, into the store and lists it in [`DEFAULT_INDEX`] under
+    /// the name, version and `Requires-Python` of its core metadata: a
+    /// wheel's `*.dist-info/METADATA`, also served byte for byte as its
+    /// PEP 658 `.metadata` file, or an sdist's `PKG-INFO` (which it must
+    /// have). A file of the same name is replaced.
+    pub fn add_file(&self, path: &Path) -> BuiltFile {
+        self.add_file_to(DEFAULT_INDEX, path)
+    }
+
+    /// [`PyIndex::add_file`] into the index at path `index`.
+    pub fn add_file_to(&self, index: &str, path: &Path) -> BuiltFile {
+        let filename = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or_else(|| panic!("add_file: {} has no file name", path.display()))
+            .to_owned();
+        let bytes = fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let is_wheel = filename.ends_with(".whl");
+        let metadata = if is_wheel {
+            wheel_metadata(path, &bytes)
+        } else if filename.ends_with(".tar.gz") {
+            sdist_pkg_info(path, &bytes)
+        } else {
+            panic!("add_file: {filename} is neither a wheel nor a .tar.gz sdist")
+        };
+        let text = String::from_utf8(metadata.clone())
+            .unwrap_or_else(|e| panic!("{filename}: core metadata is not UTF-8: {e}"));
+        let field = |key: &str| metadata_field(&text, key);
+        let name = field("Name").unwrap_or_else(|| panic!("{filename}: no Name: in its metadata"));
+        let version =
+            field("Version").unwrap_or_else(|| panic!("{filename}: no Version: in its metadata"));
+        let built = BuiltFile::write(&self.shared.files_dir, filename, &bytes);
+        let metadata_sha256 = is_wheel.then(|| {
+            let metadata_path = self
+                .shared
+                .files_dir
+                .join(format!("{}.metadata", built.filename));
+            fs::write(&metadata_path, &metadata)
+                .unwrap_or_else(|e| panic!("write {}: {e}", metadata_path.display()));
+            wheel::sha256_hex(&metadata)
+        });
+        let release = Release {
+            name,
+            version,
+            requires_python: field("Requires-Python"),
+        };
+        self.list(&[index], &release, &built, metadata_sha256);
         built
     }
 
@@ -305,7 +383,7 @@ impl PyIndex {
     fn list(
         &self,
         indexes: &[&str],
-        spec: &WheelSpec,
+        release: &Release<'_>,
         built: &BuiltFile,
         metadata: Option<String>,
     ) {
@@ -315,10 +393,10 @@ impl PyIndex {
         state.files.insert(
             built.filename.clone(),
             Listed {
-                version: spec.version.clone(),
+                version: release.version.to_owned(),
                 sha256: built.sha256.clone(),
                 size: built.size,
-                requires_python: spec.requires_python.clone(),
+                requires_python: release.requires_python.map(str::to_owned),
                 metadata_sha256: metadata,
                 upload,
                 yanked: None,
@@ -329,7 +407,7 @@ impl PyIndex {
                 .indexes
                 .entry(index_path(index).to_owned())
                 .or_default()
-                .entry(normalize_name(&spec.name))
+                .entry(normalize_name(release.name))
                 .or_default()
                 .insert(built.filename.clone());
         }
@@ -384,6 +462,61 @@ impl Drop for PyIndex {
             let _ = acceptor.join();
         }
     }
+}
+
+/// The `*.dist-info/METADATA` bytes of the wheel `bytes` read from `path`.
+fn wheel_metadata(path: &Path, bytes: &[u8]) -> Vec<u8> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .unwrap_or_else(|e| panic!("{}: not a zip: {e}", path.display()));
+    let name = archive
+        .file_names()
+        .find(|name| {
+            name.strip_suffix(".dist-info/METADATA")
+                .is_some_and(|dir| !dir.contains('/'))
+        })
+        .unwrap_or_else(|| panic!("{}: no *.dist-info/METADATA", path.display()))
+        .to_owned();
+    let mut metadata = Vec::new();
+    archive
+        .by_name(&name)
+        .and_then(|mut entry| Ok(std::io::copy(&mut entry, &mut metadata)?))
+        .unwrap_or_else(|e| panic!("{}: read {name}: {e}", path.display()));
+    metadata
+}
+
+/// The `{top}/PKG-INFO` bytes of the sdist `bytes` read from `path`.
+fn sdist_pkg_info(path: &Path, bytes: &[u8]) -> Vec<u8> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let entries = archive
+        .entries()
+        .unwrap_or_else(|e| panic!("{}: not a tar.gz: {e}", path.display()));
+    for entry in entries {
+        let mut entry = entry.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let is_pkg_info = entry.path().is_ok_and(|p| {
+            let mut parts = p.components();
+            parts.next().is_some()
+                && parts.next().is_some_and(|c| c.as_os_str() == "PKG-INFO")
+                && parts.next().is_none()
+        });
+        if is_pkg_info {
+            let mut pkg_info = Vec::new();
+            std::io::copy(&mut entry, &mut pkg_info)
+                .unwrap_or_else(|e| panic!("{}: read PKG-INFO: {e}", path.display()));
+            return pkg_info;
+        }
+    }
+    panic!("{}: no PKG-INFO at its top", path.display())
+}
+
+/// The value of the first `key:` header of core metadata (the headers end
+/// at the first empty line; the description follows).
+fn metadata_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    text.lines()
+        .take_while(|line| !line.is_empty())
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case(key).then(|| value.trim())
+        })
 }
 
 /// `uv` to compare against: `MLR_TEST_UV` if set, else the first on
