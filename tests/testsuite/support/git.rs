@@ -1,10 +1,13 @@
 //! Local git repositories standing in for upstream hosts (none is
-//! reachable): commit, tag, branch, and move refs to simulate drift.
+//! reachable): commit files or whole Python projects, tag, branch, and
+//! move refs to simulate drift.
 
 use std::cell::Cell;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use super::sdist::SetuptoolsProject;
 
 /// Commit dates start here and advance one second per commit, so equal
 /// histories have equal SHAs and `git log` order is well defined.
@@ -58,6 +61,18 @@ impl GitRepo {
         }
         fs::write(&path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
         self.git(&["add", "--", rel]);
+        self.commit(msg)
+    }
+
+    /// Makes the work tree the source tree of `project` (every tracked file
+    /// removed first, then `SetuptoolsProject::write_tree`), stages it and
+    /// commits; returns the new commit's SHA. Its tree is exactly the
+    /// project's, so a later commit of a changed project (another
+    /// version, a file less) drops what the project no longer has.
+    pub fn commit_project(&self, project: &SetuptoolsProject, msg: &str) -> String {
+        self.git(&["rm", "-r", "-q", "--ignore-unmatch", "--", "."]);
+        project.write_tree(&self.dir);
+        self.git(&["add", "-A", "--", "."]);
         self.commit(msg)
     }
 
