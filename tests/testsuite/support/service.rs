@@ -44,6 +44,12 @@ pub enum Service {
     /// `install_only` layout) named by `MLR_TEST_STANDALONE_PYTHON` (see
     /// `support::standalone_python`), and the GNU `tar` that unpacks it.
     StandalonePython,
+    /// A host `python3` that makes venvs with pip in them (apt-get install
+    /// python3-venv), its C headers (`Python.h`; apt-get install
+    /// python3-dev) and the C compiler it builds extensions with (its
+    /// `sysconfig` `CC`; apt-get install gcc): what setuptools needs to
+    /// build a C extension from an sdist.
+    PythonDev,
 }
 
 impl Service {
@@ -101,6 +107,7 @@ impl Service {
                 find_program("tar").ok_or("`tar` is not on PATH (apt-get install tar)")?;
                 super::standalone_python::standalone_python_checked().map(drop)
             }
+            Service::PythonDev => python_dev(),
             Service::OpenSsl => {
                 find_program("openssl")
                     .ok_or("`openssl` is not on PATH (apt-get install openssl)")?;
@@ -112,7 +119,7 @@ impl Service {
     }
 
     fn availability(self) -> &'static Result<(), String> {
-        static CELLS: [OnceLock<Result<(), String>>; 11] = [const { OnceLock::new() }; 11];
+        static CELLS: [OnceLock<Result<(), String>>; 12] = [const { OnceLock::new() }; 12];
         let index = match self {
             Service::Registry => 0,
             Service::Docker => 1,
@@ -125,6 +132,7 @@ impl Service {
             Service::Podman => 8,
             Service::OpenSsl => 9,
             Service::StandalonePython => 10,
+            Service::PythonDev => 11,
         };
         CELLS[index].get_or_init(|| self.check())
     }
@@ -164,6 +172,59 @@ fn runs(program: &str, args: &[&str], needs: &str) -> Result<(), String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ))
     }
+}
+
+/// [`Service::PythonDev`]: `python3` makes a venv whose pip runs, its
+/// `Python.h` exists, and its compiler is on PATH.
+fn python_dev() -> Result<(), String> {
+    const CHECK: &str = "import os, sysconfig\n\
+        h = os.path.join(sysconfig.get_paths()['include'], 'Python.h')\n\
+        print(h if os.path.isfile(h) else '')\n\
+        print((sysconfig.get_config_var('CC') or 'cc').split()[0])\n";
+    find_program("python3").ok_or("`python3` is not on PATH (apt-get install python3)")?;
+    let run = |program: &Path, args: &[&std::ffi::OsStr]| {
+        Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", program.display()))
+    };
+    let out = run(Path::new("python3"), &["-c".as_ref(), CHECK.as_ref()])?;
+    if !out.status.success() {
+        return Err(format!(
+            "`python3 -c 'import sysconfig'` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut lines = stdout.lines();
+    if lines.next().unwrap_or_default().is_empty() {
+        return Err("python3 has no Python.h (apt-get install python3-dev)".to_owned());
+    }
+    let cc = lines.next().unwrap_or("cc");
+    if find_program(cc).is_none() && !Path::new(cc).is_file() {
+        return Err(format!(
+            "`{cc}`, the C compiler of python3, is not on PATH (apt-get install gcc)"
+        ));
+    }
+    // Debian's python3 has `venv` but makes no venv without python3-venv.
+    let dir = tempfile::tempdir().map_err(|e| format!("create a tempdir: {e}"))?;
+    let venv = dir.path().join("venv");
+    let made = run(
+        Path::new("python3"),
+        &["-m".as_ref(), "venv".as_ref(), venv.as_ref()],
+    )?;
+    let pip = run(
+        &venv.join("bin/python"),
+        &["-m".as_ref(), "pip".as_ref(), "--version".as_ref()],
+    );
+    if !made.status.success() || !pip.is_ok_and(|out| out.status.success()) {
+        return Err(format!(
+            "`python3 -m venv` makes no venv with pip in it (apt-get install python3-venv): {}",
+            String::from_utf8_lossy(&made.stderr).trim()
+        ));
+    }
+    Ok(())
 }
 
 /// The static busybox used as the rootfs of pushed images.
