@@ -28,6 +28,7 @@ mod pyindex_rig;
 mod reproducible;
 mod rig;
 mod schema;
+mod sdist_rig;
 mod secrets;
 mod seeds;
 mod snapshots;

@@ -2,7 +2,8 @@
 //! engine, git repositories, a Python package index, a Debian archive, a
 //! python-build-standalone downloads site for a real CPython) and an
 //! isolated project directory to run the real binary in; a fault proxy to
-//! put in front of any of the HTTP ones.
+//! put in front of any of the HTTP ones; Python distributions to serve
+//! (made-up wheels and sdists, setuptools projects, real wheels from PyPI).
 //!
 //! Tests that need a service start with `require!(Service::Docker);`. On a
 //! machine without it the test prints `SKIP` and passes; with
