@@ -116,6 +116,8 @@ fn project(len: usize, profile: bool, extras: bool) -> anyhow::Result<(String, S
     let pin = |name: String, requested: Option<String>, via: Vec<String>| {
         let file = format!("{}-1.0.0-py3-none-any.whl", name.replace('-', "_"));
         PipPin {
+            git: None,
+            build_requires: None,
             version: "1.0.0".into(),
             index: "pypi".into(),
             requested,

@@ -41,6 +41,7 @@ pub fn context_path(kind: ContextItem<'_>) -> String {
         ContextItem::Git(name) => format!("git/{name}"),
         ContextItem::Copy(i) => format!("copy/{i}"),
         ContextItem::Python => "python".to_string(),
+        ContextItem::Build => "build".to_string(),
     }
 }
 
@@ -53,6 +54,10 @@ pub enum ContextItem<'a> {
     Copy(usize),
     /// The standalone CPython, unpacked (its `python/` directory).
     Python,
+    /// The pip packages built from source on this platform:
+    /// `GROUP/NAME/src/` (the unpacked sdist or exported commit),
+    /// `GROUP/NAME/requirements.txt` and the build requirements' wheels.
+    Build,
 }
 
 /// What a Dockerfile is rendered for: a profile, built on a host with its
@@ -190,7 +195,7 @@ pub fn dockerfile_for(
     d.push_str(&prelude);
     let groups = match python {
         Some(_) => {
-            let (stages, groups) = pip_stages(lock, &requests, profile.is_some(), &run);
+            let (stages, groups) = pip_stages(manifest, lock, &requests, target);
             d.push_str(&stages);
             groups
         }
@@ -255,7 +260,11 @@ pub fn dockerfile_for(
 
     if let Some(name) = profile {
         let prod = is_prod_apt(&requests);
-        let extra: Vec<&crate::lock::AptPin> = lock.apt.iter().filter(|p| !prod(p)).collect();
+        let extra: Vec<&crate::lock::AptPin> = lock
+            .apt
+            .iter()
+            .filter(|p| !prod(p) && !p.build_only())
+            .collect();
         if !extra.is_empty() {
             let _ = writeln!(d, "# [profile.{name}] apt packages");
             d.push_str(&apt_layer(&extra, target));
@@ -344,6 +353,9 @@ pub enum FailureKind {
     /// (as root, where the image's user would not find it): `source=NAME
     /// path=PATH`, the path last, running to the end of the line.
     UserInstall,
+    /// A pip package built from source failed to build into a wheel:
+    /// `package=NAME status=S`.
+    SourceBuild,
 }
 
 impl FailureKind {
@@ -354,6 +366,7 @@ impl FailureKind {
             FailureKind::AptDownload => "apt-download",
             FailureKind::AptHash => "apt-hash",
             FailureKind::UserInstall => "user-install",
+            FailureKind::SourceBuild => "source-build",
         }
     }
 
@@ -364,6 +377,7 @@ impl FailureKind {
             FailureKind::AptDownload,
             FailureKind::AptHash,
             FailureKind::UserInstall,
+            FailureKind::SourceBuild,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -683,7 +697,7 @@ fn prelude(
         d.push_str(&apt_layer(&apt, target));
     }
     if let Some(py) = python {
-        d.push_str(&python_venv(lock, py, &run));
+        d.push_str(&python_venv(py, &run));
     }
     d
 }
@@ -698,7 +712,7 @@ fn prelude(
 /// - a standalone CPython, copied to [`STANDALONE_PREFIX`] (owned by root)
 ///   from the build context, where `mlr build` unpacked the locked archive
 ///   after checking its sha256.
-fn python_venv(lock: &Lockfile, py: &crate::lock::PythonPin, run: &str) -> String {
+fn python_venv(py: &crate::lock::PythonPin, run: &str) -> String {
     use crate::manifest::PythonSource;
     let (major_minor, want) = (&py.version, py.version.replace('.', ", "));
     let check = shell_quote(&format!(
@@ -731,17 +745,10 @@ fn python_venv(lock: &Lockfile, py: &crate::lock::PythonPin, run: &str) -> Strin
             )
         }
         _ => {
-            let sdists = lock.pip.iter().any(|p| p.artifacts.iter().any(|a| a.sdist));
-            // sdists are built in the image: compilers and headers, unpinned.
-            let build_tools = if sdists {
-                " build-essential python3-dev"
-            } else {
-                ""
-            };
             format!(
                 "{run}set -eu; \\\n\
-                 \x20   if {sdists} || ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \\\n\
-                 \x20     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3 python3-venv{build_tools} && \\\n\
+                 \x20   if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \\\n\
+                 \x20     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3 python3-venv && \\\n\
                  \x20     rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/ldconfig/aux-cache /var/log/apt /var/log/dpkg.log; \\\n\
                  \x20   fi; \\\n\
                  \x20   python3 -c {check}; \\\n\
@@ -755,35 +762,122 @@ fn python_venv(lock: &Lockfile, py: &crate::lock::PythonPin, run: &str) -> Strin
 /// One stage per pip group, each installing its locked files into the
 /// venv of the base stage, so the wheels never enter a layer of the image.
 /// Nothing is resolved at build time: `--no-index --no-deps
-/// --require-hashes` over the locked files placed in the context.
+/// --require-hashes` over the locked files placed in the context. The
+/// packages built from source (see [`wheels_stage`]) are installed from
+/// the wheels that stage built, after the group's locked files.
 /// Returns the stages and the groups used, in install order.
 fn pip_stages(
+    manifest: &Manifest,
     lock: &Lockfile,
     requests: &Requests,
-    with_profile: bool,
-    run: &str,
+    target: &Target,
 ) -> (String, Vec<&'static str>) {
+    let run = target.run();
     let groups = pip_groups(
         lock,
         &requests.framework_names(),
         &requests.profile_only_pip(),
-        with_profile,
+        target.profile.is_some(),
     );
     let used: Vec<&'static str> = PIP_GROUPS
         .iter()
         .copied()
         .filter(|g| groups.iter().any(|(_, pg)| pg == g))
         .collect();
+    // The groups with a package built from source (on some platform).
+    let building: Vec<&'static str> = used
+        .iter()
+        .copied()
+        .filter(|g| {
+            groups
+                .iter()
+                .any(|(name, pg)| pg == g && lock.pip.iter().any(|p| p.name == *name && p.built()))
+        })
+        .collect();
     let mut d = String::new();
+    if !building.is_empty() {
+        d.push_str(&wheels_stage(manifest, lock, requests, target, &building));
+    }
+    let pip = format!(
+        "PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1 {VENV}/bin/python -m pip install --no-index --no-deps --no-compile"
+    );
     for g in &used {
         let _ = writeln!(d, "\nFROM {STAGE_BASE} AS mlr-pip-{g}");
         let _ = writeln!(d, "COPY {} /tmp/mlr-pip", context_path(ContextItem::Pip(g)));
-        let _ = writeln!(
-            d,
-            "{run}PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1 {VENV}/bin/python -m pip install --no-index --no-deps --require-hashes --no-compile -r /tmp/mlr-pip/requirements.txt"
-        );
+        if building.contains(g) {
+            let _ = writeln!(d, "COPY --from={STAGE_WHEELS} {WHEELS}/{g} /tmp/mlr-wheels");
+            let _ = writeln!(
+                d,
+                "{run}set -eu; \\\n\
+                 \x20   if [ -s /tmp/mlr-pip/requirements.txt ]; then {pip} --require-hashes -r /tmp/mlr-pip/requirements.txt; fi; \\\n\
+                 \x20   if [ -n \"$(ls /tmp/mlr-wheels)\" ]; then {pip} /tmp/mlr-wheels/*.whl; fi"
+            );
+        } else {
+            let _ = writeln!(
+                d,
+                "{run}{pip} --require-hashes -r /tmp/mlr-pip/requirements.txt"
+            );
+        }
     }
     (d, used)
+}
+
+/// Where the wheels stage builds, and where it leaves each group's wheels.
+const STAGE_WHEELS: &str = "mlr-wheels";
+const WHEELS: &str = "/opt/mlr/wheels";
+
+/// The stage that builds the pip packages built from source (sdists, git
+/// requirements) into wheels, on the base stage with the build-only apt
+/// pins (compilers, headers) added. Each package gets a build venv of its
+/// own holding its locked build requirements (installed `--no-index
+/// --require-hashes`, as pip's build isolation would, without a
+/// download), and is built in place from the context (a fixed path, so
+/// the same bytes go in every time) with `SOURCE_DATE_EPOCH` from the
+/// lock. Only the wheels leave the stage. Which packages are built on a
+/// platform is what its context holds (`build/GROUP/NAME/src`).
+fn wheels_stage(
+    manifest: &Manifest,
+    lock: &Lockfile,
+    requests: &Requests,
+    target: &Target,
+    groups: &[&str],
+) -> String {
+    let run = target.run();
+    let mut d = format!("\nFROM {STAGE_BASE} AS {STAGE_WHEELS}\n");
+    let prod = is_prod_apt(requests);
+    let tools: Vec<&crate::lock::AptPin> = lock
+        .apt
+        .iter()
+        .filter(|p| !prod(p) && p.build_only())
+        .collect();
+    if !tools.is_empty() {
+        d.push_str("# compilers and headers for building from source\n");
+        d.push_str(&apt_layer(&tools, target));
+    }
+    d.push_str(&builder_env(manifest, lock));
+    let _ = writeln!(
+        d,
+        "COPY {} /tmp/mlr-build",
+        context_path(ContextItem::Build)
+    );
+    let pip = format!(
+        "PIP_DISABLE_PIP_VERSION_CHECK=1 {VENV}/bin/python -m pip --python \"$env/bin/python\""
+    );
+    let mkdirs: Vec<String> = groups.iter().map(|g| format!("{WHEELS}/{g}")).collect();
+    let _ = writeln!(
+        d,
+        "{run}set -eu; mkdir -p {mkdirs}; \\\n\
+         \x20   for src in /tmp/mlr-build/*/*/src; do \\\n\
+         \x20     [ -d \"$src\" ] || continue; pkg=${{src%/src}}; name=${{pkg##*/}}; group=${{pkg%/*}}; group=${{group##*/}}; \\\n\
+         \x20     env=/opt/mlr/build-env/$name; {VENV}/bin/python -m venv --without-pip \"$env\"; \\\n\
+         \x20     if [ -s \"$pkg/requirements.txt\" ]; then {pip} install --no-index --no-deps --require-hashes --no-compile -r \"$pkg/requirements.txt\"; fi; \\\n\
+         \x20     {pip} wheel --no-index --no-deps --no-build-isolation --check-build-dependencies --wheel-dir \"{WHEELS}/$group\" \"$src\" \\\n\
+         \x20       || {{ mlr_status=$?; echo \"{FAILURE_MARKER} kind={} package=$name status=$mlr_status\" >&2; exit \"$mlr_status\"; }}; \\\n\
+         \x20   done",
+        FailureKind::SourceBuild.as_str(),
+        mkdirs = mkdirs.join(" ")
+    );
+    d
 }
 
 /// Each pip group's venv copied in install order (one layer each, so a
@@ -895,7 +989,12 @@ pub fn pip_requirements(
         if groups.get(&p.name) != Some(&group) {
             continue;
         }
-        if let Some(a) = p.artifacts.iter().find(|a| a.platform == platform) {
+        // An sdist is built in the wheels stage, not installed from here.
+        if let Some(a) = p
+            .artifacts
+            .iter()
+            .find(|a| a.platform == platform && !a.sdist)
+        {
             out.push((a.filename.clone(), a.url.clone(), a.sha256.clone()));
         }
     }
@@ -991,6 +1090,8 @@ mod tests {
 
     fn pin(name: &str, requested: Option<&str>, via: &[&str]) -> PipPin {
         PipPin {
+            git: None,
+            build_requires: None,
             name: name.into(),
             version: "1".into(),
             index: "pypi".into(),

@@ -18,6 +18,11 @@ use crate::package_name::{PackageName, requirement_name};
 /// carry it in `via`.
 pub const PYTHON_APT_REQUEST: &str = "python3-venv";
 
+/// The apt requests that bring compilers and headers to the stage that
+/// builds pip packages from source: pins only they pull in have no
+/// `requested`, carry them in `via`, and reach no image.
+pub const BUILD_APT_REQUESTS: [&str; 2] = ["build-essential", "python3-dev"];
+
 /// Which image a request belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Membership {

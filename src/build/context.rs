@@ -60,6 +60,17 @@ pub fn prepare(dir: &Path, inputs: &ContextInputs<'_>, config: &Config) -> anyho
             place_standalone_python(dir, python, platform, config)?;
         }
         place_pip_files(dir, manifest, lock, platform, profile.is_some(), config)?;
+        if lock.pip.iter().any(|p| p.built()) {
+            place_build_sources(
+                dir,
+                project_dir,
+                manifest,
+                lock,
+                platform,
+                profile.is_some(),
+                config,
+            )?;
+        }
     }
     if !manifest.image.copy.is_empty() {
         let project = std::fs::canonicalize(project_dir)
@@ -140,36 +151,116 @@ fn place_standalone_python(
         .with_context(|| format!("ml.lock has no standalone Python for {platform}"))?;
     let archive = crate::resolve::interpreter::cached_archive(config, download)?;
     let what = format!("unpacking {}", archive.display());
-    let file = std::fs::File::open(&archive).with_context(|| what.clone())?;
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
-    tar.set_preserve_permissions(true);
-    tar.set_preserve_mtime(true);
-    tar.set_unpack_xattrs(false);
     let root = dir.join(context_path(ContextItem::Python));
-    for entry in tar.entries().with_context(|| what.clone())? {
-        let mut entry = entry.with_context(|| what.clone())?;
-        let path = entry.path().with_context(|| what.clone())?.into_owned();
-        let inside = path
-            .strip_prefix("python")
-            .ok()
-            .filter(|rest| rest.components().all(|c| matches!(c, Component::Normal(_))));
-        let kind = entry.header().entry_type();
-        let allowed = kind.is_file() || kind.is_dir() || kind.is_symlink() || kind.is_hard_link();
-        if inside.is_none() || !allowed {
-            bail!(
-                "{what}: `{}` is not a file under `python/`; refusing the archive",
-                path.display()
-            );
-        }
-        // tar keeps links (and their targets) inside the unpack root.
-        if !entry.unpack_in(dir).with_context(|| what.clone())? {
-            bail!("{what}: `{}` would leave the context", path.display());
-        }
+    let top = unpack_single_top(&archive, "python.tar.gz", &root)?;
+    if top != "python" {
+        bail!("{what}: the archive's top directory is `{top}`, not `python/`; refusing it");
     }
     if !root.join("bin").is_dir() {
         bail!("{what}: the archive has no python/bin");
     }
     Ok(())
+}
+
+/// Unpack an archive (`.tar.gz`, or `.zip` by its `filename`) whose
+/// entries all sit under one top directory into `dest` (which must not
+/// exist), without that directory, whose name is returned. An entry that
+/// would land outside it (an absolute or `..` path, a link leading out, a
+/// device) refuses the archive.
+fn unpack_single_top(archive: &Path, filename: &str, dest: &Path) -> anyhow::Result<String> {
+    let what = format!("unpacking {filename}");
+    let parent = dest
+        .parent()
+        .context("an unpack destination has a parent")?;
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".mlr-unpack-")
+        .tempdir_in(parent)
+        .with_context(|| what.clone())?;
+    let mut top: Option<String> = None;
+    let mut same_top = |path: &Path| -> anyhow::Result<()> {
+        let mut parts = path.components();
+        let first = match parts.next() {
+            Some(Component::Normal(f)) => f.to_string_lossy().into_owned(),
+            _ => bail!(
+                "{what}: `{}` is outside the archive's directory",
+                path.display()
+            ),
+        };
+        if !parts.all(|c| matches!(c, Component::Normal(_))) {
+            bail!(
+                "{what}: `{}` leaves the archive's directory",
+                path.display()
+            );
+        }
+        match &top {
+            Some(t) if *t != first => {
+                bail!(
+                    "{what}: `{}` is not under `{t}/`, the archive's one top directory",
+                    path.display()
+                )
+            }
+            Some(_) => {}
+            None => top = Some(first),
+        }
+        Ok(())
+    };
+    let file = std::fs::File::open(archive).with_context(|| what.clone())?;
+    if filename.ends_with(".zip") {
+        let mut zip = zip::ZipArchive::new(file).with_context(|| what.clone())?;
+        for i in 0..zip.len() {
+            let mut entry = zip.by_index(i).with_context(|| what.clone())?;
+            let Some(path) = entry.enclosed_name() else {
+                bail!("{what}: `{}` leaves the archive's directory", entry.name());
+            };
+            same_top(&path)?;
+            let out = tmp.path().join(&path);
+            if entry.is_dir() {
+                std::fs::create_dir_all(&out).with_context(|| what.clone())?;
+                continue;
+            }
+            if !entry.is_file() {
+                bail!("{what}: `{}` is not a file or a directory", path.display());
+            }
+            if let Some(p) = out.parent() {
+                std::fs::create_dir_all(p).with_context(|| what.clone())?;
+            }
+            let mut f = std::fs::File::create(&out).with_context(|| what.clone())?;
+            std::io::copy(&mut entry, &mut f).with_context(|| what.clone())?;
+        }
+    } else {
+        let mut tar =
+            tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
+        tar.set_preserve_permissions(true);
+        tar.set_preserve_mtime(true);
+        tar.set_unpack_xattrs(false);
+        for entry in tar.entries().with_context(|| what.clone())? {
+            let mut entry = entry.with_context(|| what.clone())?;
+            let path = entry.path().with_context(|| what.clone())?.into_owned();
+            let kind = entry.header().entry_type();
+            // PAX headers of the archive, not files.
+            if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
+                continue;
+            }
+            same_top(&path)?;
+            let allowed =
+                kind.is_file() || kind.is_dir() || kind.is_symlink() || kind.is_hard_link();
+            if !allowed {
+                bail!(
+                    "{what}: `{}` is not a file, a directory or a link",
+                    path.display()
+                );
+            }
+            // tar keeps links (and their targets) inside the unpack root.
+            if !entry.unpack_in(tmp.path()).with_context(|| what.clone())? {
+                bail!("{what}: `{}` would leave the context", path.display());
+            }
+        }
+    }
+    let top = top.with_context(|| format!("{what}: the archive is empty"))?;
+    std::fs::rename(tmp.path().join(&top), dest)
+        .with_context(|| format!("{what}: moving it to {}", dest.display()))?;
+    Ok(top)
 }
 
 /// Download (or take from the cache) every locked pip file of `platform`,
@@ -195,7 +286,10 @@ fn place_pip_files(
             group,
             platform,
         );
-        if files.is_empty() {
+        let in_group = crate::render::pip_groups(lock, &framework, &profile_only, with_profile)
+            .iter()
+            .any(|(_, g)| *g == group);
+        if !in_group {
             continue;
         }
         let group_dir = dir.join(context_path(ContextItem::Pip(group)));
@@ -203,16 +297,14 @@ fn place_pip_files(
             .with_context(|| format!("creating {}", group_dir.display()))?;
         let mut requirements = String::new();
         for (filename, url, sha256) in &files {
-            // An index's credentials go to its own origin only (not to a
-            // mirror, nor to another index).
-            let from = config.mirrors.url(url);
-            let auth = crate::http::origin(&from).and_then(|o| {
-                (crate::http::origin(url).as_ref() == Some(&o))
-                    .then(|| credentials.iter().find(|c| c.origin == o))
-                    .flatten()
-            });
-            let cached =
-                crate::http::cached_file(config, "pip", url, sha256, filename, auth, &mut http)?;
+            let cached = crate::resolve::pip::locked_file(
+                config,
+                &credentials,
+                &mut http,
+                url,
+                sha256,
+                filename,
+            )?;
             let dest = group_dir.join(filename);
             if std::fs::hard_link(&cached, &dest).is_err() {
                 std::fs::copy(&cached, &dest)
@@ -222,6 +314,97 @@ fn place_pip_files(
         }
         std::fs::write(group_dir.join("requirements.txt"), requirements)
             .context("writing requirements.txt into the build context")?;
+    }
+    Ok(())
+}
+
+/// Lay out every pip package built from source on `platform`, under
+/// `build/GROUP/NAME/`: `src/` (the sdist unpacked, or the git commit
+/// exported and checked against its tree), and its build requirements'
+/// wheels (hash-checked) with the `requirements.txt` that installs them.
+fn place_build_sources(
+    dir: &Path,
+    project_dir: &Path,
+    manifest: &Manifest,
+    lock: &Lockfile,
+    platform: &str,
+    with_profile: bool,
+    config: &Config,
+) -> anyhow::Result<()> {
+    let requests = crate::requests::Requests::of(manifest);
+    let groups = crate::render::pip_groups(
+        lock,
+        &requests.framework_names(),
+        &requests.profile_only_pip(),
+        with_profile,
+    );
+    let credentials = crate::resolve::pip::index_credentials(manifest);
+    let mut http: Option<crate::http::Http> = None;
+    let mut fetch = |url: &str, sha256: &str, filename: &str| {
+        crate::resolve::pip::locked_file(config, &credentials, &mut http, url, sha256, filename)
+    };
+    let root = dir.join(context_path(ContextItem::Build));
+    std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    for (name, group) in &groups {
+        // One pin per version: the one this platform installs.
+        let Some(pin) = lock.pip.iter().find(|p| {
+            p.name == *name
+                && (p.git.is_some() || p.artifacts.iter().any(|a| a.platform == platform))
+        }) else {
+            continue;
+        };
+        let sdist = pin
+            .artifacts
+            .iter()
+            .find(|a| a.platform == platform && a.sdist);
+        if pin.git.is_none() && sdist.is_none() {
+            continue;
+        }
+        let pkg = root.join(group).join(name);
+        let src = pkg.join("src");
+        if let Some(git) = &pin.git {
+            let location = fetch_location(&git.url, project_dir);
+            let db = GitDb::open(config, &location)?;
+            ensure_commit(&db, &git.commit, &location, config)?;
+            config.shell.status(
+                "Checking out",
+                format!("{name} at {}", &git.commit[..git.commit.len().min(12)]),
+            );
+            db.export(&git.commit, &git.tree, &src)
+                .with_context(|| format!("exporting {name} @ {}", redact_url(&git.url)))?;
+        } else if let Some(a) = sdist {
+            let archive = fetch(&a.url, &a.sha256, &a.filename)?;
+            unpack_single_top(&archive, &a.filename, &src)?;
+        }
+        let mut requirements = String::new();
+        let environment = pin.build_requires.as_deref().with_context(|| {
+            format!("ml.lock has no build requirements for {name}; run `mlr lock`")
+        })?;
+        for wanted in environment {
+            let Some(b) = lock
+                .pip_build
+                .iter()
+                .find(|b| format!("{}=={}", b.name, b.version) == *wanted)
+            else {
+                bail!("ml.lock has no [[pip-build]] pin {wanted} (for {name}); run `mlr lock`");
+            };
+            // A build requirement one platform's resolution did not take.
+            let Some(a) = b.artifacts.iter().find(|a| a.platform == platform) else {
+                continue;
+            };
+            let cached = fetch(&a.url, &a.sha256, &a.filename)?;
+            let dest = pkg.join(&a.filename);
+            if std::fs::hard_link(&cached, &dest).is_err() {
+                std::fs::copy(&cached, &dest)
+                    .with_context(|| format!("copying {} into the build context", a.filename))?;
+            }
+            requirements.push_str(&format!(
+                "/tmp/mlr-build/{group}/{name}/{} --hash=sha256:{}\n",
+                a.filename, a.sha256
+            ));
+        }
+        std::fs::write(pkg.join("requirements.txt"), requirements)
+            .context("writing a build's requirements.txt into the build context")?;
     }
     Ok(())
 }

@@ -43,6 +43,12 @@ pub enum StepFailure {
     /// The `build` steps of git source `source` wrote `path` (the first,
     /// sorted) under `/root` or `/home`.
     UserInstall { source: String, path: String },
+    /// pip package `package`, built from source, did not build.
+    SourceBuild {
+        package: String,
+        status: i32,
+        tail: Vec<String>,
+    },
 }
 
 impl StepFailure {
@@ -99,6 +105,11 @@ impl StepFailure {
                     source: fields.get("source")?.to_string(),
                     path: fields.get("path").filter(|p| !p.is_empty())?.to_string(),
                 },
+                FailureKind::SourceBuild => StepFailure::SourceBuild {
+                    package: fields.get("package")?.to_string(),
+                    status: status()?,
+                    tail: tail(),
+                },
             })
         })
     }
@@ -125,6 +136,11 @@ impl StepFailure {
                 "install into the environment: `pip install .` instead of `--user`, or \
                  `python setup.py install` without `--user`",
             ),
+            StepFailure::SourceBuild { .. } => Some(
+                "the build had only its locked build requirements and the pinned compilers; \
+                 a missing module or tool names what to add (`[apt] packages` for a system \
+                 library), or pin a version with a wheel",
+            ),
         };
         // The typed failure stays in the chain; its kind is a build step's.
         let mut kind = Error::new(ErrorKind::BuildStep, self.to_string());
@@ -136,7 +152,8 @@ impl StepFailure {
         match self {
             StepFailure::BuildStep { tail, .. }
             | StepFailure::AptDownload { tail, .. }
-            | StepFailure::AptHash { tail, .. } => tail,
+            | StepFailure::AptHash { tail, .. }
+            | StepFailure::SourceBuild { tail, .. } => tail,
             StepFailure::UserInstall { .. } => &[],
         }
     }
@@ -185,6 +202,12 @@ impl fmt::Display for StepFailure {
                 "git source `{source}`: a build step wrote `{path}`, under a home directory; \
                  build steps run as root, not as the image's user, so mlr refuses outputs under \
                  /root and /home"
+            )?,
+            StepFailure::SourceBuild {
+                package, status, ..
+            } => write!(
+                f,
+                "pip package `{package}` did not build from source: `pip wheel` exited with status {status}"
             )?,
         }
         let tail = self.tail();

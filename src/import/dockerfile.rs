@@ -1237,9 +1237,7 @@ impl Translator<'_> {
                 refused.push(format!("`{t}`"));
             } else if self.builds_clone(w, cwd, "pip install .", ins) {
             } else if super::requirements::is_url_or_path(t) {
-                refused.push(format!(
-                    "`{t}`: a direct URL, VCS or local path, which mlr cannot lock yet (issue #12)"
-                ));
+                refused.push(format!("`{t}`: a local path or a URL mlr cannot lock"));
             } else if super::requirements::requirement_name_is(t, "pip") {
                 // The venv mlr makes has its own pip.
             } else {

@@ -404,8 +404,10 @@ impl Draft {
 /// `text` as a requirement `[pip] packages` can hold, or why not.
 fn checked_requirement(text: &str) -> Result<Requirement, String> {
     let req = Requirement::parse(text.trim()).map_err(|e| format!("not a requirement: {e}"))?;
-    if let VersionOrUrl::Url(_) = req.version {
-        return Err("a direct URL requirement, which mlr cannot lock yet (issue #12)".to_string());
+    if let VersionOrUrl::Url(url) = &req.version {
+        if let Err(e) = crate::manifest::syntax::direct_url(url) {
+            return Err(e.message);
+        }
     }
     Ok(req)
 }
@@ -783,9 +785,13 @@ mod tests {
             PipAdded::Added
         );
         assert!(matches!(
-            d.add_pip("pkg @ https://example.com/pkg.whl", None),
+            d.add_pip("pkg @ file:///srv/pkg", None),
             PipAdded::Refused(_)
         ));
+        assert_eq!(
+            d.add_pip("tool @ git+https://git.example/tool.git@v1", None),
+            PipAdded::Added
+        );
         assert!(matches!(d.add_pip("-e .", None), PipAdded::Refused(_)));
         assert!(matches!(
             d.add_profile_pip("dev", "numpy", None),

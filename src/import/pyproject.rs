@@ -268,12 +268,11 @@ fn profile(draft: &mut Draft, group: &str, reqs: Vec<(String, Origin)>) {
         return;
     }
     for (req, origin) in reqs {
-        if is_url_or_path(&req) {
+        let req = super::requirements::lockable_url(&req).unwrap_or(req);
+        if super::requirements::lockable_url(&req).is_none() && is_url_or_path(&req) {
             draft.untranslated(
                 Some(origin),
-                format!(
-                    "{req}  (a direct URL, VCS or local path, which mlr cannot lock yet: issue #12)"
-                ),
+                format!("{req}  (a local path or a URL mlr cannot lock)"),
             );
             continue;
         }

@@ -195,15 +195,19 @@ impl<'a> Reader<'a> {
             );
             return;
         }
-        if is_url_or_path(&req) {
-            draft.untranslated(
-                Some(origin),
-                format!(
-                    "{content}  (a direct URL, VCS or local path, which mlr cannot lock yet: issue #12)"
-                ),
-            );
-            return;
-        }
+        let req = match lockable_url(&req) {
+            Some(named) => named,
+            None if is_url_or_path(&req) => {
+                let why = if req.starts_with("git+") && !req.contains("#egg=") {
+                    "a git URL without a package name: write `NAME @ git+URL@REV` in [pip] packages"
+                } else {
+                    "a local path, an editable install or a URL mlr cannot lock"
+                };
+                draft.untranslated(Some(origin), format!("{content}  ({why})"));
+                return;
+            }
+            None => req,
+        };
         match draft.add_pip(&req, Some(origin.clone())) {
             PipAdded::Added | PipAdded::Duplicate => {}
             PipAdded::Refused(why) => {
@@ -301,6 +305,34 @@ fn strip_options(content: &str, hashes: &mut usize) -> String {
         words.push(w);
     }
     words.join(" ")
+}
+
+/// A requirement by URL that mlr locks (an archive, or a git repository),
+/// as `name @ URL`: written so already, or pip's bare
+/// `git+URL@REV#egg=name`, named by its `#egg=`.
+pub fn lockable_url(req: &str) -> Option<String> {
+    use crate::manifest::syntax::direct_url;
+    if let Ok(parsed) = Requirement::parse(req) {
+        return match &parsed.version {
+            VersionOrUrl::Url(url) if direct_url(url).is_ok() => Some(parsed.to_string()),
+            _ => None,
+        };
+    }
+    let (url, marker) = match req.split_once(';') {
+        Some((u, m)) => (u.trim(), Some(m.trim())),
+        None => (req.trim(), None),
+    };
+    let (repo, fragment) = url.strip_prefix("git+").map(|_| url)?.split_once('#')?;
+    let name = fragment.split('&').find_map(|f| f.strip_prefix("egg="))?;
+    let named = match marker {
+        Some(m) => format!("{name} @ {repo} ; {m}"),
+        None => format!("{name} @ {repo}"),
+    };
+    let parsed = Requirement::parse(&named).ok()?;
+    match &parsed.version {
+        VersionOrUrl::Url(url) if direct_url(url).is_ok() => Some(parsed.to_string()),
+        _ => None,
+    }
 }
 
 pub fn is_url_or_path(req: &str) -> bool {
@@ -591,7 +623,26 @@ pub fn frameworks(draft: &mut Draft, pytorch: Option<(String, Origin)>, plain_pi
             ),
         }
     }
+    // The same package under another marker cannot stay beside its
+    // [framework] pin (one version for the image): left as a comment.
+    let pinned: Vec<String> = draft.framework.iter().map(|(n, _)| n.clone()).collect();
+    for (i, r) in parsed.iter().enumerate() {
+        let Some(r) = r else { continue };
+        if !moved.contains(&i) && pinned.contains(&r.normalized_name()) {
+            let item = &draft.pip[i];
+            let (text, origin) = (item.value.clone(), item.origin.clone());
+            draft.untranslated(
+                origin,
+                format!(
+                    "{text}  (`{}` is pinned in [framework] from another line)",
+                    r.name
+                ),
+            );
+            moved.push(i);
+        }
+    }
     moved.sort_unstable();
+    moved.dedup();
     for at in moved.into_iter().rev() {
         draft.pip.remove(at);
     }
@@ -643,6 +694,8 @@ mod tests {
                 "requests",
                 "pandas==2.2.2; python_version >= \"3.9\"",
                 "scipy>=1.11",
+                "tool @ git+https://github.com/me/tool.git@v1",
+                "tool2 @ https://example.com/tool2.whl",
                 "six==1.16.0"
             ]
         );
@@ -656,13 +709,13 @@ mod tests {
             .filter(|n| n.section == Section::Untranslated)
             .map(|n| format!("{}: {}", n.origin.as_ref().unwrap(), n.text))
             .collect();
-        assert_eq!(untranslated.len(), 4, "{untranslated:#?}");
+        assert_eq!(untranslated.len(), 2, "{untranslated:#?}");
         assert!(
             untranslated[0].starts_with("requirements.txt:6: -e ."),
             "{untranslated:#?}"
         );
         assert!(
-            untranslated[3].starts_with("constraints.txt:2: urllib3<2"),
+            untranslated[1].starts_with("constraints.txt:2: urllib3<2"),
             "{untranslated:#?}"
         );
     }

@@ -227,6 +227,8 @@ mod tests {
 
     fn pip(name: &str, version: &str) -> PipPin {
         PipPin {
+            git: None,
+            build_requires: None,
             name: name.into(),
             version: version.into(),
             index: "pypi".into(),

@@ -131,6 +131,76 @@ fn unique<K: Ord>(
     })
 }
 
+/// The rules of a `[[pip]]` or `[[pip-build]]` table.
+fn pip_table(table: &'static str, pins: &[super::PipPin]) -> Result<(), Broken> {
+    for (i, p) in pins.iter().enumerate() {
+        let at = |k| at(table, i, k);
+        field(at("name"), "package name", &p.name, pep503_name)?;
+        field(at("version"), "version", &p.version, pep440_version)?;
+        field(at("index"), "index name", &p.index, index_name)?;
+        if let Some(r) = &p.requested {
+            field(at("requested"), "requirement", r, requirement)?;
+        }
+        for (j, v) in p.via.iter().enumerate() {
+            let mut at = at("via");
+            at.push(Seg::Index(j));
+            field(at, "package name", v, pep503_name)?;
+        }
+        if let Some(g) = &p.git {
+            let at = |k| {
+                let mut at = at("git");
+                at.push(Seg::Key(k));
+                at
+            };
+            field(at("url"), "git URL", &g.url, git_url)?;
+            field(at("commit"), "commit", &g.commit, git_object)?;
+            field(at("tree"), "tree", &g.tree, git_object)?;
+        }
+        for (j, b) in p.build_requires.iter().flatten().enumerate() {
+            let mut at = at("build-requires");
+            at.push(Seg::Index(j));
+            field(at, "build requirement", b, exact_pin)?;
+        }
+        if p.artifacts.is_empty() && p.git.is_none() {
+            return Err(Broken {
+                at: at("artifacts"),
+                message: format!("pip `{}` pins no file", p.name),
+            });
+        }
+        if !p.artifacts.is_empty() && p.git.is_some() {
+            return Err(Broken {
+                at: at("artifacts"),
+                message: format!("pip `{}` pins both a git commit and files", p.name),
+            });
+        }
+        for (j, a) in p.artifacts.iter().enumerate() {
+            let at = |k| within(at("artifacts"), j, k);
+            field(at("platform"), "platform", &a.platform, platform)?;
+            field(at("filename"), "file name", &a.filename, distribution_file)?;
+            field(at("url"), "URL", &a.url, url)?;
+            field(at("sha256"), "sha256", &a.sha256, sha256_hex)?;
+        }
+        let files = p.artifacts.iter().map(|a| (&a.platform, &a.filename));
+        once(files, |j| Broken {
+            at: within(at("artifacts"), j, "filename"),
+            message: format!(
+                "{} appears twice for {}",
+                syntax::Shown(&p.artifacts[j].filename),
+                p.artifacts[j].platform
+            ),
+        })?;
+    }
+    Ok(())
+}
+
+/// `name==version`: one `[[pip-build]]` pin.
+fn exact_pin(s: &str) -> Result<(), &'static str> {
+    let expected = "`name==version`";
+    let (name, version) = s.split_once("==").ok_or(expected)?;
+    pep503_name(name).map_err(|_| expected)?;
+    pep440_version(version).map_err(|_| expected)
+}
+
 fn rules(lock: &Lockfile) -> Result<(), Broken> {
     field(
         vec![Seg::Key("fingerprint")],
@@ -268,48 +338,20 @@ fn rules(lock: &Lockfile) -> Result<(), Broken> {
         .map(|a| ((&a.name, &a.architecture), a.name.as_str()))
         .collect();
     unique("apt", "name", &apt)?;
-    for (i, p) in lock.pip.iter().enumerate() {
-        let at = |k| at("pip", i, k);
-        field(at("name"), "package name", &p.name, pep503_name)?;
-        field(at("version"), "version", &p.version, pep440_version)?;
-        field(at("index"), "index name", &p.index, index_name)?;
-        if let Some(r) = &p.requested {
-            field(at("requested"), "requirement", r, requirement)?;
-        }
-        for (j, v) in p.via.iter().enumerate() {
-            let mut at = at("via");
-            at.push(Seg::Index(j));
-            field(at, "package name", v, pep503_name)?;
-        }
-        if p.artifacts.is_empty() {
-            return Err(Broken {
-                at: at("artifacts"),
-                message: format!("pip `{}` pins no file", p.name),
-            });
-        }
-        for (j, a) in p.artifacts.iter().enumerate() {
-            let at = |k| within(at("artifacts"), j, k);
-            field(at("platform"), "platform", &a.platform, platform)?;
-            field(at("filename"), "file name", &a.filename, distribution_file)?;
-            field(at("url"), "URL", &a.url, url)?;
-            field(at("sha256"), "sha256", &a.sha256, sha256_hex)?;
-        }
-        let files = p.artifacts.iter().map(|a| (&a.platform, &a.filename));
-        once(files, |j| Broken {
-            at: within(at("artifacts"), j, "filename"),
-            message: format!(
-                "{} appears twice for {}",
-                syntax::Shown(&p.artifacts[j].filename),
-                p.artifacts[j].platform
-            ),
-        })?;
-    }
+    pip_table("pip", &lock.pip)?;
+    pip_table("pip-build", &lock.pip_build)?;
     let pip: Vec<_> = lock
         .pip
         .iter()
         .map(|p| (&p.name, p.name.as_str()))
         .collect();
     unique("pip", "name", &pip)?;
+    let build: Vec<_> = lock
+        .pip_build
+        .iter()
+        .map(|p| ((&p.name, &p.version), p.name.as_str()))
+        .collect();
+    unique("pip-build", "name", &build)?;
     for (i, g) in lock.git.iter().enumerate() {
         let at = |k| at("git", i, k);
         field(at("name"), "git source name", &g.name, source_name)?;
@@ -703,6 +745,8 @@ mod tests {
             via: vec![],
         });
         lock.pip.push(PipPin {
+            git: None,
+            build_requires: None,
             name: "six".into(),
             version: "1.16.0".into(),
             index: "pypi".into(),

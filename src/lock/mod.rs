@@ -48,6 +48,11 @@ pub struct Lockfile {
     /// Python distributions: the closure of the pip requests.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pip: Vec<PipPin>,
+    /// What the pip packages built from source (sdists, git requirements)
+    /// are built with: the closure of their PEP 517 build requirements,
+    /// each pin's `via` naming the packages whose build installs it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pip_build: Vec<PipPin>,
     /// Git sources, each at a commit and tree.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub git: Vec<GitPin>,
@@ -159,10 +164,39 @@ pub struct PipPin {
     /// The requirement from `ml.toml` as written, for direct requirements.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested: Option<String>,
-    /// The packages that pulled this one in.
+    /// The packages that pulled this one in (for `[[pip-build]]`, the
+    /// packages whose build environment has it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub via: Vec<String>,
+    /// A `name @ git+URL@REV` requirement: its repository at a commit.
+    /// Such a pin has no artifacts; the build makes its wheel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<PipGitSource>,
+    /// For a package built from source: its build environment, as the
+    /// `name==version` of `[[pip-build]]` pins (possibly none). Absent on
+    /// a package installed from a wheel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_requires: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub artifacts: Vec<PipArtifact>,
+}
+
+/// The repository of a `name @ git+URL@REV` requirement, pinned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PipGitSource {
+    /// The repository URL, without `git+` (never a credential).
+    pub url: String,
+    pub commit: String,
+    pub tree: String,
+}
+
+impl PipPin {
+    /// Whether the image builds this package from source (an sdist or a
+    /// git repository) rather than installing a wheel.
+    pub fn built(&self) -> bool {
+        self.git.is_some() || self.artifacts.iter().any(|a| a.sdist)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -295,13 +329,18 @@ impl Lockfile {
             a.via.sort();
             a.via.dedup();
         }
-        self.pip
-            .sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
-        for p in &mut self.pip {
-            p.via.sort();
-            p.via.dedup();
-            p.artifacts
-                .sort_by(|a, b| (&a.platform, &a.filename).cmp(&(&b.platform, &b.filename)));
+        for pins in [&mut self.pip, &mut self.pip_build] {
+            pins.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+            for p in pins.iter_mut() {
+                p.via.sort();
+                p.via.dedup();
+                p.artifacts
+                    .sort_by(|a, b| (&a.platform, &a.filename).cmp(&(&b.platform, &b.filename)));
+                if let Some(b) = &mut p.build_requires {
+                    b.sort();
+                    b.dedup();
+                }
+            }
         }
         self.git.sort_by(|a, b| a.name.cmp(&b.name));
         for g in &mut self.git {
@@ -342,7 +381,42 @@ impl Lockfile {
     }
 }
 
-pub use crate::requests::PYTHON_APT_REQUEST;
+pub use crate::requests::{BUILD_APT_REQUESTS, PYTHON_APT_REQUEST};
+
+impl Lockfile {
+    /// The build tools its packages built from source need: compilers
+    /// always, and the distribution's Python headers when its Python is
+    /// the distribution's (a standalone CPython carries its own; a base
+    /// image's interpreter has what its image installed). None when
+    /// nothing is built.
+    pub fn build_apt_requests(&self) -> Vec<String> {
+        if !self.pip.iter().any(PipPin::built) {
+            return Vec::new();
+        }
+        let distro = self
+            .python
+            .as_ref()
+            .is_some_and(|p| p.interpreter == crate::manifest::PythonSource::Distro);
+        BUILD_APT_REQUESTS
+            .iter()
+            .take(if distro { 2 } else { 1 })
+            .map(|s| s.to_string())
+            .collect()
+    }
+}
+
+impl AptPin {
+    /// Whether the pin is there only for building from source: no request
+    /// of `ml.toml` and nothing but the build tools pulled it in.
+    pub fn build_only(&self) -> bool {
+        self.requested.is_none()
+            && !self.via.is_empty()
+            && self
+                .via
+                .iter()
+                .all(|v| BUILD_APT_REQUESTS.contains(&v.as_str()))
+    }
+}
 
 /// Seconds since 1970 for a `YYYYMMDDTHHMMSSZ` timestamp.
 fn snapshot_epoch(ts: &str) -> Option<u64> {

@@ -405,6 +405,16 @@ fn apt(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<
         });
     }
 
+    // The compilers for packages built from source: none may outlive them.
+    if lock.apt.iter().any(crate::lock::AptPin::build_only) && lock.build_apt_requests().is_empty()
+    {
+        out.push(Finding::RemovedRequirement {
+            kind: Kind::Apt,
+            name: crate::lock::BUILD_APT_REQUESTS[0].into(),
+            locked: "the compilers for pip packages built from source".into(),
+        });
+    }
+
     let snapshot = lock.apt_snapshot();
     // Sources written in ml.toml: every live pin must come from one of them.
     let overridden: Vec<&str> = requests
@@ -565,7 +575,7 @@ fn pip(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<
         let covered: HashSet<&str> = lock
             .pip
             .iter()
-            .filter(|q| q.artifacts.iter().any(|a| a.platform == platform))
+            .filter(|q| q.git.is_some() || q.artifacts.iter().any(|a| a.platform == platform))
             .map(|q| q.name.as_str())
             .collect();
         for p in lock.pip.iter().filter(|p| p.requested.is_some()) {
@@ -577,6 +587,30 @@ fn pip(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<
                     locked: format!("{} without a {platform} file", p.version),
                 });
             }
+        }
+    }
+    // What the image builds from source has its build environment locked
+    // (locks made before mlr locked them have none).
+    for p in lock.pip.iter().filter(|p| p.built()) {
+        let missing = match &p.build_requires {
+            None => Some("no locked build requirements".to_string()),
+            Some(reqs) => reqs
+                .iter()
+                .find(|r| {
+                    !lock
+                        .pip_build
+                        .iter()
+                        .any(|b| format!("{}=={}", b.name, b.version) == **r)
+                })
+                .map(|r| format!("build requirement {r} without a [[pip-build]] pin")),
+        };
+        if let Some(locked) = missing {
+            out.push(Finding::NotSatisfied {
+                kind: Kind::Pip,
+                name: p.name.clone(),
+                requested: format!("{} {} built from source", p.name, p.version),
+                locked,
+            });
         }
     }
     // The framework's build follows [cuda]: a changed CUDA needs new wheels.

@@ -87,27 +87,11 @@ pub fn render(lock: &Lockfile) -> String {
     }
     for p in &lock.pip {
         out.push_str("\n[[pip]]\n");
-        kv(&mut out, "name", &p.name);
-        kv(&mut out, "version", &p.version);
-        kv(&mut out, "index", &p.index);
-        if let Some(r) = &p.requested {
-            kv(&mut out, "requested", r);
-        }
-        string_array(&mut out, "via", &p.via);
-        out.push_str("artifacts = [\n");
-        for a in &p.artifacts {
-            let _ = writeln!(
-                out,
-                "    {{ platform = {}, filename = {}, url = {}, sha256 = {}, size = {}{} }},",
-                quote(&a.platform),
-                quote(&a.filename),
-                quote(&a.url),
-                quote(&a.sha256),
-                a.size,
-                if a.sdist { ", sdist = true" } else { "" }
-            );
-        }
-        out.push_str("]\n");
+        pip_pin(&mut out, p);
+    }
+    for p in &lock.pip_build {
+        out.push_str("\n[[pip-build]]\n");
+        pip_pin(&mut out, p);
     }
     for g in &lock.git {
         out.push_str("\n[[git]]\n");
@@ -137,6 +121,48 @@ pub fn render(lock: &Lockfile) -> String {
         kv(&mut out, "version", &b.version);
     }
     out
+}
+
+/// The fields of a `[[pip]]` or `[[pip-build]]` table.
+fn pip_pin(out: &mut String, p: &super::PipPin) {
+    kv(out, "name", &p.name);
+    kv(out, "version", &p.version);
+    kv(out, "index", &p.index);
+    if let Some(r) = &p.requested {
+        kv(out, "requested", r);
+    }
+    string_array(out, "via", &p.via);
+    if let Some(g) = &p.git {
+        let _ = writeln!(
+            out,
+            "git = {{ url = {}, commit = {}, tree = {} }}",
+            quote(&g.url),
+            quote(&g.commit),
+            quote(&g.tree)
+        );
+    }
+    if let Some(b) = &p.build_requires {
+        // Written even when empty: "builds with nothing" is a decision.
+        let items: Vec<String> = b.iter().map(|v| quote(v)).collect();
+        let _ = writeln!(out, "build-requires = [{}]", items.join(", "));
+    }
+    if p.artifacts.is_empty() {
+        return;
+    }
+    out.push_str("artifacts = [\n");
+    for a in &p.artifacts {
+        let _ = writeln!(
+            out,
+            "    {{ platform = {}, filename = {}, url = {}, sha256 = {}, size = {}{} }},",
+            quote(&a.platform),
+            quote(&a.filename),
+            quote(&a.url),
+            quote(&a.sha256),
+            a.size,
+            if a.sdist { ", sdist = true" } else { "" }
+        );
+    }
+    out.push_str("]\n");
 }
 
 fn kv(out: &mut String, key: &str, value: &str) {

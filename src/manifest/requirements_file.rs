@@ -210,19 +210,8 @@ fn read_file(
             )
         })?;
         if let VersionOrUrl::Url(url) = &requirement.version {
-            if url.starts_with("https://") || url.starts_with("http://") {
-                super::syntax::direct_archive_url(url).map_err(|e| {
-                    origin.error(e.message.clone(), e.hint.clone().unwrap_or_default())
-                })?;
-            } else {
-                return Err(origin.error(
-                    format!(
-                        "`{} @ {url}`: mlr cannot lock VCS or local path requirements yet",
-                        requirement.name
-                    ),
-                    "require a released version from an index, or use a [git] source in ml.toml",
-                ));
-            }
+            super::syntax::direct_url(url)
+                .map_err(|e| origin.error(e.message.clone(), e.hint.clone().unwrap_or_default()))?;
         }
         let entry = Entry {
             requirement,
@@ -516,8 +505,8 @@ mod tests {
             ("a\n  b==1 ==2\n", "invalid requirement", (2, 3), "r.txt"),
             ("-e .\n", "`-e` is not supported", (1, 1), "r.txt"),
             (
-                "x @ git+https://g.example/x.git\n",
-                "cannot lock VCS or local path",
+                "x @ hg+https://h.example/x\n",
+                "mlr locks git repositories only",
                 (1, 1),
                 "r.txt",
             ),

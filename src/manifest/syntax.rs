@@ -302,6 +302,84 @@ pub fn direct_archive_url(url: &str) -> Check {
     Ok(())
 }
 
+/// What a `name @ URL` requirement points at, once mlr accepts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirectUrl {
+    /// A wheel or sdist archive over http(s), locked by its sha256.
+    Archive,
+    /// `git+URL[@REV]`: the repository (without `git+`) and the rev
+    /// (`None`: the remote's default branch), locked to a commit and tree.
+    Git { url: String, rev: Option<String> },
+}
+
+/// The rev `git+URL` without `@REV` stands for: the remote's default branch.
+pub const DEFAULT_GIT_REV: &str = "HEAD";
+
+/// Classify the URL of a `name @ URL` requirement: an archive (see
+/// [`direct_archive_url`]) or a `git+` repository with an optional
+/// `@REV` and an ignored `#egg=` fragment. Anything else (other VCS,
+/// `file:` paths, `#subdirectory=`) is refused with the fix.
+pub fn direct_url(url: &str) -> Check<DirectUrl> {
+    if url.starts_with("https://") || url.starts_with("http://") {
+        return direct_archive_url(url).map(|()| DirectUrl::Archive);
+    }
+    let Some(rest) = url.strip_prefix("git+") else {
+        let vcs = ["hg+", "svn+", "bzr+"].iter().any(|p| url.starts_with(p));
+        return Err(Invalid::new(if vcs {
+            format!("{}: mlr locks git repositories only", Shown(url))
+        } else {
+            format!(
+                "{}: mlr locks archive URLs (`https://…/file.whl`) and `git+` URLs, not local paths",
+                Shown(url)
+            )
+        })
+        .hint(
+            "publish the package to an index, or put it in a git repository and require `name @ git+URL@REV`",
+        ));
+    };
+    let (rest, fragment) = match rest.split_once('#') {
+        Some((r, f)) => (r, Some(f)),
+        None => (rest, None),
+    };
+    if let Some(f) = fragment {
+        let egg_only = f.split('&').all(|part| part.starts_with("egg="));
+        if !egg_only {
+            return Err(Invalid::new(format!(
+                "the URL fragment `#{f}` is not supported (only `#egg=` is, and ignored)"
+            ))
+            .hint("a package in a subdirectory of a repository: use a `[git.NAME]` source with `build` steps"));
+        }
+    }
+    // The rev follows the last `@` of the path (`ssh://git@host/x.git@v1`).
+    let path_start = rest
+        .find("://")
+        .map(|i| i + 3)
+        .and_then(|i| rest[i..].find('/').map(|j| i + j))
+        .unwrap_or(0);
+    let (repo, rev) = match rest[path_start..].rfind('@') {
+        Some(at) => (&rest[..path_start + at], Some(&rest[path_start + at + 1..])),
+        None => (rest, None),
+    };
+    if !["https://", "http://", "ssh://", "file://"]
+        .iter()
+        .any(|p| repo.starts_with(p))
+    {
+        return Err(Invalid::new(format!(
+            "{} is not a `git+https://`, `git+ssh://` or `git+file://` URL",
+            Shown(url)
+        ))
+        .hint("write the repository URL after `git+`, for example `git+https://github.com/org/repo.git@v1.0`"));
+    }
+    git_url(repo)?;
+    if let Some(rev) = rev {
+        git_rev(rev)?;
+    }
+    Ok(DirectUrl::Git {
+        url: repo.to_string(),
+        rev: rev.map(str::to_string),
+    })
+}
+
 /// The part after `scheme://`: a host, no whitespace, and (for http) no
 /// credentials, because `ml.toml` is committed.
 fn url_rest(s: &str, rest: &str, deny_userinfo: bool) -> Check {
@@ -563,6 +641,41 @@ fn shell_comment(s: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn direct_urls_are_archives_or_git_repositories() {
+        assert_eq!(
+            direct_url("https://f.example/t-1.0-py3-none-any.whl"),
+            Ok(DirectUrl::Archive)
+        );
+        let git = |url: &str, rev: Option<&str>| DirectUrl::Git {
+            url: url.into(),
+            rev: rev.map(Into::into),
+        };
+        assert_eq!(
+            direct_url("git+https://g.example/o/r.git@v1.2"),
+            Ok(git("https://g.example/o/r.git", Some("v1.2")))
+        );
+        assert_eq!(
+            direct_url("git+ssh://git@g.example/o/r.git@main#egg=r"),
+            Ok(git("ssh://git@g.example/o/r.git", Some("main")))
+        );
+        assert_eq!(
+            direct_url("git+file:///srv/r"),
+            Ok(git("file:///srv/r", None))
+        );
+        for bad in [
+            "git+https://tok@g.example/r.git@v1",
+            "git+https://g.example/r.git@v1#subdirectory=pkg",
+            "git+https://g.example/r.git@-x",
+            "git+git@g.example:o/r.git",
+            "hg+https://h.example/r",
+            "file:///srv/pkg",
+            "https://f.example/page.html",
+        ] {
+            assert!(direct_url(bad).is_err(), "{bad} should be refused");
+        }
+    }
 
     #[test]
     fn a_shell_comment_in_a_build_step_is_refused() {

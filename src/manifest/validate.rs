@@ -346,31 +346,10 @@ impl Validator {
             };
             let name = req.normalized_name();
             if let super::pep508::VersionOrUrl::Url(url) = &req.version {
-                let archive = url.starts_with("https://") || url.starts_with("http://");
-                if archive {
-                    // A wheel or sdist by URL: locked by its sha256.
-                    self.value(at.index(i), syntax::direct_archive_url(url));
-                    out.push(req.to_string());
-                    continue;
-                }
-                // VCS and local paths: ml.lock has no place for them yet,
-                // so refused here rather than dropped from the lock.
-                let vcs = url.starts_with("git+") || url.starts_with("hg+");
-                self.reject(
-                    at.index(i),
-                    Invalid::new(format!(
-                        "`{name} @ {url}`: mlr cannot lock VCS or local path requirements yet"
-                    ))
-                    .hint(if vcs {
-                        format!(
-                            "use a git source instead: `[git.{name}]` with `url`, `rev` and `build = [\"pip install --no-deps .\"]`"
-                        )
-                    } else {
-                        format!(
-                            "require a released version from an index (`{name}==X`), or serve the file from a `[[pip.index]]`"
-                        )
-                    }),
-                );
+                // An archive (locked by its sha256) or a git repository
+                // (locked to a commit); anything else is refused here
+                // rather than dropped from the lock.
+                self.value(at.index(i), syntax::direct_url(url));
                 out.push(req.to_string());
                 continue;
             }

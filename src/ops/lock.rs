@@ -269,13 +269,19 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
         None
     };
     let mut distro_python = None;
+    let implicit = interpreter
+        .as_ref()
+        .map_or(ImplicitPython::None, |i| i.implicit_apt());
     if apt_wanted {
         match old.filter(|_| keep_apt) {
             Some(l) => new.apt = l.apt.clone(),
             None => {
-                let implicit = interpreter
-                    .as_ref()
-                    .map_or(ImplicitPython::None, |i| i.implicit_apt());
+                // Kept pip pins keep their build tools; new ones are only
+                // known once pip is resolved (below).
+                let build_tools = old
+                    .filter(|_| keep_pip)
+                    .map(Lockfile::build_apt_requests)
+                    .unwrap_or_default();
                 distro_python = super::lock_apt::lock_apt(
                     config,
                     &manifest,
@@ -283,7 +289,10 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
                     old,
                     &mut new,
                     apt_update.as_ref(),
-                    &implicit,
+                    super::lock_apt::Implicit {
+                        python: &implicit,
+                        build_tools: &build_tools,
+                    },
                 )
                 .map_err(|e| or_kind(e, ErrorKind::Resolution))?
             }
@@ -294,6 +303,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
             Some(l) => {
                 new.python = l.python.clone();
                 new.pip = l.pip.clone();
+                new.pip_build = l.pip_build.clone();
                 new.base_python = l.base_python.clone();
             }
             None => {
@@ -327,13 +337,33 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
                 lock_pip(
                     config,
                     &manifest,
+                    &ws.root,
+                    old,
                     python,
                     base,
                     preferences,
                     &mut new,
                     pip_update,
                 )
-                .map_err(|e| or_kind(e, ErrorKind::Resolution))?
+                .map_err(|e| or_kind(e, ErrorKind::Resolution))?;
+                // Packages built from source: apt again, with the compilers
+                // (pinned) for the stage that builds them.
+                let build_tools = new.build_apt_requests();
+                if !build_tools.is_empty() {
+                    super::lock_apt::lock_apt(
+                        config,
+                        &manifest,
+                        &requests,
+                        old,
+                        &mut new,
+                        apt_update.as_ref(),
+                        super::lock_apt::Implicit {
+                            python: &implicit,
+                            build_tools: &build_tools,
+                        },
+                    )
+                    .map_err(|e| or_kind(e, ErrorKind::Resolution))?;
+                }
             }
         }
     }
@@ -405,9 +435,12 @@ fn named_update(
 
 /// Resolve `[framework]` and pip requirements for the settled
 /// interpreter into `new`.
+#[allow(clippy::too_many_arguments)]
 fn lock_pip(
     config: &Config,
     manifest: &Manifest,
+    root: &std::path::Path,
+    old: Option<&Lockfile>,
     python: crate::lock::PythonPin,
     base: Vec<crate::resolve::pip::BaseDistribution>,
     preferences: Vec<crate::lock::PipPin>,
@@ -419,8 +452,11 @@ fn lock_pip(
     let the_plan = plan::plan(manifest, &compat, &python.version)?;
     let index_url = the_plan.default_index.url.clone();
     let uv_bin = pip::uv::locate(config, &index_url)?;
+    let mut requirements = the_plan.requirements.clone();
+    let git =
+        pip::sources::pin_git_requirements(config, root, &mut requirements, old, upgrade.as_ref())?;
     let request = PipRequest {
-        requirements: the_plan.requirements.clone(),
+        requirements,
         default_index: the_plan.default_index.clone(),
         indexes: the_plan.indexes.clone(),
         python: plan::parse_pair(&python.version)?,
@@ -434,10 +470,20 @@ fn lock_pip(
             .as_ref()
             .map(|p| p.constraints.clone())
             .unwrap_or_default(),
+        git,
     };
     let resolution = pip::resolve(config, &uv_bin, &request)?;
+    let mut pins = resolution.pins;
+    new.pip_build = pip::sources::lock_build_requirements(
+        config,
+        &uv_bin,
+        &request,
+        &mut pins,
+        old.map_or(&[][..], |l| l.pip_build.as_slice()),
+        &pip::index_credentials(manifest),
+    )?;
     new.python = Some(python);
-    new.pip = resolution.pins;
+    new.pip = pins;
     new.base_python = resolution.base;
     if let Some(variant) = &the_plan.torch {
         let deps = torch_dependencies(new);

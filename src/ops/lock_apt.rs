@@ -95,6 +95,14 @@ fn now_timestamp() -> String {
     )
 }
 
+/// What apt pins that `ml.toml` does not ask for: the distribution's
+/// Python for pip packages, and the compilers for those built from source.
+#[derive(Clone, Copy)]
+pub struct Implicit<'a> {
+    pub python: &'a ImplicitPython,
+    pub build_tools: &'a [String],
+}
+
 /// Resolve the apt closure for every platform into `new`.
 pub fn lock_apt(
     config: &Config,
@@ -103,8 +111,12 @@ pub fn lock_apt(
     old: Option<&Lockfile>,
     new: &mut Lockfile,
     update: Option<&BTreeSet<String>>,
-    python: &ImplicitPython,
+    implicit: Implicit<'_>,
 ) -> anyhow::Result<DistroPython> {
+    let Implicit {
+        python,
+        build_tools,
+    } = implicit;
     let base = new
         .image("base")
         .cloned()
@@ -123,7 +135,13 @@ pub fn lock_apt(
             version: r.version.clone(),
         })
         .collect();
-    if explicit.is_empty() && implicit_name_of(python, requests).is_none() {
+    // The build tools, unless `[apt]` asks for them itself.
+    let build_tools: Vec<&String> = build_tools
+        .iter()
+        .filter(|t| !requests.asks_apt(t))
+        .collect();
+    if explicit.is_empty() && implicit_name_of(python, requests).is_none() && build_tools.is_empty()
+    {
         // Nothing to pin: the image's apt sources are not even read.
         new.apt = Vec::new();
         return Ok(None);
@@ -142,6 +160,10 @@ pub fn lock_apt(
                 version: None,
             });
         }
+        wanted.extend(build_tools.iter().map(|t| Request {
+            name: t.to_string(),
+            version: None,
+        }));
         // `[apt] sources` replaces what the image configures (the odd image).
         let image_sources = if requests.apt_sources.is_empty() {
             &base_apt.sources
@@ -151,6 +173,12 @@ pub fn lock_apt(
         // Nothing to resolve; or only the implicit Python on an image that
         // names no archive (it then comes unpinned at build time, if at all).
         if wanted.is_empty() || (image_sources.is_empty() && explicit.is_empty()) {
+            if !build_tools.is_empty() {
+                config.shell.warn(format!(
+                    "the base image {} names no apt archive, so no compilers are pinned for the packages built from source; they build with what the image has",
+                    base.requested
+                ));
+            }
             continue;
         }
         if image_sources.is_empty() {
@@ -239,7 +267,7 @@ pub fn lock_apt(
                 requested: r
                     .requested
                     .clone()
-                    .filter(|q| Some(q.as_str()) != implicit_name),
+                    .filter(|q| Some(q.as_str()) != implicit_name && !build_tools.contains(&q)),
                 via: r.via.clone(),
             };
             match pins.iter_mut().find(|p| {

@@ -53,6 +53,9 @@ impl Source for GitResolver<'_> {
             format!("git {} ({})", request.name, redact_url(url)),
         );
         db.fetch_all()?;
+        if request.source.rev == crate::manifest::syntax::DEFAULT_GIT_REV {
+            db.fetch_default_branch()?;
+        }
         let commit = db.resolve_rev(&request.source.rev).map_err(|e| {
             let known = db.known_refs();
             let hint = if known.is_empty() {
@@ -169,6 +172,38 @@ impl GitDb {
         ])
         .with_context(|| format!("fetching {}", redact_url(&self.url)))?;
         Ok(())
+    }
+
+    /// Fetch the remote's default branch as `origin/HEAD`, for the rev
+    /// `HEAD` (a `git+URL` requirement without `@REV`).
+    pub fn fetch_default_branch(&self) -> anyhow::Result<()> {
+        self.fetch(&[
+            "fetch",
+            "--quiet",
+            "--force",
+            "--no-write-fetch-head",
+            "--",
+            &self.url,
+            "+HEAD:refs/remotes/origin/HEAD",
+        ])
+        .with_context(|| format!("fetching the default branch of {}", redact_url(&self.url)))
+    }
+
+    /// The text of `path` in `commit`, `None` when the commit has no such
+    /// file.
+    pub fn read_file(&self, commit: &str, path: &str) -> anyhow::Result<Option<String>> {
+        let object = format!("{commit}:{path}");
+        if git_output(&self.path, &["cat-file", "-e", &object]).is_err() {
+            return Ok(None);
+        }
+        let out = git_command(&self.path)
+            .args(["cat-file", "blob", &object])
+            .output()
+            .context("running git cat-file")?;
+        check(&out, "git cat-file")?;
+        String::from_utf8(out.stdout)
+            .map(Some)
+            .with_context(|| format!("{path} at {commit} is not UTF-8"))
     }
 
     /// Fetch one commit by SHA (for commits no longer on any branch).

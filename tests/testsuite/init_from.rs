@@ -371,8 +371,8 @@ fn a_requirements_file_with_includes_constraints_markers_and_indexes() {
     exit: 0
     --- stdout
     --- stderr
-      Translated requirements.txt (a pip requirements file): CUDA version, 2 frameworks, 6 pip packages
-         Created ml.toml (project `demo`); 3 lines left as comments to review
+      Translated requirements.txt (a pip requirements file): CUDA version, 2 frameworks, 7 pip packages
+         Created ml.toml (project `demo`); 2 lines left as comments to review
     ");
     insta::assert_snapshot!(written(&p), @r#"
     #:schema ./.mlr/ml.toml.schema.json
@@ -414,6 +414,7 @@ fn a_requirements_file_with_includes_constraints_markers_and_indexes() {
         "transformers[torch]>=4.40,<5",  # requirements.txt:9
         'pywin32==306; sys_platform == "win32"',  # requirements.txt:10
         'tomli>=2; python_version < "3.11"',  # requirements.txt:11
+        "peft @ git+https://github.com/huggingface/peft.git@v0.11.1",  # requirements.txt:12
     ]
 
     # pip takes any package from any index; mlr takes each package from one index.
@@ -425,7 +426,6 @@ fn a_requirements_file_with_includes_constraints_markers_and_indexes() {
 
     # Not translated: the lines of requirements.txt below have no ml.toml
     # equivalent yet, or need a decision. Review each.
-    # requirements.txt:12: git+https://github.com/huggingface/peft.git@v0.11.1#egg=peft  (a direct URL, VCS or local path, which mlr cannot lock yet: issue #12)
     # requirements.txt:13: -e ./vendor/mylib  (an editable install, which mlr cannot lock yet: issue #12)
     # constraints.txt:2: urllib3<2  (constrains a package not required directly; ml.lock pins every dependency, so add it to [pip] packages if it must hold)
     "#);
@@ -607,7 +607,7 @@ variables:
     # environment.yml:10: pytorch::pytorch=1.12.1  (a conda package; conda is not supported yet: issue #15; from pip: [framework] torch = "1.12.1")
     # environment.yml:11: pytorch::cudatoolkit==11.3.*  (conda is not supported yet: issue #15; with torch pinned in [framework], a [cuda] version picks its CUDA build)
     # environment.yml:12: bioconda::hmmer==3.3.2  (a conda package; conda is not supported yet: issue #15)
-    # environment.yml:17: git+https://github.com/NVIDIA/dllogger.git  (a direct URL, VCS or local path, which mlr cannot lock yet: issue #12)
+    # environment.yml:17: git+https://github.com/NVIDIA/dllogger.git  (a git URL without a package name: write `NAME @ git+URL@REV` in [pip] packages)
     "#);
 }
 
@@ -702,7 +702,7 @@ fn bad_input_is_an_error_with_a_place_and_nothing_is_written() {
 
 /// The ml.toml translated from a requirements file locks as written, once
 /// its base is an image the test serves: `-r` and `-c` files, a marker, an
-/// index given in the file, and a `git+` line left as a comment.
+/// index given in the file, and a local path left as a comment.
 #[test]
 fn a_translated_requirements_file_locks() {
     require!(Service::Registry);
@@ -721,7 +721,7 @@ fn a_translated_requirements_file_locks() {
             &format!(
                 "--index-url {}\n-r base.txt\n-c constraints.txt\napp==1.0\n\
                  oldpy ; python_version >= \"3.8\"\n\
-                 git+https://github.com/me/private.git#egg=private\n",
+                 ./vendor/private\n",
                 index.url()
             ),
         ),

@@ -322,6 +322,7 @@ fn lockfile(v: &Values) -> Lockfile {
     let vim = apt_common("vim".into(), "2:9.0.1378-2".into(), "vim", "d".repeat(64));
     Lockfile {
         version: mlr::lock::VERSION,
+        pip_build: Vec::new(),
         fingerprint: s("fingerprint"),
         dockerignore: None,
         python: Some(PythonPin {
@@ -367,6 +368,8 @@ fn lockfile(v: &Values) -> Lockfile {
         ],
         apt: vec![relpkg, vim],
         pip: vec![PipPin {
+            git: None,
+            build_requires: None,
             name: s("pip.name"),
             version: s("pip.version"),
             index: s("pip.index"),
@@ -871,6 +874,7 @@ fn cli_project(edit: impl FnOnce(&mut Lockfile)) -> (Project, String) {
     let wheel = "numpy-1.26.4-py3-none-any.whl";
     let mut lock = Lockfile {
         version: mlr::lock::VERSION,
+        pip_build: Vec::new(),
         fingerprint,
         dockerignore: None,
         python: Some(PythonPin::distro(
@@ -893,6 +897,8 @@ fn cli_project(edit: impl FnOnce(&mut Lockfile)) -> (Project, String) {
         }],
         apt: vec![apt("hello", "2.10-3", true), apt("relpkg", "1.0-1", false)],
         pip: vec![PipPin {
+            git: None,
+            build_requires: None,
             name: "numpy".into(),
             version: "1.26.4".into(),
             index: "pypi".into(),

@@ -24,6 +24,7 @@ mod lock_write;
 mod manifest;
 mod pip;
 mod pip_build;
+mod pip_sources;
 mod pyindex_rig;
 mod reproducible;
 mod rig;

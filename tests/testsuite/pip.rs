@@ -450,13 +450,24 @@ fn a_package_without_a_wheel_is_locked_as_its_flagged_sdist() {
     );
     let w = block(&lock, "haswheel");
     assert!(w.contains(&wheel.sha256) && !w.contains("sdist"), "{w}");
-    // The build installs compilers for it.
+    // Its build environment is locked: the rig's in-tree backend needs
+    // nothing (`requires = []`).
+    assert!(s.contains("build-requires = []\n"), "{s}");
+    assert!(!w.contains("build-requires"), "{w}");
+    // The build makes its wheel in a stage of its own, from locked inputs
+    // only; no compiler is installed by name.
     let dockerfile = e.mlr().arg("dockerfile").assert().success();
     let dockerfile = String::from_utf8_lossy(&dockerfile.get_output().stdout).to_string();
+    assert!(dockerfile.contains("AS mlr-wheels\n"), "{dockerfile}");
     assert!(
-        dockerfile.contains("build-essential python3-dev"),
+        dockerfile.contains("wheel --no-index --no-deps --no-build-isolation"),
         "{dockerfile}"
     );
+    assert!(
+        !dockerfile.contains("build-essential python3-dev"),
+        "{dockerfile}"
+    );
+    e.mlr().arg("verify").assert().success();
 }
 
 /// Every form of requirement a user writes is either locked or refused
@@ -564,13 +575,18 @@ fn every_requirement_form_is_locked_or_refused() {
             "is not `#sha256=<64 hex digits>`",
         ),
         (
-            "tinypkg @ git+https://git.example/tinypkg.git@v1",
-            "use a git source instead: `[git.tinypkg]`",
+            "tinypkg @ hg+https://hg.example/tinypkg@v1",
+            "mlr locks git repositories only",
         ),
         (
-            "tinypkg @ file:///src/tinypkg",
-            "mlr cannot lock VCS or local path requirements yet",
+            "tinypkg @ git+https://git.example/t.git@v1#subdirectory=py",
+            "`#subdirectory=py` is not supported",
         ),
+        (
+            "tinypkg @ git+https://token@git.example/t.git@v1",
+            "URL contains credentials",
+        ),
+        ("tinypkg @ file:///src/tinypkg", "not local paths"),
         ("./src/tinypkg", "invalid requirement"),
         ("-e .", "invalid requirement"),
         ("git+https://git.example/tinypkg.git", "invalid requirement"),

@@ -87,7 +87,7 @@ fn build_oci(storage: &Storage, project: &Project, tag: &str) -> (String, String
 /// cache, a later clock) and asserts the same digest as the `first` build
 /// of `first_tag`. On a difference, names the files that differ, layer by
 /// layer.
-fn assert_rebuilt_bit_for_bit(
+pub(crate) fn assert_rebuilt_bit_for_bit(
     project: &Project,
     first: Storage,
     first_tag: &str,

@@ -8,6 +8,7 @@
 //! other package only from the default index.
 
 pub mod plan;
+pub mod sources;
 pub mod tags;
 pub mod uv;
 
@@ -61,6 +62,9 @@ pub struct PipRequest {
     pub base: Vec<BaseDistribution>,
     /// Constraints from the requirement files' `-c` files (PEP 508).
     pub constraints: Vec<String>,
+    /// The direct `name @ git+URL` requirements, each already pinned to a
+    /// commit (uv is asked for `git+URL@COMMIT`), by normalized name.
+    pub git: BTreeMap<String, crate::lock::PipGitSource>,
 }
 
 /// A distribution installed in the base image, with its core metadata
@@ -184,19 +188,43 @@ pub fn resolve(config: &Config, uv_bin: &Path, request: &PipRequest) -> anyhow::
                 bail!("uv did not report artifacts for {name} {}", r.version);
             };
             let (version, artifact, index) = match &r.url {
+                Some(url) if url.starts_with("git+") => {
+                    let version = pkg
+                        .version
+                        .clone()
+                        .with_context(|| format!("uv gave no version for {name} @ {url}"))?;
+                    (version, None, GIT_INDEX.to_string())
+                }
                 Some(url) => {
                     let version = pkg
                         .version
                         .clone()
                         .with_context(|| format!("uv gave no version for {name} @ {url}"))?;
                     let artifact = direct_artifact(config, name, url, pkg, &target, platform)?;
-                    (version, artifact, DIRECT_INDEX.to_string())
+                    (version, Some(artifact), DIRECT_INDEX.to_string())
                 }
                 None => (
                     r.version.clone(),
-                    choose_artifact(config, name, &r.version, pkg, &target, platform)?,
+                    Some(choose_artifact(
+                        config, name, &r.version, pkg, &target, platform,
+                    )?),
                     request.index_for(name).name.clone(),
                 ),
+            };
+            let git = match &r.url {
+                Some(url) if url.starts_with("git+") => Some(
+                    request.git.get(name).cloned().ok_or_else(|| {
+                        hinted(
+                            ErrorKind::Resolution,
+                            format!(
+                                "the resolution needs {name} @ {}, which a dependency names",
+                                redact_url(url)
+                            ),
+                            format!("require it yourself in [pip] packages, as `{name} @ git+URL@REV`, so mlr pins its commit"),
+                        )
+                    })?,
+                ),
+                _ => None,
             };
             let pin = by_key
                 .entry((name.clone(), version.clone()))
@@ -206,13 +234,15 @@ pub fn resolve(config: &Config, uv_bin: &Path, request: &PipRequest) -> anyhow::
                     index,
                     requested: direct_request(&request.requirements, name),
                     via: Vec::new(),
+                    git: git.clone(),
+                    build_requires: None,
                     artifacts: Vec::new(),
                 });
             pin.via.extend(r.via.iter().filter(|v| *v != ROOT).cloned());
             if r.direct && pin.requested.is_none() {
                 pin.requested = direct_request(&request.requirements, name);
             }
-            pin.artifacts.push(artifact);
+            pin.artifacts.extend(artifact);
             // A URL is its own pin: no version preference for it.
             if r.url.is_none() {
                 preferred.insert(name.clone(), r.version.clone());
@@ -517,7 +547,11 @@ fn parse_requirements(text: &str) -> anyhow::Result<BTreeMap<String, Resolved>> 
             None => (line.trim(), ""),
         };
         let (name, version, url) = match (spec.split_once("=="), spec.split_once(" @ ")) {
-            (_, Some((name, url))) if url.starts_with("https://") || url.starts_with("http://") => {
+            (_, Some((name, url)))
+                if ["https://", "http://", "git+"]
+                    .iter()
+                    .any(|p| url.starts_with(p)) =>
+            {
                 (name, "", Some(url.trim().to_string()))
             }
             (Some((name, version)), None) => (name, version, None),
@@ -629,6 +663,9 @@ fn compile_artifacts(
 
 /// The lock's `index` for a direct URL requirement.
 pub const DIRECT_INDEX: &str = "direct";
+
+/// The lock's `index` for a `name @ git+URL` requirement.
+pub const GIT_INDEX: &str = "git";
 
 /// The file of a direct URL requirement: the archive uv fetched, checked
 /// against a `#sha256=` fragment when the URL has one, and downloaded into
@@ -775,6 +812,26 @@ fn choose_artifact(
     })
 }
 
+/// A locked pip file from the cache, or downloaded (through the index
+/// mirrors) and checked against its sha256. An index's credentials go to
+/// its own origin only (not to a mirror, nor to another index).
+pub fn locked_file(
+    config: &Config,
+    credentials: &[crate::http::BasicAuth],
+    http: &mut Option<crate::http::Http>,
+    url: &str,
+    sha256: &str,
+    filename: &str,
+) -> anyhow::Result<std::path::PathBuf> {
+    let from = config.mirrors.url(url);
+    let auth = crate::http::origin(&from).and_then(|o| {
+        (crate::http::origin(url).as_ref() == Some(&o))
+            .then(|| credentials.iter().find(|c| c.origin == o))
+            .flatten()
+    });
+    crate::http::cached_file(config, "pip", url, sha256, filename, auth, http)
+}
+
 /// Credentials for the manifest's named indexes, from the variables uv
 /// reads (`UV_INDEX_<NAME>_USERNAME` / `_PASSWORD`, the name upper-cased
 /// with every other character as `_`), so one setting serves `mlr lock`
@@ -836,13 +893,18 @@ mod tests {
 
     #[test]
     fn a_line_without_a_version_is_an_error_naming_it() {
-        let text = "numpy==1.26.0 # via x\ntinypkg @ git+https://g.example/t.git # via y\n";
+        let text = "numpy==1.26.0 # via x\ntinypkg @ file:///srv/tinypkg # via y\n";
         let err = parse_requirements(text).unwrap_err().to_string();
         assert!(
-            err.contains(
-                "cannot lock yet (VCS or a local path): tinypkg @ git+https://g.example/t.git"
-            ),
+            err.contains("cannot lock yet (VCS or a local path): tinypkg @ file:///srv/tinypkg"),
             "{err}"
+        );
+        // A git URL is read (and locked when it is a direct requirement).
+        let text = "tinypkg @ git+https://g.example/t.git@0123abc # via y\n";
+        let r = parse_requirements(text).unwrap();
+        assert_eq!(
+            r["tinypkg"].url.as_deref(),
+            Some("git+https://g.example/t.git@0123abc")
         );
         // A direct archive URL keeps its fragment; the annotation starts at ` #`.
         let text = "t @ https://f.example/t-1.0-py3-none-any.whl#sha256=ab  # via mlr-environment-root (pyproject.toml)\n";

@@ -1,0 +1,172 @@
+//! pip packages the image builds from source, end to end on buildah: an
+//! sdist from the local index whose backend (real setuptools, from the
+//! index too) compiles a C extension, an sdist by direct URL, and `git+`
+//! requirements at a branch, a tag and a commit of local repositories.
+//!
+//! The lock pins each git requirement to its commit and tree, locks the
+//! build requirements (`[[pip-build]]`) and the compilers (apt, from
+//! Debian's mirror, pinned, in the wheels stage only). The branch then
+//! moves upstream: the image still has the locked commit, and a second
+//! build on fresh storage with an empty mlr cache gives the same digest.
+
+use crate::reproducible::assert_rebuilt_bit_for_bit;
+use crate::support::{
+    GitRepo, Project, PyIndex, Registry, SPEED_C, Service, SetuptoolsProject, Storage, Tool,
+    debian_rootfs, pypi_wheel, require, shared_uv,
+};
+
+/// A pure-Python setuptools project whose module `NAME` says `V`.
+fn pure(name: &str, version: &str, says: &str) -> SetuptoolsProject {
+    SetuptoolsProject::new(name, version)
+        .file(&format!("{name}/__init__.py"), &format!("V = {says:?}\n"))
+}
+
+/// The `[[pip]]` (or `[[pip-build]]`) block of `name` in the lock text.
+fn block<'a>(lock: &'a str, table: &str, name: &str) -> &'a str {
+    let head = format!("[[{table}]]\nname = \"{name}\"\n");
+    let start = lock
+        .find(&head)
+        .unwrap_or_else(|| panic!("no {table} {name}:\n{lock}"));
+    let rest = &lock[start + head.len()..];
+    &lock[start..start + head.len() + rest.find("\n[[").unwrap_or(rest.len())]
+}
+
+#[test]
+fn sdists_and_git_requirements_are_locked_built_from_locked_inputs_and_rebuild_bit_for_bit() {
+    require!(Service::Registry);
+    require!(Service::Git);
+    require!(Service::Buildah);
+    require!(Service::DebianRootfs);
+    require!(Service::PyPI);
+    let registry = Registry::start();
+    let rootfs = debian_rootfs().expect("checked by require!");
+    registry.push_rootfs("debian", "bookworm", &rootfs, "linux/amd64");
+    let index = PyIndex::start();
+    // The build backend comes from the index, like any locked file.
+    index.add_file(&pypi_wheel("setuptools", "80.9.0"));
+    index.add_setuptools_sdist(
+        &SetuptoolsProject::new("tinyext", "1.0")
+            .file("tinyext/__init__.py", "from . import _speed\n")
+            .ext("tinyext._speed", "tinyext/_speed.c", SPEED_C),
+    );
+    let by_url = index.add_setuptools_sdist(&pure("urlsrc", "0.1", "from a URL"));
+
+    let repos = tempfile::tempdir().unwrap();
+    let repo = |name: &str| GitRepo::init(&repos.path().join(name));
+    let branch = repo("gbranch");
+    branch.commit_project(&pure("gbranch", "1.0", "branch v1"), "v1");
+    let tag = repo("gtag");
+    tag.commit_project(&pure("gtag", "1.0", "tag v1"), "v1");
+    tag.tag("v1.0");
+    tag.commit_project(&pure("gtag", "2.0", "after the tag"), "v2");
+    let commit = repo("gcommit");
+    let pinned = commit.commit_project(&pure("gcommit", "1.0", "commit one"), "one");
+    commit.commit_project(&pure("gcommit", "2.0", "commit two"), "two");
+
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            r#"[project]
+name = "pip-sources"
+
+[base]
+image = "{base}"
+
+[python]
+version = "3.11"
+
+[pip]
+index-url = "{index}"
+packages = [
+  "tinyext==1.0",
+  "urlsrc @ {url}",
+  "gbranch @ git+{branch}@main",
+  "gtag @ git+{tag}@v1.0",
+  "gcommit @ git+{commit}@{pinned}",
+]
+
+[image]
+user = "trainer"
+"#,
+            base = registry.reference("debian", "bookworm"),
+            index = index.url(),
+            url = index.file_url(&by_url.filename),
+            branch = branch.url(),
+            tag = tag.url(),
+            commit = commit.url(),
+        ),
+    );
+    project
+        .mlr()
+        .env("MLR_UV", shared_uv())
+        .arg("lock")
+        .assert()
+        .success();
+    let lock = project.read("ml.lock");
+    let tinyext = block(&lock, "pip", "tinyext");
+    assert!(tinyext.contains("sdist = true"), "{tinyext}");
+    assert!(
+        tinyext.contains("build-requires = [\"setuptools==80.9.0\"]"),
+        "{tinyext}"
+    );
+    let setuptools = block(&lock, "pip-build", "setuptools");
+    assert!(
+        setuptools.contains("via = [\"gbranch\", \"gcommit\", \"gtag\", \"tinyext\", \"urlsrc\"]"),
+        "{setuptools}"
+    );
+    assert!(!lock.contains("[[pip]]\nname = \"setuptools\""), "{lock}");
+    for (name, repo, rev) in [
+        ("gbranch", &branch, "main"),
+        ("gtag", &tag, "v1.0"),
+        ("gcommit", &commit, pinned.as_str()),
+    ] {
+        let pin = block(&lock, "pip", name);
+        let commit = repo.rev_parse(rev);
+        assert!(
+            pin.contains(&format!(
+                "index = \"git\"\nrequested = \"{name} @ git+{}@{rev}\"",
+                repo.url()
+            )),
+            "{pin}"
+        );
+        assert!(
+            pin.contains(&format!(
+                "git = {{ url = \"{}\", commit = \"{commit}\", tree = \"{}\" }}",
+                repo.url(),
+                repo.tree(&commit)
+            )),
+            "{pin}"
+        );
+        assert!(!pin.contains("artifacts"), "{pin}");
+    }
+    // The compilers are pinned, for the build only: no request of ml.toml.
+    let gcc = block(&lock, "apt", "build-essential");
+    assert!(gcc.contains("via = [\"build-essential\"]"), "{gcc}");
+    assert!(!gcc.contains("requested"), "{gcc}");
+    project.mlr().arg("verify").assert().success();
+
+    // Upstream moves on: the build takes the locked commit all the same.
+    branch.commit_project(&pure("gbranch", "2.0", "branch v2"), "v2");
+
+    let first = Storage::new(Tool::Buildah);
+    let image = "localhost/mlr-pip-sources:a";
+    first.build(&project, image);
+    let out = first.sh(
+        image,
+        "/opt/mlr/venv/bin/python -c 'import tinyext, urlsrc, gbranch, gtag, gcommit; \
+         print(tinyext._speed.add(2, 3), urlsrc.V, gbranch.V, gtag.V, gcommit.V, sep=\"|\")'; \
+         command -v gcc cc || echo no compiler; ls /tmp/mlr-build /opt/mlr/wheels 2>&1 | wc -l",
+    );
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("5|from a URL|branch v1|tag v1|commit one"),
+        "{out}"
+    );
+    // Only the built wheels reached the image: no compiler, no sources.
+    assert_eq!(lines.next(), Some("no compiler"), "{out}");
+    assert_eq!(lines.next(), Some("2"), "two `No such file` lines: {out}");
+    let built = (first.digest(image), first.config(image));
+    assert_rebuilt_bit_for_bit(&project, first, image, built);
+}
