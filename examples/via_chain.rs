@@ -117,6 +117,7 @@ fn project(len: usize, profile: bool, extras: bool) -> anyhow::Result<(String, S
         let file = format!("{}-1.0.0-py3-none-any.whl", name.replace('-', "_"));
         PipPin {
             git: None,
+            path: None,
             build_requires: None,
             version: "1.0.0".into(),
             index: "pypi".into(),

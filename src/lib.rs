@@ -8,6 +8,7 @@
 // File errors carry a location and a snippet; they are the cold path.
 #![allow(clippy::result_large_err)]
 
+pub mod archive;
 pub mod atomic_file;
 pub mod build;
 pub mod cli;
@@ -27,4 +28,5 @@ pub mod resolve;
 pub mod schema;
 pub mod settings;
 pub mod shell;
+pub mod source_tree;
 pub mod verify;

@@ -1091,6 +1091,7 @@ mod tests {
     fn pin(name: &str, requested: Option<&str>, via: &[&str]) -> PipPin {
         PipPin {
             git: None,
+            path: None,
             build_requires: None,
             name: name.into(),
             version: "1".into(),

@@ -1212,7 +1212,7 @@ impl Translator<'_> {
                     "-c" | "--constraint" => refused.push(format!("`-c {}`: constraints", v.text)),
                     "-e" | "--editable" if self.builds_clone(&v, cwd, "pip install -e .", ins) => {}
                     "-e" | "--editable" => refused.push(format!(
-                        "`-e {}`: an editable install, which mlr cannot lock yet (issue #12)",
+                        "`-e {}`: an editable install: write `NAME @ ./DIR` in [pip] packages (mlr installs it, not editable)",
                         v.text
                     )),
                     "-f" | "--find-links"

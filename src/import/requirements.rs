@@ -76,7 +76,7 @@ impl<'a> Reader<'a> {
             "-c" | "--constraint" => self.include(draft, value, origin, path, true),
             "-e" | "--editable" => draft.untranslated(
                 Some(origin),
-                format!("{content}  (an editable install, which mlr cannot lock yet: issue #12)"),
+                format!("{content}  (an editable install: write `NAME @ ./DIR` in [pip] packages; mlr installs it, not editable)"),
             ),
             "-i" | "--index-url" => self.index(draft, value, origin, true),
             "-f" | "--find-links" if pytorch_variant(value).is_some() => {
@@ -200,8 +200,10 @@ impl<'a> Reader<'a> {
             None if is_url_or_path(&req) => {
                 let why = if req.starts_with("git+") && !req.contains("#egg=") {
                     "a git URL without a package name: write `NAME @ git+URL@REV` in [pip] packages"
+                } else if req.starts_with('.') {
+                    "a directory without a package name: write `NAME @ ./DIR` in [pip] packages"
                 } else {
-                    "a local path, an editable install or a URL mlr cannot lock"
+                    "a local path or a URL mlr cannot lock"
                 };
                 draft.untranslated(Some(origin), format!("{content}  ({why})"));
                 return;
@@ -411,7 +413,7 @@ fn apply_constraint(draft: &mut Draft, constraint: &Requirement, origin: Origin)
     let VersionOrUrl::Specifiers(extra) = &constraint.version else {
         draft.untranslated(
             Some(origin),
-            format!("{constraint}  (a URL constraint, which mlr cannot lock yet: issue #12)"),
+            format!("{constraint}  (a URL constraint, which mlr does not take: require the package by that URL instead)"),
         );
         return;
     };

@@ -86,6 +86,7 @@ pub fn diff(old: Option<&Lockfile>, new: &Lockfile) -> Vec<Change> {
         .partition(|c| c.action == ChangeKind::Removed);
     out.extend(git);
     packages(Kind::Pip, &old.pip, &new.pip, &mut out);
+    packages(Kind::PipBuild, &old.pip_build, &new.pip_build, &mut out);
     packages(Kind::Apt, &old.apt, &new.apt, &mut out);
     out.extend(removed_git);
     out
@@ -203,13 +204,15 @@ fn change(
     }
 }
 
-/// Each name's versions, in the order first seen.
-fn versions_by_name<P: PackagePin>(pins: &[P]) -> BTreeMap<&str, Vec<&str>> {
-    let mut m: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+/// Each name's versions (as [`PackagePin::shown_version`]), in the order
+/// first seen.
+fn versions_by_name<P: PackagePin>(pins: &[P]) -> BTreeMap<&str, Vec<String>> {
+    let mut m: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for p in pins {
         let v = m.entry(p.name()).or_default();
-        if !v.contains(&p.version()) {
-            v.push(p.version());
+        let shown = p.shown_version();
+        if !v.contains(&shown) {
+            v.push(shown);
         }
     }
     m
@@ -228,6 +231,7 @@ mod tests {
     fn pip(name: &str, version: &str) -> PipPin {
         PipPin {
             git: None,
+            path: None,
             build_requires: None,
             name: name.into(),
             version: version.into(),
@@ -254,6 +258,40 @@ mod tests {
             tree: "f".repeat(40),
             submodules: vec![],
         }
+    }
+
+    #[test]
+    fn a_moved_commit_and_a_new_build_requirement_show_though_versions_stay() {
+        let source = |commit: char| PipPin {
+            git: Some(crate::lock::PipGitSource {
+                url: "file:///r".into(),
+                commit: commit.to_string().repeat(40),
+                tree: "f".repeat(40),
+            }),
+            artifacts: vec![],
+            ..pip("tiny", "1.0")
+        };
+        let old = Lockfile {
+            pip: vec![source('a')],
+            pip_build: vec![pip("setuptools", "80.9.0")],
+            ..Lockfile::new("sha256:x".into())
+        };
+        let new = Lockfile {
+            pip: vec![source('b')],
+            pip_build: vec![pip("setuptools", "80.9.0"), pip("wheel", "0.45.1")],
+            ..Lockfile::new("sha256:x".into())
+        };
+        let shown: Vec<String> = diff(Some(&old), &new)
+            .iter()
+            .map(|c| format!("{} {c}", c.action.done()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "Updated pip tiny 1.0 (aaaaaaaaaaaa) → 1.0 (bbbbbbbbbbbb)",
+                "Added pip-build wheel 0.45.1",
+            ]
+        );
     }
 
     #[test]

@@ -156,21 +156,31 @@ fn pip_table(table: &'static str, pins: &[super::PipPin]) -> Result<(), Broken> 
             field(at("commit"), "commit", &g.commit, git_object)?;
             field(at("tree"), "tree", &g.tree, git_object)?;
         }
+        if let Some(d) = &p.path {
+            let at = |k| {
+                let mut at = at("path");
+                at.push(Seg::Key(k));
+                at
+            };
+            field(at("path"), "project path", &d.path, relative_path)?;
+            field(at("sha256"), "sha256", &d.sha256, sha256_hex)?;
+        }
         for (j, b) in p.build_requires.iter().flatten().enumerate() {
             let mut at = at("build-requires");
             at.push(Seg::Index(j));
             field(at, "build requirement", b, exact_pin)?;
         }
-        if p.artifacts.is_empty() && p.git.is_none() {
+        let sources = usize::from(p.git.is_some()) + usize::from(p.path.is_some());
+        if p.artifacts.is_empty() && sources == 0 {
             return Err(Broken {
                 at: at("artifacts"),
                 message: format!("pip `{}` pins no file", p.name),
             });
         }
-        if !p.artifacts.is_empty() && p.git.is_some() {
+        if (!p.artifacts.is_empty() && sources > 0) || sources > 1 {
             return Err(Broken {
                 at: at("artifacts"),
-                message: format!("pip `{}` pins both a git commit and files", p.name),
+                message: format!("pip `{}` pins more than one source", p.name),
             });
         }
         for (j, a) in p.artifacts.iter().enumerate() {
@@ -746,6 +756,7 @@ mod tests {
         });
         lock.pip.push(PipPin {
             git: None,
+            path: None,
             build_requires: None,
             name: "six".into(),
             version: "1.16.0".into(),

@@ -172,6 +172,10 @@ pub struct PipPin {
     /// Such a pin has no artifacts; the build makes its wheel.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git: Option<PipGitSource>,
+    /// A `name @ ./dir` requirement: the project directory and its tree's
+    /// digest. Such a pin has no artifacts; the build makes its wheel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PipPathSource>,
     /// For a package built from source: its build environment, as the
     /// `name==version` of `[[pip-build]]` pins (possibly none). Absent on
     /// a package installed from a wheel.
@@ -191,11 +195,21 @@ pub struct PipGitSource {
     pub tree: String,
 }
 
+/// The directory of a `name @ ./dir` requirement, pinned by content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PipPathSource {
+    /// Relative to the project, `/`-separated.
+    pub path: String,
+    /// sha256 of the tree ([`crate::source_tree::digest`]).
+    pub sha256: String,
+}
+
 impl PipPin {
-    /// Whether the image builds this package from source (an sdist or a
-    /// git repository) rather than installing a wheel.
+    /// Whether the image builds this package from source (an sdist, a git
+    /// repository or a project directory) rather than installing a wheel.
     pub fn built(&self) -> bool {
-        self.git.is_some() || self.artifacts.iter().any(|a| a.sdist)
+        self.git.is_some() || self.path.is_some() || self.artifacts.iter().any(|a| a.sdist)
     }
 }
 
@@ -287,25 +301,47 @@ pub trait PackagePin {
     fn name(&self) -> &str;
     fn version(&self) -> &str;
     fn requested(&self) -> Option<&str>;
+    /// The version as a change shows it: with the commit or tree of a
+    /// package built from a source mlr pins itself.
+    fn shown_version(&self) -> String {
+        self.version().to_string()
+    }
 }
 
-macro_rules! package_pin {
-    ($($pin:ty),*) => {$(
-        impl PackagePin for $pin {
-            fn name(&self) -> &str {
-                &self.name
-            }
-            fn version(&self) -> &str {
-                &self.version
-            }
-            fn requested(&self) -> Option<&str> {
-                self.requested.as_deref()
-            }
+impl PackagePin for AptPin {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn version(&self) -> &str {
+        &self.version
+    }
+    fn requested(&self) -> Option<&str> {
+        self.requested.as_deref()
+    }
+}
+
+impl PackagePin for PipPin {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn version(&self) -> &str {
+        &self.version
+    }
+    fn requested(&self) -> Option<&str> {
+        self.requested.as_deref()
+    }
+    fn shown_version(&self) -> String {
+        match (&self.git, &self.path) {
+            (Some(g), _) => format!("{} ({})", self.version, &g.commit[..g.commit.len().min(12)]),
+            (_, Some(d)) => format!(
+                "{} (tree {})",
+                self.version,
+                &d.sha256[..d.sha256.len().min(12)]
+            ),
+            _ => self.version.clone(),
         }
-    )*};
+    }
 }
-
-package_pin!(AptPin, PipPin);
 
 impl Lockfile {
     pub fn new(fingerprint: String) -> Self {

@@ -25,6 +25,9 @@ pub enum Kind {
     Python,
     Apt,
     Pip,
+    /// A `[[pip-build]]` pin (a build requirement).
+    #[serde(rename = "pip-build")]
+    PipBuild,
     Git,
 }
 
@@ -35,6 +38,7 @@ impl fmt::Display for Kind {
             Kind::Python => "python",
             Kind::Apt => "apt",
             Kind::Pip => "pip",
+            Kind::PipBuild => "pip-build",
             Kind::Git => "git",
         })
     }
@@ -575,7 +579,10 @@ fn pip(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<
         let covered: HashSet<&str> = lock
             .pip
             .iter()
-            .filter(|q| q.git.is_some() || q.artifacts.iter().any(|a| a.platform == platform))
+            .filter(|q| {
+                q.built() && q.artifacts.is_empty()
+                    || q.artifacts.iter().any(|a| a.platform == platform)
+            })
             .map(|q| q.name.as_str())
             .collect();
         for p in lock.pip.iter().filter(|p| p.requested.is_some()) {
@@ -587,6 +594,27 @@ fn pip(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<
                     locked: format!("{} without a {platform} file", p.version),
                 });
             }
+        }
+    }
+    // A project directory as its tree was when locked.
+    for p in &lock.pip {
+        let Some(dir) = &p.path else { continue };
+        let now = manifest
+            .source_trees
+            .iter()
+            .find(|t| t.path == dir.path)
+            .and_then(|t| t.sha256.as_deref());
+        if now != Some(dir.sha256.as_str()) {
+            let short = |h: &str| h.chars().take(12).collect::<String>();
+            out.push(Finding::NotSatisfied {
+                kind: Kind::Pip,
+                name: p.name.clone(),
+                requested: match now {
+                    Some(h) => format!("./{} as it is now (tree {})", dir.path, short(h)),
+                    None => format!("./{} (unreadable or no longer required)", dir.path),
+                },
+                locked: format!("tree {}", short(&dir.sha256)),
+            });
         }
     }
     // What the image builds from source has its build environment locked

@@ -141,6 +141,14 @@ fn pip_pin(out: &mut String, p: &super::PipPin) {
             quote(&g.tree)
         );
     }
+    if let Some(d) = &p.path {
+        let _ = writeln!(
+            out,
+            "path = {{ path = {}, sha256 = {} }}",
+            quote(&d.path),
+            quote(&d.sha256)
+        );
+    }
     if let Some(b) = &p.build_requires {
         // Written even when empty: "builds with nothing" is a decision.
         let items: Vec<String> = b.iter().map(|v| quote(v)).collect();

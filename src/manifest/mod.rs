@@ -41,6 +41,20 @@ pub struct Manifest {
     pub profiles: BTreeMap<String, Profile>,
     /// `[compat]`: rows that extend or replace mlr's compatibility data.
     pub compat: Option<crate::compat::CompatOverrides>,
+    /// The project directories `name @ ./dir` requirements name, each with
+    /// its tree's digest as read with the manifest (the lock records what
+    /// it was). Not part of the fingerprint: checked by digest.
+    #[serde(skip)]
+    pub source_trees: Vec<SourceTree>,
+}
+
+/// A project directory a pip requirement builds from, and its digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceTree {
+    /// Relative to the project, `/`-separated.
+    pub path: String,
+    /// [`crate::source_tree::digest`]; `None` when it cannot be read.
+    pub sha256: Option<String>,
 }
 
 impl Manifest {

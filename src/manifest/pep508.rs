@@ -280,7 +280,9 @@ impl Parser<'_> {
         let version = if self.eat("@") {
             self.ws();
             let url = self.take_while(|c| !c.is_whitespace());
-            if !url.contains(':') {
+            // A URL, or a path relative to the file that names it.
+            let relative = url.starts_with("./") || url.starts_with("../");
+            if !url.contains(':') && !relative {
                 return Err(format!("expected a URL after `@`, found `{url}`"));
             }
             let url = url.to_string();

@@ -209,9 +209,22 @@ fn read_file(
                 "write a PEP 508 requirement, for example `numpy>=1.26,<2`",
             )
         })?;
+        let mut requirement = requirement;
         if let VersionOrUrl::Url(url) = &requirement.version {
-            super::syntax::direct_url(url)
+            let kind = super::syntax::direct_url(url)
                 .map_err(|e| origin.error(e.message.clone(), e.hint.clone().unwrap_or_default()))?;
+            // A directory is relative to the file naming it; the lock
+            // names it from the project.
+            if let super::syntax::DirectUrl::Path { path: rel } = kind {
+                let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+                let joined = super::syntax::join_project_path(dir, &rel).ok_or_else(|| {
+                    origin.error(
+                        format!("`{rel}` leaves the project"),
+                        "keep the package's directory inside the project, or put it in a git repository",
+                    )
+                })?;
+                requirement.version = VersionOrUrl::Url(format!("./{joined}"));
+            }
         }
         let entry = Entry {
             requirement,

@@ -310,6 +310,9 @@ pub enum DirectUrl {
     /// `git+URL[@REV]`: the repository (without `git+`) and the rev
     /// (`None`: the remote's default branch), locked to a commit and tree.
     Git { url: String, rev: Option<String> },
+    /// `./dir` or `../dir`: a project directory, relative to the file
+    /// naming it (`/`-separated, as written), locked by its tree's digest.
+    Path { path: String },
 }
 
 /// The rev `git+URL` without `@REV` stands for: the remote's default branch.
@@ -323,13 +326,31 @@ pub fn direct_url(url: &str) -> Check<DirectUrl> {
     if url.starts_with("https://") || url.starts_with("http://") {
         return direct_archive_url(url).map(|()| DirectUrl::Archive);
     }
+    if url.starts_with("./") || url.starts_with("../") {
+        if url.chars().any(|c| c.is_control() || c == '\\') || url.contains("//") {
+            return Err(
+                Invalid::new(format!("{} is not a plain relative path", Shown(url)))
+                    .hint("write it with `/` between the directories, for example `./pkgs/mylib`"),
+            );
+        }
+        return Ok(DirectUrl::Path {
+            path: url.trim_end_matches('/').to_string(),
+        });
+    }
+    if url.starts_with("file:") {
+        return Err(Invalid::new(format!(
+            "{}: an absolute path would not hold on another machine",
+            Shown(url)
+        ))
+        .hint("write the directory relative to the file that names it, for example `mylib @ ./pkgs/mylib`"));
+    }
     let Some(rest) = url.strip_prefix("git+") else {
         let vcs = ["hg+", "svn+", "bzr+"].iter().any(|p| url.starts_with(p));
         return Err(Invalid::new(if vcs {
             format!("{}: mlr locks git repositories only", Shown(url))
         } else {
             format!(
-                "{}: mlr locks archive URLs (`https://…/file.whl`) and `git+` URLs, not local paths",
+                "{}: mlr locks archive URLs (`https://…/file.whl`), `git+` URLs and relative paths (`./pkgs/x`)",
                 Shown(url)
             )
         })
@@ -532,6 +553,24 @@ pub fn image_path(s: &str) -> Check {
     }
 }
 
+/// `rel` (`./x`, `../x`) taken from the project directory `base`
+/// (`/`-separated, `""` for the project itself), `.` and `..` resolved
+/// without reading the disk: the project path it names, `None` when it
+/// leaves the project or names the project itself.
+pub fn join_project_path(base: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
 /// A path relative to the directory of `ml.toml` that stays inside it.
 pub fn project_path(s: &str) -> Check {
     if s.is_empty() {
@@ -643,6 +682,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn relative_paths_join_inside_the_project_only() {
+        assert_eq!(join_project_path("", "./pkgs/x/"), Some("pkgs/x".into()));
+        assert_eq!(
+            join_project_path("reqs", "../pkgs/x"),
+            Some("pkgs/x".into())
+        );
+        assert_eq!(join_project_path("", "../x"), None);
+        assert_eq!(join_project_path("", "./"), None);
+    }
+
+    #[test]
     fn direct_urls_are_archives_or_git_repositories() {
         assert_eq!(
             direct_url("https://f.example/t-1.0-py3-none-any.whl"),
@@ -664,6 +714,12 @@ mod tests {
             direct_url("git+file:///srv/r"),
             Ok(git("file:///srv/r", None))
         );
+        assert_eq!(
+            direct_url("./pkgs/mylib/"),
+            Ok(DirectUrl::Path {
+                path: "./pkgs/mylib".into()
+            })
+        );
         for bad in [
             "git+https://tok@g.example/r.git@v1",
             "git+https://g.example/r.git@v1#subdirectory=pkg",
@@ -671,6 +727,7 @@ mod tests {
             "git+git@g.example:o/r.git",
             "hg+https://h.example/r",
             "file:///srv/pkg",
+            "./a//b",
             "https://f.example/page.html",
         ] {
             assert!(direct_url(bad).is_err(), "{bad} should be refused");

@@ -87,6 +87,7 @@ pub fn manifest(w: &TomlManifest) -> Result<Manifest, Vec<Problem>> {
         image,
         profiles,
         compat,
+        source_trees: Vec::new(),
     })
 }
 
@@ -349,7 +350,18 @@ impl Validator {
                 // An archive (locked by its sha256) or a git repository
                 // (locked to a commit); anything else is refused here
                 // rather than dropped from the lock.
-                self.value(at.index(i), syntax::direct_url(url));
+                if let Some(syntax::DirectUrl::Path { path }) =
+                    self.value(at.index(i), syntax::direct_url(url))
+                {
+                    if syntax::join_project_path("", &path).is_none() {
+                        self.reject(
+                            at.index(i),
+                            Invalid::new(format!("`{path}` leaves the project directory")).hint(
+                                "keep the package's directory inside the project, or put it in a git repository",
+                            ),
+                        );
+                    }
+                }
                 out.push(req.to_string());
                 continue;
             }

@@ -453,8 +453,8 @@ fn lock_pip(
     let index_url = the_plan.default_index.url.clone();
     let uv_bin = pip::uv::locate(config, &index_url)?;
     let mut requirements = the_plan.requirements.clone();
-    let git =
-        pip::sources::pin_git_requirements(config, root, &mut requirements, old, upgrade.as_ref())?;
+    let sources =
+        pip::sources::pin_sources(config, root, &mut requirements, old, upgrade.as_ref())?;
     let request = PipRequest {
         requirements,
         default_index: the_plan.default_index.clone(),
@@ -470,12 +470,16 @@ fn lock_pip(
             .as_ref()
             .map(|p| p.constraints.clone())
             .unwrap_or_default(),
-        git,
+        git: sources.git,
+        paths: sources.paths,
     };
+    // uv reads the copies while it resolves; they go once it is done.
+    let _copies = sources.copies;
     let resolution = pip::resolve(config, &uv_bin, &request)?;
     let mut pins = resolution.pins;
     new.pip_build = pip::sources::lock_build_requirements(
         config,
+        root,
         &uv_bin,
         &request,
         &mut pins,

@@ -149,6 +149,29 @@ impl Workspace {
         if !manifest.image.copy.is_empty() {
             self.read_dockerignore(&mut manifest)?;
         }
+        // `name @ ./dir` requirements: their trees as they are now.
+        let mut trees: Vec<crate::manifest::SourceTree> = Vec::new();
+        for r in &crate::requests::Requests::of(&manifest).pip {
+            let Ok(req) = crate::manifest::pep508::Requirement::parse(&r.written) else {
+                continue;
+            };
+            let crate::manifest::pep508::VersionOrUrl::Url(url) = &req.version else {
+                continue;
+            };
+            let Ok(crate::manifest::syntax::DirectUrl::Path { path }) =
+                crate::manifest::syntax::direct_url(url)
+            else {
+                continue;
+            };
+            let Some(path) = crate::manifest::syntax::join_project_path("", &path) else {
+                continue;
+            };
+            if !trees.iter().any(|t| t.path == path) {
+                let sha256 = crate::source_tree::digest(&self.root.join(&path)).ok();
+                trees.push(crate::manifest::SourceTree { path, sha256 });
+            }
+        }
+        manifest.source_trees = trees;
         Ok(manifest)
     }
 

@@ -189,23 +189,6 @@ impl GitDb {
         .with_context(|| format!("fetching the default branch of {}", redact_url(&self.url)))
     }
 
-    /// The text of `path` in `commit`, `None` when the commit has no such
-    /// file.
-    pub fn read_file(&self, commit: &str, path: &str) -> anyhow::Result<Option<String>> {
-        let object = format!("{commit}:{path}");
-        if git_output(&self.path, &["cat-file", "-e", &object]).is_err() {
-            return Ok(None);
-        }
-        let out = git_command(&self.path)
-            .args(["cat-file", "blob", &object])
-            .output()
-            .context("running git cat-file")?;
-        check(&out, "git cat-file")?;
-        String::from_utf8(out.stdout)
-            .map(Some)
-            .with_context(|| format!("{path} at {commit} is not UTF-8"))
-    }
-
     /// Fetch one commit by SHA (for commits no longer on any branch).
     pub fn fetch_commit(&self, commit: &str) -> anyhow::Result<()> {
         self.fetch(&[

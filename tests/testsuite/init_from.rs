@@ -426,7 +426,7 @@ fn a_requirements_file_with_includes_constraints_markers_and_indexes() {
 
     # Not translated: the lines of requirements.txt below have no ml.toml
     # equivalent yet, or need a decision. Review each.
-    # requirements.txt:13: -e ./vendor/mylib  (an editable install, which mlr cannot lock yet: issue #12)
+    # requirements.txt:13: -e ./vendor/mylib  (an editable install: write `NAME @ ./DIR` in [pip] packages; mlr installs it, not editable)
     # constraints.txt:2: urllib3<2  (constrains a package not required directly; ml.lock pins every dependency, so add it to [pip] packages if it must hold)
     "#);
 }

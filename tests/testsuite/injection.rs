@@ -369,6 +369,7 @@ fn lockfile(v: &Values) -> Lockfile {
         apt: vec![relpkg, vim],
         pip: vec![PipPin {
             git: None,
+            path: None,
             build_requires: None,
             name: s("pip.name"),
             version: s("pip.version"),
@@ -898,6 +899,7 @@ fn cli_project(edit: impl FnOnce(&mut Lockfile)) -> (Project, String) {
         apt: vec![apt("hello", "2.10-3", true), apt("relpkg", "1.0-1", false)],
         pip: vec![PipPin {
             git: None,
+            path: None,
             build_requires: None,
             name: "numpy".into(),
             version: "1.26.4".into(),

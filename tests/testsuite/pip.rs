@@ -586,7 +586,11 @@ fn every_requirement_form_is_locked_or_refused() {
             "tinypkg @ git+https://token@git.example/t.git@v1",
             "URL contains credentials",
         ),
-        ("tinypkg @ file:///src/tinypkg", "not local paths"),
+        (
+            "tinypkg @ file:///src/tinypkg",
+            "an absolute path would not hold on another machine",
+        ),
+        ("tinypkg @ ../outside", "leaves the project directory"),
         ("./src/tinypkg", "invalid requirement"),
         ("-e .", "invalid requirement"),
         ("git+https://git.example/tinypkg.git", "invalid requirement"),

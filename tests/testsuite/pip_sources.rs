@@ -1,13 +1,17 @@
 //! pip packages the image builds from source, end to end on buildah: an
 //! sdist from the local index whose backend (real setuptools, from the
 //! index too) compiles a C extension, an sdist by direct URL, and `git+`
-//! requirements at a branch, a tag and a commit of local repositories.
+//! requirements at a branch, a tag and a commit of local repositories
+//! (one built with an older setuptools, whose backend asks for `wheel`),
+//! and a package in a directory of the project.
 //!
 //! The lock pins each git requirement to its commit and tree, locks the
 //! build requirements (`[[pip-build]]`) and the compilers (apt, from
 //! Debian's mirror, pinned, in the wheels stage only). The branch then
 //! moves upstream: the image still has the locked commit, and a second
 //! build on fresh storage with an empty mlr cache gives the same digest.
+
+use predicates::prelude::*;
 
 use crate::reproducible::assert_rebuilt_bit_for_bit;
 use crate::support::{
@@ -44,6 +48,10 @@ fn sdists_and_git_requirements_are_locked_built_from_locked_inputs_and_rebuild_b
     let index = PyIndex::start();
     // The build backend comes from the index, like any locked file.
     index.add_file(&pypi_wheel("setuptools", "80.9.0"));
+    // An older setuptools, whose backend asks for `wheel` on top of what
+    // the project's `requires` says (its get_requires_for_build_wheel).
+    index.add_file(&pypi_wheel("setuptools", "69.5.1"));
+    index.add_file(&pypi_wheel("wheel", "0.45.1"));
     index.add_setuptools_sdist(
         &SetuptoolsProject::new("tinyext", "1.0")
             .file("tinyext/__init__.py", "from . import _speed\n")
@@ -59,11 +67,18 @@ fn sdists_and_git_requirements_are_locked_built_from_locked_inputs_and_rebuild_b
     tag.commit_project(&pure("gtag", "1.0", "tag v1"), "v1");
     tag.tag("v1.0");
     tag.commit_project(&pure("gtag", "2.0", "after the tag"), "v2");
+    let old = repo("gold");
+    old.commit_project(
+        &pure("gold", "1.0", "old setuptools").build_requires(&["setuptools<70"]),
+        "v1",
+    );
     let commit = repo("gcommit");
     let pinned = commit.commit_project(&pure("gcommit", "1.0", "commit one"), "one");
     commit.commit_project(&pure("gcommit", "2.0", "commit two"), "two");
 
     let project = Project::new();
+    // A package in a directory of the project.
+    pure("pathpkg", "0.4", "from the project").write_tree(&project.path("pkgs/pathpkg"));
     project.file(
         "ml.toml",
         format!(
@@ -84,6 +99,8 @@ packages = [
   "gbranch @ git+{branch}@main",
   "gtag @ git+{tag}@v1.0",
   "gcommit @ git+{commit}@{pinned}",
+  "gold @ git+{old}",
+  "pathpkg @ ./pkgs/pathpkg",
 ]
 
 [image]
@@ -95,6 +112,7 @@ user = "trainer"
             branch = branch.url(),
             tag = tag.url(),
             commit = commit.url(),
+            old = old.url(),
         ),
     );
     project
@@ -102,7 +120,10 @@ user = "trainer"
         .env("MLR_UV", shared_uv())
         .arg("lock")
         .assert()
-        .success();
+        .success()
+        .stderr(predicate::str::contains(
+            "Adding wheel to the build requirements of gold 1.0 (its backend asks for them)",
+        ));
     let lock = project.read("ml.lock");
     let tinyext = block(&lock, "pip", "tinyext");
     assert!(tinyext.contains("sdist = true"), "{tinyext}");
@@ -110,10 +131,35 @@ user = "trainer"
         tinyext.contains("build-requires = [\"setuptools==80.9.0\"]"),
         "{tinyext}"
     );
+    // Two setuptools: each build environment resolved apart.
     let setuptools = block(&lock, "pip-build", "setuptools");
     assert!(
-        setuptools.contains("via = [\"gbranch\", \"gcommit\", \"gtag\", \"tinyext\", \"urlsrc\"]"),
+        setuptools.contains("version = \"69.5.1\"\nindex = \"default\"\nvia = [\"gold\"]\n"),
         "{setuptools}"
+    );
+    let newer = &lock[lock.find(setuptools).unwrap() + setuptools.len()..];
+    assert!(
+        block(newer, "pip-build", "setuptools").contains(
+            "version = \"80.9.0\"\nindex = \"default\"\nvia = [\"gbranch\", \"gcommit\", \"gtag\", \"pathpkg\", \"tinyext\", \"urlsrc\"]\n"
+        ),
+        "{lock}"
+    );
+    let gold = block(&lock, "pip", "gold");
+    assert!(
+        gold.contains("build-requires = [\"setuptools==69.5.1\", \"wheel==0.45.1\"]"),
+        "{gold}"
+    );
+    // The directory is pinned by its tree; its version is its metadata's.
+    let pathpkg = block(&lock, "pip", "pathpkg");
+    assert!(
+        pathpkg.contains(
+            "version = \"0.4\"\nindex = \"path\"\nrequested = \"pathpkg @ ./pkgs/pathpkg\"\npath = { path = \"pkgs/pathpkg\", sha256 = \""
+        ),
+        "{pathpkg}"
+    );
+    assert!(
+        !project.exists("pkgs/pathpkg/pathpkg.egg-info"),
+        "the project's tree is left as it was"
     );
     assert!(!lock.contains("[[pip]]\nname = \"setuptools\""), "{lock}");
     for (name, repo, rev) in [
@@ -154,14 +200,14 @@ user = "trainer"
     first.build(&project, image);
     let out = first.sh(
         image,
-        "/opt/mlr/venv/bin/python -c 'import tinyext, urlsrc, gbranch, gtag, gcommit; \
-         print(tinyext._speed.add(2, 3), urlsrc.V, gbranch.V, gtag.V, gcommit.V, sep=\"|\")'; \
+        "/opt/mlr/venv/bin/python -c 'import tinyext, urlsrc, gbranch, gtag, gcommit, gold, pathpkg; \
+         print(tinyext._speed.add(2, 3), urlsrc.V, gbranch.V, gtag.V, gcommit.V, gold.V, pathpkg.V, sep=\"|\")'; \
          command -v gcc cc || echo no compiler; ls /tmp/mlr-build /opt/mlr/wheels 2>&1 | wc -l",
     );
     let mut lines = out.lines();
     assert_eq!(
         lines.next(),
-        Some("5|from a URL|branch v1|tag v1|commit one"),
+        Some("5|from a URL|branch v1|tag v1|commit one|old setuptools|from the project"),
         "{out}"
     );
     // Only the built wheels reached the image: no compiler, no sources.
@@ -169,4 +215,15 @@ user = "trainer"
     assert_eq!(lines.next(), Some("2"), "two `No such file` lines: {out}");
     let built = (first.digest(image), first.config(image));
     assert_rebuilt_bit_for_bit(&project, first, image, built);
+
+    // An edit to the directory makes the lock stale.
+    project.file("pkgs/pathpkg/pathpkg/__init__.py", "V = 'edited'\n");
+    project
+        .mlr()
+        .arg("verify")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "stale: pip `pathpkg`: requirement `./pkgs/pathpkg as it is now",
+        ));
 }

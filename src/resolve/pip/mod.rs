@@ -7,6 +7,7 @@
 //! ever taken from that index (uv "explicit" indexes with sources); every
 //! other package only from the default index.
 
+pub mod backend;
 pub mod plan;
 pub mod sources;
 pub mod tags;
@@ -65,6 +66,9 @@ pub struct PipRequest {
     /// The direct `name @ git+URL` requirements, each already pinned to a
     /// commit (uv is asked for `git+URL@COMMIT`), by normalized name.
     pub git: BTreeMap<String, crate::lock::PipGitSource>,
+    /// The direct `name @ ./dir` requirements (uv is asked for the
+    /// directory's `file://` URL), by normalized name.
+    pub paths: BTreeMap<String, crate::lock::PipPathSource>,
 }
 
 /// A distribution installed in the base image, with its core metadata
@@ -195,6 +199,13 @@ pub fn resolve(config: &Config, uv_bin: &Path, request: &PipRequest) -> anyhow::
                         .with_context(|| format!("uv gave no version for {name} @ {url}"))?;
                     (version, None, GIT_INDEX.to_string())
                 }
+                // A directory's version is its metadata's: read when its
+                // build environment is locked (`sources`).
+                Some(url) if url.starts_with("file://") => (
+                    pkg.version.clone().unwrap_or_default(),
+                    None,
+                    PATH_INDEX.to_string(),
+                ),
                 Some(url) => {
                     let version = pkg
                         .version
@@ -226,6 +237,20 @@ pub fn resolve(config: &Config, uv_bin: &Path, request: &PipRequest) -> anyhow::
                 ),
                 _ => None,
             };
+            let path = match &r.url {
+                Some(url) if url.starts_with("file://") => {
+                    Some(request.paths.get(name).cloned().ok_or_else(|| {
+                        hinted(
+                            ErrorKind::Resolution,
+                            format!(
+                                "the resolution needs {name} @ {url}, which a dependency names"
+                            ),
+                            format!("require it yourself in [pip] packages, as `{name} @ ./DIR`"),
+                        )
+                    })?)
+                }
+                _ => None,
+            };
             let pin = by_key
                 .entry((name.clone(), version.clone()))
                 .or_insert_with(|| PipPin {
@@ -235,6 +260,7 @@ pub fn resolve(config: &Config, uv_bin: &Path, request: &PipRequest) -> anyhow::
                     requested: direct_request(&request.requirements, name),
                     via: Vec::new(),
                     git: git.clone(),
+                    path: path.clone(),
                     build_requires: None,
                     artifacts: Vec::new(),
                 });
@@ -548,7 +574,7 @@ fn parse_requirements(text: &str) -> anyhow::Result<BTreeMap<String, Resolved>> 
         };
         let (name, version, url) = match (spec.split_once("=="), spec.split_once(" @ ")) {
             (_, Some((name, url)))
-                if ["https://", "http://", "git+"]
+                if ["https://", "http://", "git+", "file://"]
                     .iter()
                     .any(|p| url.starts_with(p)) =>
             {
@@ -666,6 +692,9 @@ pub const DIRECT_INDEX: &str = "direct";
 
 /// The lock's `index` for a `name @ git+URL` requirement.
 pub const GIT_INDEX: &str = "git";
+
+/// The lock's `index` for a `name @ ./dir` requirement.
+pub const PATH_INDEX: &str = "path";
 
 /// The file of a direct URL requirement: the archive uv fetched, checked
 /// against a `#sha256=` fragment when the URL has one, and downloaded into
@@ -893,10 +922,10 @@ mod tests {
 
     #[test]
     fn a_line_without_a_version_is_an_error_naming_it() {
-        let text = "numpy==1.26.0 # via x\ntinypkg @ file:///srv/tinypkg # via y\n";
+        let text = "numpy==1.26.0 # via x\ntinypkg @ hg+https://h.example/t # via y\n";
         let err = parse_requirements(text).unwrap_err().to_string();
         assert!(
-            err.contains("cannot lock yet (VCS or a local path): tinypkg @ file:///srv/tinypkg"),
+            err.contains("cannot lock yet (VCS or a local path): tinypkg @ hg+https://h.example/t"),
             "{err}"
         );
         // A git URL is read (and locked when it is a direct requirement).
