@@ -348,6 +348,14 @@ fn rules(lock: &Lockfile) -> Result<(), Broken> {
         .map(|a| ((&a.name, &a.architecture), a.name.as_str()))
         .collect();
     unique("apt", "name", &apt)?;
+    for (i, c) in lock.build_constraints.iter().enumerate() {
+        field(
+            vec![Seg::Key("build-constraints"), Seg::Index(i)],
+            "constraint",
+            c,
+            requirement,
+        )?;
+    }
     pip_table("pip", &lock.pip)?;
     pip_table("pip-build", &lock.pip_build)?;
     let pip: Vec<_> = lock

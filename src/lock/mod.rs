@@ -45,6 +45,10 @@ pub struct Lockfile {
     /// Debian packages: the closure of the apt requests, per architecture.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apt: Vec<AptPin>,
+    /// `[pip] build-constraints` the `[[pip-build]]` pins were resolved
+    /// with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_constraints: Vec<String>,
     /// Python distributions: the closure of the pip requests.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pip: Vec<PipPin>,

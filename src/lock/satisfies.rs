@@ -596,6 +596,23 @@ fn pip(manifest: &Manifest, requests: &Requests, lock: &Lockfile, out: &mut Vec<
             }
         }
     }
+    // The build environments follow `[pip] build-constraints`.
+    let wanted: &[String] = manifest
+        .pip
+        .as_ref()
+        .map_or(&[], |p| p.build_constraints.as_slice());
+    if wanted != lock.build_constraints.as_slice() {
+        let shown = |c: &[String]| match c {
+            [] => "none".to_string(),
+            c => c.join(", "),
+        };
+        out.push(Finding::NotSatisfied {
+            kind: Kind::Pip,
+            name: "build-constraints".into(),
+            requested: shown(wanted),
+            locked: shown(&lock.build_constraints),
+        });
+    }
     // A project directory as its tree was when locked.
     for p in &lock.pip {
         let Some(dir) = &p.path else { continue };

@@ -18,6 +18,7 @@ pub fn render(lock: &Lockfile) -> String {
     if let Some(d) = &lock.dockerignore {
         kv(&mut out, "dockerignore", d);
     }
+    string_array(&mut out, "build-constraints", &lock.build_constraints);
     if let Some(p) = &lock.python {
         out.push_str("\n[python]\n");
         kv(&mut out, "version", &p.version);

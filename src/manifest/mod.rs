@@ -212,6 +212,9 @@ pub struct Pip {
     pub indexes: Vec<PipIndex>,
     /// `[pip] requirements`: the files as written.
     pub requirements: Vec<String>,
+    /// `[pip] build-constraints`, whitespace-normalized.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub build_constraints: Vec<String>,
     /// Constraints from the requirement files' `-c` files.
     pub constraints: Vec<String>,
     /// Every requirement file read (with those `-r` and `-c` pull in) and

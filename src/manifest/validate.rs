@@ -448,16 +448,41 @@ impl Validator {
                 requirements.push(path.trim_start_matches("./").to_string());
             }
         }
+        let mut build_constraints = Vec::new();
+        for (i, text) in p.build_constraints.iter().enumerate() {
+            let at = at.key("build-constraints").index(i);
+            let parsed = Requirement::parse(text).map_err(|e| {
+                Invalid::new(format!("invalid constraint {}: {e}", Shown(text.trim())))
+                    .hint("write a PEP 508 requirement, for example `cython<3`")
+            });
+            let Some(req) = self.value(at.clone(), parsed) else {
+                continue;
+            };
+            if let super::pep508::VersionOrUrl::Url(_) = req.version {
+                self.reject(
+                    at,
+                    Invalid::new(format!(
+                        "a constraint cannot name a URL: {}",
+                        Shown(text.trim())
+                    ))
+                    .hint("constrain the version, for example `cython<3`"),
+                );
+                continue;
+            }
+            build_constraints.push(req.to_string());
+        }
         // An empty `[pip]` is no `[pip]`.
         let empty = packages.is_empty()
             && index_url.is_none()
             && indexes.is_empty()
-            && requirements.is_empty();
+            && requirements.is_empty()
+            && build_constraints.is_empty();
         (!empty).then(|| Pip {
             packages,
             index_url: index_url.map(str::to_string),
             indexes,
             requirements,
+            build_constraints,
             constraints: Vec::new(),
             files: Vec::new(),
             written: None,

@@ -143,6 +143,11 @@ pub struct TomlPip {
     /// `[[pip.index]]`: extra indexes, each serving only the packages it names.
     #[serde(default)]
     pub index: Vec<TomlPipIndex>,
+    /// Constraints (PEP 508, no URLs) on the build requirements of the
+    /// packages built from source, as pip's `PIP_CONSTRAINT` applies them
+    /// to build environments: `["cython<3"]`.
+    #[serde(default)]
+    pub build_constraints: Vec<String>,
 }
 
 /// `[[pip.index]]`

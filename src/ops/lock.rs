@@ -304,6 +304,7 @@ pub fn run(ws: &Workspace, config: &Config, options: &LockOptions) -> anyhow::Re
                 new.python = l.python.clone();
                 new.pip = l.pip.clone();
                 new.pip_build = l.pip_build.clone();
+                new.build_constraints = l.build_constraints.clone();
                 new.base_python = l.base_python.clone();
             }
             None => {
@@ -477,6 +478,11 @@ fn lock_pip(
     let _copies = sources.copies;
     let resolution = pip::resolve(config, &uv_bin, &request)?;
     let mut pins = resolution.pins;
+    let build_constraints: Vec<String> = manifest
+        .pip
+        .as_ref()
+        .map(|p| p.build_constraints.clone())
+        .unwrap_or_default();
     new.pip_build = pip::sources::lock_build_requirements(
         config,
         root,
@@ -484,8 +490,10 @@ fn lock_pip(
         &request,
         &mut pins,
         old.map_or(&[][..], |l| l.pip_build.as_slice()),
+        &build_constraints,
         &pip::index_credentials(manifest),
     )?;
+    new.build_constraints = build_constraints;
     new.python = Some(python);
     new.pip = pins;
     new.base_python = resolution.base;

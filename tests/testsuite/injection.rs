@@ -323,6 +323,7 @@ fn lockfile(v: &Values) -> Lockfile {
     Lockfile {
         version: mlr::lock::VERSION,
         pip_build: Vec::new(),
+        build_constraints: Vec::new(),
         fingerprint: s("fingerprint"),
         dockerignore: None,
         python: Some(PythonPin {
@@ -876,6 +877,7 @@ fn cli_project(edit: impl FnOnce(&mut Lockfile)) -> (Project, String) {
     let mut lock = Lockfile {
         version: mlr::lock::VERSION,
         pip_build: Vec::new(),
+        build_constraints: Vec::new(),
         fingerprint,
         dockerignore: None,
         python: Some(PythonPin::distro(

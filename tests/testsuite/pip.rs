@@ -4,8 +4,8 @@
 use predicates::prelude::*;
 
 use crate::support::{
-    Project, PyIndex, Registry, Service, TwoPlatformPip, WheelSpec, push_debian_marker,
-    push_debian_marker_index, require, shared_uv, two_platform_pip,
+    Project, PyIndex, Registry, Service, SetuptoolsProject, TwoPlatformPip, WheelSpec,
+    push_debian_marker, push_debian_marker_index, pypi_wheel, require, shared_uv, two_platform_pip,
 };
 
 /// A registry with a Debian-12-looking base, a local index, a project.
@@ -744,4 +744,59 @@ fn a_requirement_with_a_false_marker_needs_no_pin() {
     assert!(!lock.contains("name = \"oldpy\""), "{lock}");
     e.mlr().arg("verify").assert().success();
     e.mlr().args(["lock", "--locked"]).assert().success();
+}
+
+/// `[pip] build-constraints` steer the build environments, as pip's
+/// `PIP_CONSTRAINT` does (the PyYAML 5.4.1 + Cython 3 fix), and a change to
+/// them makes the lock stale.
+#[test]
+fn build_constraints_steer_the_build_environments() {
+    require!(Service::Registry);
+    require!(Service::PyPI);
+    let e = env();
+    e.index.add_file(&pypi_wheel("setuptools", "80.9.0"));
+    e.index.add_wheel(&WheelSpec::new("buildtool", "1.0"));
+    e.index.add_wheel(&WheelSpec::new("buildtool", "2.0"));
+    e.index.add_setuptools_sdist(
+        &SetuptoolsProject::new("needsbt", "0.1")
+            .file("needsbt/__init__.py", "V = 1\n")
+            .build_requires(&["setuptools>=61", "buildtool"]),
+    );
+    e.manifest("packages = [\"needsbt\"]\n");
+    e.mlr().arg("lock").assert().success();
+    assert!(
+        block(&e.lock(), "needsbt")
+            .contains("build-requires = [\"buildtool==2.0\", \"setuptools==80.9.0\"]"),
+        "{}",
+        e.lock()
+    );
+    e.manifest("packages = [\"needsbt\"]\nbuild-constraints = [\"buildtool<2\"]\n");
+    e.mlr()
+        .arg("verify")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "stale: pip `build-constraints`: requirement `buildtool<2` is not satisfied by the lock (`none`)",
+        ));
+    e.mlr().arg("lock").assert().success();
+    let lock = e.lock();
+    assert!(
+        lock.contains("\nbuild-constraints = [\"buildtool<2\"]\n"),
+        "{lock}"
+    );
+    assert!(
+        block(&lock, "needsbt")
+            .contains("build-requires = [\"buildtool==1.0\", \"setuptools==80.9.0\"]"),
+        "{lock}"
+    );
+    e.mlr().arg("verify").assert().success();
+    // A constraint names no URL.
+    e.manifest(
+        "packages = [\"needsbt\"]\nbuild-constraints = [\"buildtool @ https://f.example/b.whl\"]\n",
+    );
+    e.mlr()
+        .arg("lock")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("a constraint cannot name a URL"));
 }

@@ -253,6 +253,7 @@ pub fn lock_build_requirements(
     request: &PipRequest,
     pins: &mut [PipPin],
     old_build: &[PipPin],
+    build_constraints: &[String],
     credentials: &[crate::http::BasicAuth],
 ) -> anyhow::Result<Vec<PipPin>> {
     let mut resolutions: BTreeMap<Vec<String>, Vec<PipPin>> = BTreeMap::new();
@@ -286,6 +287,7 @@ pub fn lock_build_requirements(
                 uv_bin,
                 request,
                 old_build,
+                build_constraints,
                 requires,
                 &what,
                 resolutions,
@@ -377,11 +379,13 @@ pub fn copy_locked_tree(root: &Path, dir: &PipPathSource, dest: &Path) -> anyhow
 }
 
 /// The pins of one build environment (`requires`, sorted), resolved once.
+#[allow(clippy::too_many_arguments)]
 fn resolve_environment(
     config: &Config,
     uv_bin: &Path,
     request: &PipRequest,
     old_build: &[PipPin],
+    build_constraints: &[String],
     requires: &[String],
     built: &str,
     resolutions: &mut BTreeMap<Vec<String>, Vec<PipPin>>,
@@ -399,7 +403,7 @@ fn resolve_environment(
             requirements: requires.iter().map(|r| (r.clone(), r.clone())).collect(),
             preferences: old_build.to_vec(),
             base: Vec::new(),
-            constraints: Vec::new(),
+            constraints: build_constraints.to_vec(),
             git: BTreeMap::new(),
             paths: BTreeMap::new(),
             ..request.clone()
