@@ -453,6 +453,35 @@ mod tests {
     }
 
     #[test]
+    fn a_directory_is_named_from_the_project_and_stays_inside_it() {
+        let m = expand_with(
+            "requirements = [\"reqs/base.txt\"]\n",
+            &[(
+                "reqs/base.txt",
+                "mylib @ ../pkgs/mylib\ntool @ git+https://g.example/t.git@v1\n",
+            )],
+        )
+        .unwrap();
+        assert_eq!(
+            m.pip.unwrap().packages,
+            [
+                "mylib @ ./pkgs/mylib",
+                "tool @ git+https://g.example/t.git@v1"
+            ]
+        );
+        let err = expand_with(
+            "requirements = [\"reqs/base.txt\"]\n",
+            &[("reqs/base.txt", "\nmylib @ ../../outside\n")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("reqs/base.txt:2:1") && err.contains("leaves the project"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn files_with_includes_constraints_markers_and_indexes() {
         let m = expand_with(
             "requirements = [\"requirements.txt\"]\npackages = [\"rich\"]\n\n[[pip.index]]\nname = \"corp\"\nurl = \"https://pypi.corp/simple\"\npackages = [\"corp-*\"]\n",
