@@ -21,8 +21,16 @@ pub fn unpack_single_top(archive: &Path, filename: &str, dest: &Path) -> anyhow:
         .tempdir_in(parent)
         .with_context(|| what.clone())?;
     let mut top: Option<String> = None;
-    let mut same_top = |path: &Path| -> anyhow::Result<()> {
-        let mut parts = path.components();
+    // `Ok(false)`: the archive's root itself (`./`), nothing to unpack.
+    let mut same_top = |path: &Path| -> anyhow::Result<bool> {
+        // Old sdists write `./pkg-1.0/...`.
+        let mut parts = path
+            .components()
+            .skip_while(|c| matches!(c, Component::CurDir))
+            .peekable();
+        if parts.peek().is_none() {
+            return Ok(false);
+        }
         let first = match parts.next() {
             Some(Component::Normal(f)) => f.to_string_lossy().into_owned(),
             _ => bail!(
@@ -46,7 +54,7 @@ pub fn unpack_single_top(archive: &Path, filename: &str, dest: &Path) -> anyhow:
             Some(_) => {}
             None => top = Some(first),
         }
-        Ok(())
+        Ok(true)
     };
     let file = std::fs::File::open(archive).with_context(|| what.clone())?;
     if filename.ends_with(".zip") {
@@ -56,7 +64,9 @@ pub fn unpack_single_top(archive: &Path, filename: &str, dest: &Path) -> anyhow:
             let Some(path) = entry.enclosed_name() else {
                 bail!("{what}: `{}` leaves the archive's directory", entry.name());
             };
-            same_top(&path)?;
+            if !same_top(&path)? {
+                continue;
+            }
             let out = tmp.path().join(&path);
             if entry.is_dir() {
                 std::fs::create_dir_all(&out).with_context(|| what.clone())?;
@@ -85,7 +95,9 @@ pub fn unpack_single_top(archive: &Path, filename: &str, dest: &Path) -> anyhow:
             if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
                 continue;
             }
-            same_top(&path)?;
+            if !same_top(&path)? {
+                continue;
+            }
             let allowed =
                 kind.is_file() || kind.is_dir() || kind.is_symlink() || kind.is_hard_link();
             if !allowed {
@@ -104,4 +116,49 @@ pub fn unpack_single_top(archive: &Path, filename: &str, dest: &Path) -> anyhow:
     std::fs::rename(tmp.path().join(&top), dest)
         .with_context(|| format!("{what}: moving it to {}", dest.display()))?;
     Ok(top)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_gz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::default(),
+        ));
+        for (path, data) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append_data(&mut header, path, *data).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn one_top_directory_is_unpacked_without_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("a.tar.gz");
+        std::fs::write(
+            &archive,
+            tar_gz(&[
+                ("./pkg-1.0/setup.py", b"x"),
+                ("./pkg-1.0/pkg/__init__.py", b""),
+            ]),
+        )
+        .unwrap();
+        let dest = dir.path().join("src");
+        let top = unpack_single_top(&archive, "pkg-1.0.tar.gz", &dest).unwrap();
+        assert_eq!(top, "pkg-1.0");
+        assert_eq!(std::fs::read(dest.join("setup.py")).unwrap(), b"x");
+        assert!(dest.join("pkg/__init__.py").is_file());
+
+        std::fs::write(&archive, tar_gz(&[("a/x", b""), ("b/y", b"")])).unwrap();
+        let err = unpack_single_top(&archive, "two.tar.gz", &dir.path().join("two"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("the archive's one top directory"), "{err}");
+    }
 }
