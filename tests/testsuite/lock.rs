@@ -534,3 +534,41 @@ fn relative_git_paths_are_relative_to_the_manifest() {
         "{lock}"
     );
 }
+
+/// `mlr lock -v` says how long each phase took (figures are reported, not
+/// asserted); without `-v` it says nothing of the kind.
+#[test]
+fn verbose_lock_reports_its_phase_timings() {
+    require!(Service::Registry);
+    require!(Service::Git);
+    let f = fixture("main");
+    let out = f
+        .project
+        .mlr()
+        .args(["lock", "--verbose"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let timing = stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with("Timing "))
+        .unwrap_or_else(|| panic!("no Timing line:\n{stderr}"));
+    for phase in [
+        "images ",
+        ", git ",
+        ", interpreter ",
+        ", apt ",
+        "(resolving ",
+    ] {
+        assert!(timing.contains(phase), "{phase:?} missing: {timing}");
+    }
+    // No pip packages: no pip phase.
+    assert!(!timing.contains("pip "), "{timing}");
+    std::fs::remove_file(f.project.path("ml.lock")).unwrap();
+    f.project
+        .mlr()
+        .arg("lock")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("Timing").not());
+}
