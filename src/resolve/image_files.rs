@@ -77,6 +77,36 @@ impl ImageFiles {
     }
 }
 
+/// A value read from an image's layers, kept in mlr's cache under the
+/// digest of the image manifest it was read from (content-addressed, so
+/// never stale) as `<cache>/<area>/v<format>-<hex>.json`; `read` runs only
+/// when the cache has none. Returns the value and whether it was read now.
+/// A cache that cannot be written only costs the next run a scan.
+pub fn cached_by_digest<T: serde::Serialize + serde::de::DeserializeOwned>(
+    config: &Config,
+    area: &str,
+    format: u32,
+    digest: &str,
+    read: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<(T, bool)> {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    let cached = config
+        .cache_dir
+        .join(area)
+        .join(format!("v{format}-{hex}.json"));
+    if let Some(value) = std::fs::read(&cached)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<T>(&bytes).ok())
+    {
+        return Ok((value, false));
+    }
+    let value = read()?;
+    if let (Ok(json), Some(dir)) = (serde_json::to_vec(&value), cached.parent()) {
+        let _ = std::fs::create_dir_all(dir).map(|()| crate::atomic_file::write(&cached, json));
+    }
+    Ok((value, true))
+}
+
 /// Reads `paths` (absolute, e.g. `/etc/os-release`) from the image manifest
 /// `manifest_digest` in `image`'s repository. A path that does not exist,
 /// is a directory, or is deleted by a whiteout is simply absent from the

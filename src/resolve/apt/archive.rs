@@ -14,7 +14,7 @@ use crate::http::Http;
 use crate::lock::ImagePin;
 use crate::manifest::ImageRef;
 use crate::redact::redact_url;
-use crate::resolve::image_files::{parse_os_release, read_image_files};
+use crate::resolve::image_files::{cached_by_digest, parse_os_release, read_image_files};
 
 pub use crate::requests::{SourceEntry, parse_one_line_sources};
 
@@ -54,28 +54,41 @@ pub fn base_apt(config: &Config, base: &ImagePin, platform: &str) -> anyhow::Res
         tag: None,
         digest: Some(base.digest.clone()),
     };
-    config.shell.status(
-        "Inspecting",
-        format!("{} ({platform}) for apt", base.requested),
-    );
-    let files = read_image_files(config, &reference, digest, SOURCE_FILES)?;
-    let os = files
-        .text("/etc/os-release")
+    // The files as the image holds them, kept by its manifest digest.
+    let (files, read) = cached_by_digest(config, "base-apt", 1, digest, || {
+        config.shell.status(
+            "Inspecting",
+            format!("{} ({platform}) for apt", base.requested),
+        );
+        let files = read_image_files(config, &reference, digest, SOURCE_FILES)?;
+        Ok(SOURCE_FILES
+            .iter()
+            .filter_map(|p| Some((p.to_string(), files.text(p)?)))
+            .collect::<std::collections::BTreeMap<String, String>>())
+    })?;
+    if !read {
+        config.shell.verbose(
+            "Fresh",
+            format!("{} ({platform}) for apt, read before", base.requested),
+        );
+    }
+    let text = |path: &str| -> Option<String> { files.get(path).cloned() };
+    let os = text("/etc/os-release")
         .map(|t| parse_os_release(&t))
         .unwrap_or_default();
     let mut sources = Vec::new();
-    if let Some(t) = files.text("/etc/apt/sources.list") {
+    if let Some(t) = text("/etc/apt/sources.list") {
         sources.extend(parse_one_line_sources(&t));
     }
     for path in &SOURCE_FILES[2..4] {
-        if let Some(t) = files.text(path) {
+        if let Some(t) = text(path) {
             sources.extend(parse_deb822_sources(&t));
         }
     }
-    if let Some(t) = files.text("/etc/apt/sources.list.d/cuda.list") {
+    if let Some(t) = text("/etc/apt/sources.list.d/cuda.list") {
         sources.extend(parse_one_line_sources(&t));
     }
-    let status = files.text("/var/lib/dpkg/status").unwrap_or_default();
+    let status = text("/var/lib/dpkg/status").unwrap_or_default();
     let architecture = platform.split('/').nth(1).unwrap_or("amd64").to_string();
     Ok(BaseApt {
         os_id: os.id,

@@ -218,30 +218,24 @@ fn facts_of(
 ) -> anyhow::Result<BaseFacts> {
     use crate::resolve::base_python::{capture, discover};
     use crate::resolve::image_files::read_image_tree;
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    let cached = config
-        .cache_dir
-        .join("base-facts")
-        .join(format!("v{FACTS_FORMAT}-{hex}.json"));
-    if let Some(facts) = std::fs::read(&cached)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<BaseFacts>(&bytes).ok())
-    {
+    let (facts, read) = crate::resolve::image_files::cached_by_digest(
+        config,
+        "base-facts",
+        FACTS_FORMAT,
+        digest,
+        || {
+            config.shell.status(
+                "Inspecting",
+                format!("{} for its Python and glibc", base.requested),
+            );
+            discover(&read_image_tree(config, reference, digest, &capture)?)
+        },
+    )?;
+    if !read {
         config.shell.verbose(
             "Fresh",
-            format!("{} (read before, {})", base.requested, cached.display()),
+            format!("{} (its Python, read before)", base.requested),
         );
-        return Ok(facts);
-    }
-    config.shell.status(
-        "Inspecting",
-        format!("{} for its Python and glibc", base.requested),
-    );
-    let tree = read_image_tree(config, reference, digest, &capture)?;
-    let facts = discover(&tree)?;
-    // A cache that cannot be written only costs the next run a scan.
-    if let (Ok(json), Some(dir)) = (serde_json::to_vec(&facts), cached.parent()) {
-        let _ = std::fs::create_dir_all(dir).map(|()| crate::atomic_file::write(&cached, json));
     }
     Ok(facts)
 }
