@@ -15,12 +15,11 @@ use anyhow::{Context, bail};
 
 use crate::config::Config;
 use crate::error::{ErrorKind, hinted};
-use crate::lock::{GitPin, Lockfile};
+use crate::lock::Lockfile;
 use crate::manifest::exclude::{Dockerignore, Exclude};
 use crate::manifest::{CopySpec, Manifest};
 use crate::redact::redact_url;
 use crate::render::{ContextItem, context_path};
-use crate::resolve::git::{GitDb, fetch_location};
 
 /// What a build context is made from.
 pub struct ContextInputs<'a> {
@@ -48,7 +47,7 @@ pub fn prepare(dir: &Path, inputs: &ContextInputs<'_>, config: &Config) -> anyho
         .with_context(|| format!("writing {}", dir.join("Dockerfile").display()))?;
     for pin in &lock.git {
         let dest = dir.join(context_path(ContextItem::Git(&pin.name)));
-        export_git(pin, &dest, project_dir, config)
+        crate::resolve::git::export_pin(pin, &dest, project_dir, config)
             .with_context(|| format!("preparing git source `{}`", pin.name))?;
     }
     if lock.python.is_some() && !lock.pip.is_empty() {
@@ -264,14 +263,7 @@ fn place_build_sources(
         let pkg = root.join(group).join(name);
         let src = pkg.join("src");
         if let Some(git) = &pin.git {
-            let location = fetch_location(&git.url, project_dir);
-            let db = GitDb::open(config, &location)?;
-            ensure_commit(&db, &git.commit, &location, config)?;
-            config.shell.status(
-                "Checking out",
-                format!("{name} at {}", &git.commit[..git.commit.len().min(12)]),
-            );
-            db.export(&git.commit, &git.tree, &src)
+            crate::resolve::git::export_pin(&git.as_git_pin(name), &src, project_dir, config)
                 .with_context(|| format!("exporting {name} @ {}", redact_url(&git.url)))?;
         } else if let Some(dir) = &pin.path {
             config
@@ -311,73 +303,6 @@ fn place_build_sources(
         }
         std::fs::write(pkg.join("requirements.txt"), requirements)
             .context("writing a build's requirements.txt into the build context")?;
-    }
-    Ok(())
-}
-
-/// Export a git pin (and its submodules) at the locked commit, fetching it
-/// into the cache first if needed.
-fn export_git(
-    pin: &GitPin,
-    dest: &Path,
-    project_dir: &Path,
-    config: &Config,
-) -> anyhow::Result<()> {
-    let location = fetch_location(&pin.url, project_dir);
-    let db = GitDb::open(config, &location)?;
-    ensure_commit(&db, &pin.commit, &location, config)?;
-    config.shell.status(
-        "Checking out",
-        format!(
-            "git {} at {}",
-            pin.name,
-            &pin.commit[..pin.commit.len().min(12)]
-        ),
-    );
-    db.export(&pin.commit, &pin.tree, dest)?;
-    if pin.submodules.is_empty() {
-        return Ok(());
-    }
-    let urls = db.submodule_urls(&pin.commit)?;
-    for sub in &pin.submodules {
-        let Some((_, url)) = urls.iter().find(|(p, _)| *p == sub.path) else {
-            bail!("submodule `{}` has no URL in .gitmodules", sub.path);
-        };
-        let sub_db = GitDb::open(config, url)?;
-        ensure_commit(&sub_db, &sub.commit, url, config)?;
-        let tree = sub_db.tree_of(&sub.commit)?;
-        let sub_dest = dest.join(&sub.path);
-        // The gitlink leaves an empty directory; fill it.
-        sub_db.export(&sub.commit, &tree, &sub_dest)?;
-    }
-    Ok(())
-}
-
-fn ensure_commit(db: &GitDb, commit: &str, url: &str, config: &Config) -> anyhow::Result<()> {
-    if db.has_commit(commit) {
-        return Ok(());
-    }
-    if config.offline {
-        return Err(hinted(
-            ErrorKind::Usage,
-            format!("commit {commit} of {} is not in the cache", redact_url(url)),
-            "run without --offline once to fetch it",
-        ));
-    }
-    config.shell.status("Fetching", redact_url(url));
-    db.fetch_all()?;
-    if !db.has_commit(commit) {
-        let _ = db.fetch_commit(commit);
-    }
-    if !db.has_commit(commit) {
-        return Err(hinted(
-            ErrorKind::Resolution,
-            format!(
-                "the locked commit {commit} is no longer available from {}",
-                redact_url(url)
-            ),
-            "upstream rewrote its history; run `mlr lock --update` to pin a commit that exists",
-        ));
     }
     Ok(())
 }

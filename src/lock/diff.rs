@@ -267,6 +267,7 @@ mod tests {
                 url: "file:///r".into(),
                 commit: commit.to_string().repeat(40),
                 tree: "f".repeat(40),
+                submodules: vec![],
             }),
             artifacts: vec![],
             ..pip("tiny", "1.0")

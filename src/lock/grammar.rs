@@ -155,6 +155,11 @@ fn pip_table(table: &'static str, pins: &[super::PipPin]) -> Result<(), Broken> 
             field(at("url"), "git URL", &g.url, git_url)?;
             field(at("commit"), "commit", &g.commit, git_object)?;
             field(at("tree"), "tree", &g.tree, git_object)?;
+            for (j, sub) in g.submodules.iter().enumerate() {
+                let at = |k| within(at("submodules"), j, k);
+                field(at("path"), "submodule path", &sub.path, relative_path)?;
+                field(at("commit"), "commit", &sub.commit, git_object)?;
+            }
         }
         if let Some(d) = &p.path {
             let at = |k| {

@@ -197,6 +197,23 @@ pub struct PipGitSource {
     pub url: String,
     pub commit: String,
     pub tree: String,
+    /// Each gitlink's path and commit: pip checks submodules out too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub submodules: Vec<SubmodulePin>,
+}
+
+impl PipGitSource {
+    /// The same repository as a git source pin named `name`, for export.
+    pub fn as_git_pin(&self, name: &str) -> GitPin {
+        GitPin {
+            name: name.to_string(),
+            url: self.url.clone(),
+            requested: self.commit.clone(),
+            commit: self.commit.clone(),
+            tree: self.tree.clone(),
+            submodules: self.submodules.clone(),
+        }
+    }
 }
 
 /// The directory of a `name @ ./dir` requirement, pinned by content.

@@ -134,9 +134,25 @@ fn pip_pin(out: &mut String, p: &super::PipPin) {
     }
     string_array(out, "via", &p.via);
     if let Some(g) = &p.git {
+        let submodules = if g.submodules.is_empty() {
+            String::new()
+        } else {
+            let rows: Vec<String> = g
+                .submodules
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{{ path = {}, commit = {} }}",
+                        quote(&s.path),
+                        quote(&s.commit)
+                    )
+                })
+                .collect();
+            format!(", submodules = [{}]", rows.join(", "))
+        };
         let _ = writeln!(
             out,
-            "git = {{ url = {}, commit = {}, tree = {} }}",
+            "git = {{ url = {}, commit = {}, tree = {}{submodules} }}",
             quote(&g.url),
             quote(&g.commit),
             quote(&g.tree)

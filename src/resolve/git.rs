@@ -406,6 +406,73 @@ impl GitDb {
     }
 }
 
+/// Export a git pin (and its submodules) at the locked commit, fetching it
+/// into the cache first if needed.
+pub fn export_pin(
+    pin: &GitPin,
+    dest: &Path,
+    project_dir: &Path,
+    config: &Config,
+) -> anyhow::Result<()> {
+    let location = fetch_location(&pin.url, project_dir);
+    let db = GitDb::open(config, &location)?;
+    ensure_commit(&db, &pin.commit, &location, config)?;
+    config.shell.status(
+        "Checking out",
+        format!(
+            "git {} at {}",
+            pin.name,
+            &pin.commit[..pin.commit.len().min(12)]
+        ),
+    );
+    db.export(&pin.commit, &pin.tree, dest)?;
+    if pin.submodules.is_empty() {
+        return Ok(());
+    }
+    let urls = db.submodule_urls(&pin.commit)?;
+    for sub in &pin.submodules {
+        let Some((_, url)) = urls.iter().find(|(p, _)| *p == sub.path) else {
+            bail!("submodule `{}` has no URL in .gitmodules", sub.path);
+        };
+        let sub_db = GitDb::open(config, url)?;
+        ensure_commit(&sub_db, &sub.commit, url, config)?;
+        let tree = sub_db.tree_of(&sub.commit)?;
+        let sub_dest = dest.join(&sub.path);
+        // The gitlink leaves an empty directory; fill it.
+        sub_db.export(&sub.commit, &tree, &sub_dest)?;
+    }
+    Ok(())
+}
+
+fn ensure_commit(db: &GitDb, commit: &str, url: &str, config: &Config) -> anyhow::Result<()> {
+    if db.has_commit(commit) {
+        return Ok(());
+    }
+    if config.offline {
+        return Err(hinted(
+            ErrorKind::Usage,
+            format!("commit {commit} of {} is not in the cache", redact_url(url)),
+            "run without --offline once to fetch it",
+        ));
+    }
+    config.shell.status("Fetching", redact_url(url));
+    db.fetch_all()?;
+    if !db.has_commit(commit) {
+        let _ = db.fetch_commit(commit);
+    }
+    if !db.has_commit(commit) {
+        return Err(hinted(
+            ErrorKind::Resolution,
+            format!(
+                "the locked commit {commit} is no longer available from {}",
+                redact_url(url)
+            ),
+            "upstream rewrote its history; run `mlr lock --update` to pin a commit that exists",
+        ));
+    }
+    Ok(())
+}
+
 /// Resolve a relative submodule URL (`../x.git`) against its superproject.
 fn join_submodule_url(base: &str, url: &str) -> String {
     if !(url.starts_with("./") || url.starts_with("../")) {

@@ -15,8 +15,8 @@ use predicates::prelude::*;
 
 use crate::reproducible::assert_rebuilt_bit_for_bit;
 use crate::support::{
-    GitRepo, Project, PyIndex, Registry, SPEED_C, Service, SetuptoolsProject, Storage, Tool,
-    debian_rootfs, pypi_wheel, require, shared_uv,
+    GitRepo, ImageCleanup, Project, PyIndex, Registry, SPEED_C, Service, SetuptoolsProject,
+    Storage, Tool, debian_rootfs, docker_run, pypi_wheel, require, shared_uv,
 };
 
 /// A pure-Python setuptools project whose module `NAME` says `V`.
@@ -226,4 +226,81 @@ user = "trainer"
         .stdout(predicate::str::contains(
             "stale: pip `pathpkg`: requirement `./pkgs/pathpkg as it is now",
         ));
+}
+
+/// A git requirement's submodules are checked out as pip checks them
+/// out: pinned to their commits in the lock, exported at build. The
+/// submodule's upstream moves after the lock; the image has the pinned one.
+#[test]
+fn a_git_requirement_brings_its_submodules_at_their_pinned_commits() {
+    require!(Service::Registry);
+    require!(Service::Git);
+    require!(Service::Docker);
+    require!(Service::DebianRootfs);
+    require!(Service::PyPI);
+    let registry = Registry::start();
+    let rootfs = debian_rootfs().expect("checked by require!");
+    registry.push_rootfs("debian", "bookworm", &rootfs, "linux/amd64");
+    let index = PyIndex::start();
+    index.add_file(&pypi_wheel("setuptools", "80.9.0"));
+    let repos = tempfile::tempdir().unwrap();
+    let lib = GitRepo::init(&repos.path().join("lib"));
+    let pinned = lib.commit_file("__init__.py", "V = 'submodule v1'\n", "v1");
+    let main = GitRepo::init(&repos.path().join("gsub"));
+    main.commit_file(
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n\
+         [project]\nname = \"gsub\"\nversion = \"1.0\"\n\n\
+         [tool.setuptools]\npackages = [\"gsub\", \"gsub.vendored\"]\n",
+        "project",
+    );
+    main.commit_file("gsub/__init__.py", "", "package");
+    main.add_submodule(&lib.url(), "gsub/vendored");
+    let project = Project::new();
+    project.file(
+        "ml.toml",
+        format!(
+            "[base]\nimage = \"{}\"\n\n[python]\nversion = \"3.11\"\n\n[pip]\nindex-url = \"{}\"\npackages = [\"gsub @ git+{}@main\"]\n\n[image]\nuser = \"root\"\n",
+            registry.reference("debian", "bookworm"),
+            index.url(),
+            main.url()
+        ),
+    );
+    // uv checks the submodule out with `git submodule update`, which git
+    // refuses for `file://` URLs unless allowed (CVE-2022-39253), as a user
+    // with local repositories would allow it.
+    project
+        .mlr()
+        .env("MLR_UV", shared_uv())
+        .env("GIT_CONFIG_COUNT", "1")
+        .env("GIT_CONFIG_KEY_0", "protocol.file.allow")
+        .env("GIT_CONFIG_VALUE_0", "always")
+        .arg("lock")
+        .assert()
+        .success();
+    let lock = project.read("ml.lock");
+    assert!(
+        block(&lock, "pip", "gsub").contains(&format!(
+            ", submodules = [{{ path = \"gsub/vendored\", commit = \"{pinned}\" }}] }}"
+        )),
+        "{lock}"
+    );
+    lib.commit_file("__init__.py", "V = 'submodule v2'\n", "v2");
+
+    let tag = format!("mlr-pip-submodule:{}", std::process::id());
+    let _cleanup = ImageCleanup::for_build(&tag, &project);
+    project
+        .mlr()
+        .args(["build", "--tag", &tag])
+        .assert()
+        .success();
+    let out = docker_run(
+        &tag,
+        &[
+            "/opt/mlr/venv/bin/python",
+            "-c",
+            "import gsub.vendored as v; print(v.V)",
+        ],
+    );
+    assert_eq!(out.trim(), "submodule v1", "{out}");
 }

@@ -19,7 +19,7 @@ use crate::manifest::pep508::{Requirement, VersionOrUrl};
 use crate::manifest::syntax::{DEFAULT_GIT_REV, DirectUrl, direct_url};
 use crate::redact::redact_url;
 use crate::resolve::Source;
-use crate::resolve::git::{GitDb, GitRequest, GitResolver};
+use crate::resolve::git::{GitRequest, GitResolver};
 
 pub use super::backend::{BuildSystem, LEGACY_BACKEND};
 
@@ -115,7 +115,8 @@ pub fn pin_sources(
                         url: url.clone(),
                         rev: rev.unwrap_or_else(|| DEFAULT_GIT_REV.to_string()),
                         build: Vec::new(),
-                        submodules: false,
+                        // pip checks submodules out too.
+                        submodules: true,
                     },
                 };
                 let pin = git.resolve(&request)?;
@@ -123,6 +124,7 @@ pub fn pin_sources(
                     url: pin.url,
                     commit: pin.commit,
                     tree: pin.tree,
+                    submodules: pin.submodules,
                 }
             }
         };
@@ -212,11 +214,7 @@ fn place_source(
     dest: &Path,
 ) -> anyhow::Result<()> {
     if let Some(git) = &pin.git {
-        let db = GitDb::open(config, &git.url)?;
-        if !db.has_commit(&git.commit) {
-            db.fetch_commit(&git.commit)?;
-        }
-        return db.export(&git.commit, &git.tree, dest);
+        return crate::resolve::git::export_pin(&git.as_git_pin(&pin.name), dest, root, config);
     }
     if let Some(dir) = &pin.path {
         return copy_locked_tree(root, dir, dest);
