@@ -175,6 +175,7 @@ fn place_pip_files(
     let (framework, profile_only) = (requests.framework_names(), requests.profile_only_pip());
     let mut http: Option<crate::http::Http> = None;
     let credentials = crate::resolve::pip::index_credentials(manifest);
+    let groups = crate::render::pip_groups(lock, &framework, &profile_only, with_profile);
     for group in crate::render::PIP_GROUPS {
         let files = crate::render::pip_requirements(
             lock,
@@ -184,10 +185,7 @@ fn place_pip_files(
             group,
             platform,
         );
-        let in_group = crate::render::pip_groups(lock, &framework, &profile_only, with_profile)
-            .iter()
-            .any(|(_, g)| *g == group);
-        if !in_group {
+        if !groups.iter().any(|(_, g)| *g == group) {
             continue;
         }
         let group_dir = dir.join(context_path(ContextItem::Pip(group)));

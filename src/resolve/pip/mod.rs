@@ -191,8 +191,14 @@ pub fn resolve(config: &Config, uv_bin: &Path, request: &PipRequest) -> anyhow::
             let Some(pkg) = artifacts.get(name) else {
                 bail!("uv did not report artifacts for {name} {}", r.version);
             };
+            // A git or directory requirement carries the source mlr pinned;
+            // only a direct requirement has one.
+            let (mut git, mut path) = (None, None);
             let (version, artifact, index) = match &r.url {
                 Some(url) if url.starts_with("git+") => {
+                    let source = request.git.get(name).cloned();
+                    git =
+                        Some(source.ok_or_else(|| named_by_dependency(name, url, "git+URL@REV"))?);
                     let version = pkg
                         .version
                         .clone()
@@ -201,11 +207,15 @@ pub fn resolve(config: &Config, uv_bin: &Path, request: &PipRequest) -> anyhow::
                 }
                 // A directory's version is its metadata's: read when its
                 // build environment is locked (`sources`).
-                Some(url) if url.starts_with("file://") => (
-                    pkg.version.clone().unwrap_or_default(),
-                    None,
-                    PATH_INDEX.to_string(),
-                ),
+                Some(url) if url.starts_with("file://") => {
+                    let source = request.paths.get(name).cloned();
+                    path = Some(source.ok_or_else(|| named_by_dependency(name, url, "./DIR"))?);
+                    (
+                        pkg.version.clone().unwrap_or_default(),
+                        None,
+                        PATH_INDEX.to_string(),
+                    )
+                }
                 Some(url) => {
                     let version = pkg
                         .version
@@ -221,35 +231,6 @@ pub fn resolve(config: &Config, uv_bin: &Path, request: &PipRequest) -> anyhow::
                     )?),
                     request.index_for(name).name.clone(),
                 ),
-            };
-            let git = match &r.url {
-                Some(url) if url.starts_with("git+") => Some(
-                    request.git.get(name).cloned().ok_or_else(|| {
-                        hinted(
-                            ErrorKind::Resolution,
-                            format!(
-                                "the resolution needs {name} @ {}, which a dependency names",
-                                redact_url(url)
-                            ),
-                            format!("require it yourself in [pip] packages, as `{name} @ git+URL@REV`, so mlr pins its commit"),
-                        )
-                    })?,
-                ),
-                _ => None,
-            };
-            let path = match &r.url {
-                Some(url) if url.starts_with("file://") => {
-                    Some(request.paths.get(name).cloned().ok_or_else(|| {
-                        hinted(
-                            ErrorKind::Resolution,
-                            format!(
-                                "the resolution needs {name} @ {url}, which a dependency names"
-                            ),
-                            format!("require it yourself in [pip] packages, as `{name} @ ./DIR`"),
-                        )
-                    })?)
-                }
-                _ => None,
             };
             let pin = by_key
                 .entry((name.clone(), version.clone()))
@@ -285,6 +266,20 @@ pub fn resolve(config: &Config, uv_bin: &Path, request: &PipRequest) -> anyhow::
         pins,
         base: relied_on.into_iter().collect(),
     })
+}
+
+/// A source URL only a dependency names: mlr pins a git commit or a
+/// directory's tree only for a direct requirement (`form` is how to write
+/// one).
+fn named_by_dependency(name: &str, url: &str, form: &str) -> anyhow::Error {
+    hinted(
+        ErrorKind::Resolution,
+        format!(
+            "the resolution needs {name} @ {}, which a dependency names",
+            redact_url(url)
+        ),
+        format!("require it yourself in [pip] packages, as `{name} @ {form}`, so mlr pins it"),
+    )
 }
 
 /// The `-c` constraints of the requirement files, as uv reads them.
