@@ -167,7 +167,8 @@ const FIELDS: &[Field] = &[
     },
     data("python.glibc", "2.36"),
     data("python.os", "debian 12"),
-    data("python.path", "/usr/bin/python3.11"),
+    // No other baseline inside it: `3.11` (python.version) grows to `3.110`.
+    data("python.path", "/opt/conda/bin/python"),
     data("base-python.name", "torch"),
     data("base-python.version", "2.6.0a0+nv25.1"),
     data("requirement-file.path", "reqs/base.txt"),
